@@ -1,0 +1,62 @@
+/* event: owns the funnel every observable happening goes through. Producers (the manager, the failover
+ * executor) emit one struct event; listeners (log, and later sd_notify, metrics, webhooks, hooks) subscribe.
+ * The funnel itself decides nothing and formats only the human message. */
+#pragma once
+
+#include <stdint.h>
+
+enum event_kind {
+        EVENT_DAEMON_STARTED,
+        EVENT_ENDPOINT_HEALTHY,         /* first success, or recovery */
+        EVENT_ENDPOINT_FAILING,         /* a failure while counting (n/threshold) */
+        EVENT_THRESHOLD_REACHED,
+        EVENT_FAILOVER_HELD,            /* a gate said no; `gate` names it */
+        EVENT_FAILOVER_ALREADY_DONE,    /* the state says a failover happened: never twice */
+        EVENT_FAILOVER_STARTED,
+        EVENT_STEP_STARTED,
+        EVENT_STEP_OUTPUT,              /* one line a step printed */
+        EVENT_STEP_SUCCEEDED,
+        EVENT_STEP_FAILED,
+        EVENT_FAILOVER_SUCCEEDED,
+        EVENT_FAILOVER_FAILED,
+        EVENT_CONFIG_RELOADED,
+        EVENT_CONFIG_REJECTED,
+        EVENT_STOPPING,
+        _EVENT_KIND_MAX,
+};
+
+const char *event_kind_to_string(enum event_kind k);    /* "failover_started", ... */
+int event_kind_priority(enum event_kind k);             /* syslog priority: 3 err ... 7 debug */
+
+struct event {
+        enum event_kind kind;
+        const char *role;               /* "active" / "standby" */
+        const char *endpoint;           /* the endpoint's name */
+        const char *step;               /* failover step name */
+        const char *gate;               /* which gate held a failover */
+        const char *argv;               /* the step's command line, for humans */
+        int exit_status;                /* -1 when not applicable */
+        uint64_t duration_usec;
+        unsigned failures, threshold;
+        const char *message;            /* filled in by event_emit */
+};
+
+typedef void (*event_listener_fn)(const struct event *ev, void *userdata);
+
+#define EVENT_LISTENERS_MAX 8
+
+struct event_bus {
+        struct {
+                event_listener_fn fn;
+                void *userdata;
+        } listeners[EVENT_LISTENERS_MAX];
+        unsigned n_listeners;
+};
+
+int event_subscribe(struct event_bus *bus, event_listener_fn fn, void *userdata);
+
+/* Formats the message and hands the event to every listener, in subscription order. */
+void event_emit(struct event_bus *bus, struct event *ev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The listener that turns events into log lines. */
+void event_log_listener(const struct event *ev, void *userdata);

@@ -1,0 +1,31 @@
+/* failover: owns running one failover — a plan's steps in order on the sd-event loop, the nginx site file
+ * write/restore, the step records in the persisted state, and the events that tell everyone about it.
+ * It does not decide *whether* to fail over (monitor.h does) and does not parse anything. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "event.h"
+
+#define FAILOVER_NGINX_MAX (16u * 1024u * 1024u)
+
+struct failover;
+
+/* Called once, from the loop (never from inside failover_start or failover_free). The failover may be freed
+ * from inside the callback. */
+typedef void (*failover_done_fn)(struct failover *f, bool succeeded, void *userdata);
+
+/* Records the start in state_dir (refusing to start if that record cannot be written: without it we could not
+ * promise "never twice"), then runs the steps. `trigger` is "automatic" or "manual". */
+int failover_start(sd_event *e, const struct config *c, struct event_bus *bus, const char *trigger,
+                   failover_done_fn done, void *userdata, struct failover **ret);
+
+/* Stops a running failover: kills the running step's process group. The state keeps saying "running", so the
+ * next start knows a failover was interrupted. NULL is fine. */
+struct failover *failover_free(struct failover *f);
+
+/* For --dry-run: prints the plan (exact argv) and the unified diff of the nginx site file. Changes nothing.
+ * Returns 0, or -errno with the problem logged. */
+int failover_dry_run(const struct config *c, FILE *out);

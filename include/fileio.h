@@ -1,0 +1,17 @@
+/* fileio: owns reading whole files with a size cap and writing files atomically
+ * (temp file in the same directory, fsync, rename, fsync the directory). No logging. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads all of `path` into a malloc'd NUL-terminated buffer. -EFBIG if larger than max_size.
+ * ret_* written only on success. */
+int fileio_read(const char *path, size_t max_size, char **ret_data, size_t *ret_size);
+
+/* Replaces `path` with `data` atomically. When `path` exists its mode and owner are kept; otherwise `mode` is used.
+ * A crash at any point leaves either the old or the new content, never a mix. */
+int fileio_write_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* mkdir -p with `mode` for the last component; an existing directory is fine. */
+int fileio_mkdir_p(const char *path, mode_t mode);

@@ -1,0 +1,58 @@
+/* health: owns the HTTP health checks — libcurl's multi interface driven by sd-event (socket and timer callbacks
+ * wired to sd_event_add_io / sd_event_add_time), one reusable easy handle per target so connections are kept
+ * alive, a hard whole-request timeout, a capped body. The only module that includes curl/curl.h.
+ * Results are data (an enum), not errors; it does not log. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#define HEALTH_BODY_MAX (64u * 1024u)
+
+enum health_status {
+        HEALTH_OK,
+        HEALTH_DNS_ERROR,
+        HEALTH_CONNECT_ERROR,
+        HEALTH_TIMEOUT,         /* no complete answer within the timeout */
+        HEALTH_HTTP_STATUS,     /* answered, status outside 2xx */
+        HEALTH_BODY_MISMATCH,   /* 2xx but expect_body not in the body */
+        HEALTH_PROTOCOL_ERROR,  /* anything else curl reports (bad response, reset, TLS...) */
+        HEALTH_ABORTED,         /* cancelled by the caller (health_target_cancel) */
+};
+
+const char *health_status_to_string(enum health_status s);     /* "ok", "dns error", "timeout", ... */
+
+struct health_result {
+        enum health_status status;
+        long http_code;         /* 0 when no response */
+        uint64_t latency_usec;
+        char error[256];        /* curl's words when there are some, else "" */
+};
+
+/* Pure: the verdict on a complete HTTP response (transport errors are mapped before this is called).
+ * 2xx and (no expect_body, or body contains it) → HEALTH_OK. body need not be NUL-terminated. */
+enum health_status health_evaluate(long http_code, const char *body, size_t body_len, const char *expect_body);
+
+struct health;
+struct health_target;
+
+typedef void (*health_done_fn)(struct health_target *t, const struct health_result *r, void *userdata);
+
+int health_new(sd_event *e, struct health **ret);
+struct health *health_free(struct health *h);           /* cancels all in-flight checks; NULL is fine */
+
+/* A target is one URL checked repeatedly on the same easy handle. */
+int health_target_new(struct health *h, const char *url, uint64_t timeout_usec, const char *expect_body,
+                      health_done_fn done, void *userdata, struct health_target **ret);
+struct health_target *health_target_free(struct health_target *t);
+
+/* Starts one check. -EBUSY if one is already in flight for this target. The callback runs from the loop. */
+int health_target_start(struct health_target *t);
+bool health_target_busy(const struct health_target *t);
+/* Cancels an in-flight check; the callback runs with HEALTH_ABORTED before this returns. */
+void health_target_cancel(struct health_target *t);
+
+/* "http://user:secret@host/x" → "http://host/x" (userinfo dropped; query kept). malloc'd, NULL on ENOMEM. */
+char *health_url_redact(const char *url);

@@ -1,0 +1,29 @@
+/* log: owns writing log lines — to stderr as "TIMESTAMP LEVEL: message", or to the journal when stderr is
+ * connected to it. The only mutable global in the daemon is the log level. Nothing here decides *what* to log. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+enum log_level {
+        LOG_LEVEL_ERR = 3,
+        LOG_LEVEL_WARNING = 4,
+        LOG_LEVEL_NOTICE = 5,
+        LOG_LEVEL_INFO = 6,
+        LOG_LEVEL_DEBUG = 7,
+};
+
+void log_set_max_level(enum log_level level);
+enum log_level log_get_max_level(void);
+
+/* Returns -abs(error) when error != 0, else 0, so callers can `return log_error_errno(r, "...")`. */
+int log_full(enum log_level level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int log_fullv(enum log_level level, int error, const char *fmt, va_list ap);
+
+#define log_debug(...)   log_full(LOG_LEVEL_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)    log_full(LOG_LEVEL_INFO, 0, __VA_ARGS__)
+#define log_notice(...)  log_full(LOG_LEVEL_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_LEVEL_WARNING, 0, __VA_ARGS__)
+#define log_error(...)   log_full(LOG_LEVEL_ERR, 0, __VA_ARGS__)
+#define log_error_errno(e, ...) log_full(LOG_LEVEL_ERR, (e), __VA_ARGS__)
+#define log_warning_errno(e, ...) log_full(LOG_LEVEL_WARNING, (e), __VA_ARGS__)

@@ -1,0 +1,24 @@
+/* manager: owns the running daemon — the one sd-event loop, the config in force, the two health targets and
+ * their counters, the check cadence, signals (TERM/INT stop, HUP reload), the failover in progress and the
+ * persisted state. It dispatches; decisions live in monitor.h, the failover sequence in failover.h. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+
+/* Process exit codes (main returns them). */
+#define EXIT_REFUSED 3          /* --once: a gate said no, or a failover is already recorded */
+#define EXIT_CONFIG 78          /* EX_CONFIG */
+
+struct manager;
+
+/* Takes ownership of `config` (also on failure). */
+int manager_new(const char *config_path, struct config *config, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+
+/* Runs until SIGTERM/SIGINT; returns the process exit code. */
+int manager_run_daemon(struct manager *m);
+
+/* --once: checks the standby (unless force), runs the failover, returns 0, 1 (failed) or EXIT_REFUSED. */
+int manager_run_once(struct manager *m, bool force);

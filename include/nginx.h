@@ -1,0 +1,36 @@
+/* nginx: owns the upstream rewrite — a pure function from the bytes of an nginx config file to new bytes.
+ * No I/O, no globals, no allocation it does not hand back. Parses nginx syntax (comments, quoted strings,
+ * nested blocks, several upstreams); never uses line regexes. */
+#pragma once
+
+#include <stddef.h>
+
+/* Why a rewrite failed and where (1-based line/col in the nginx input; 0/0 when not tied to a place). The message
+ * does not repeat the position; callers print "FILE:LINE:COL: message". May be NULL. */
+struct nginx_error {
+        unsigned line;
+        unsigned col;
+        char message[256];
+};
+
+/* In the block `upstream <upstream> { ... }` of `in`:
+ *  - the `server <standby_server> ...;` directive loses its `backup` parameter (it becomes the serving server),
+ *    and its `down` if an earlier failover put one there (a failback must not leave every server down),
+ *  - the `server <active_server> ...;` directive gains the `down` parameter (kept, so the operator sees it),
+ *    and loses `backup` if it had it (a down server is never a backup).
+ * Every other byte of the input is preserved exactly. Server addresses compare as exact tokens.
+ * Idempotent: rewriting an already switched file returns identical bytes.
+ * Returns 0 and a malloc'd *ret_out (NUL-terminated, *ret_len bytes without the NUL), or:
+ *   -ENOENT  upstream block not found, or one of the two servers not in it (err says which)
+ *   -EINVAL  syntax error (unterminated string/block, unexpected '}'), err has line:col
+ *   -EEXIST  the upstream or a server appears twice (ambiguous)
+ *   -EFBIG   input over 16 MiB
+ *   -ENOMEM
+ * ret_* are written only on success. */
+int nginx_rewrite_upstream(const char *in, size_t len, const char *upstream, const char *active_server,
+                           const char *standby_server, char **ret_out, size_t *ret_len, struct nginx_error *err);
+
+/* Checks that `in` has the upstream block with both servers, exactly as nginx_rewrite_upstream would need.
+ * Same return codes; writes nothing but err. */
+int nginx_check_upstream(const char *in, size_t len, const char *upstream, const char *active_server,
+                         const char *standby_server, struct nginx_error *err);

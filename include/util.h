@@ -1,0 +1,22 @@
+/* util: small helpers shared by every module (cleanup attributes, time, strv). No state. */
+#pragma once
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <stddef.h>
+
+#define USEC_PER_SEC  UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **) p); }
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+/* CLOCK_MONOTONIC / CLOCK_REALTIME in microseconds */
+uint64_t now_monotonic_usec(void);
+uint64_t now_realtime_usec(void);
+
+/* strv: NULL-terminated arrays of malloc'd strings */
+char **strv_copy(char *const *v);
+size_t strv_length(char *const *v);
+void strv_free(char **v);

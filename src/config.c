@@ -1,0 +1,1093 @@
+/* config: owns reading blfailoverd.yml — libyaml (the only module that includes it), the table of keys with
+ * their types, defaults and ranges, units, and validation reported as FILE:LINE:COL. It does not log. */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "util.h"
+
+#define ERRORS_MAX 100                          /* per load; past this the rest would be noise */
+#define SECTION_KEYS_MAX 16                     /* no section of the table has more keys */
+#define KEY_PATH_MAX 128                        /* "failover.promote.ssh.identity_file" + "[index]" fits */
+#define DURATION_MAX_USEC (24 * 3600 * USEC_PER_SEC)
+#define HINT_DISTANCE_MAX 2u
+#define HINT_NAME_MAX 32                        /* longer unknown keys are never within 2 edits of ours */
+#define SHOWN_KEY_MAX 48                        /* an unknown key is cut to this in messages */
+
+/* ------------------------------------------------------------------ the table of keys */
+
+enum key_type {
+        KEY_SECTION,    /* a mapping of further keys: .children */
+        KEY_STRING,     /* char *, never empty */
+        KEY_DURATION,   /* uint64_t microseconds, written "10s", in [min, max] */
+        KEY_UINT,       /* unsigned, plain decimal, in [min, max] */
+        KEY_ARGV,       /* char ** (NULL-terminated) + size_t count: a list of non-empty scalars */
+};
+
+enum key_check {
+        CHECK_NONE,
+        CHECK_URL,      /* http:// or https://, a host, no whitespace */
+        CHECK_ABSPATH,  /* starts with '/' */
+        CHECK_SSH_WORD, /* no leading '-' (ssh would read an option), no whitespace */
+        CHECK_TOKEN,    /* one nginx word: what the nginx module compares server/upstream names against */
+        CHECK_KEYVALUE, /* per list item: an ssh -o "Key=Value" */
+};
+
+struct key_def {
+        const char *name;
+        enum key_type type;
+        bool required;
+        enum key_check check;
+        size_t offset;                          /* of the value in struct config */
+        size_t offset_n;                        /* KEY_ARGV: of the count */
+        const char *def;                        /* default, spelled as in the file; NULL: none */
+        const char *const *def_argv;            /* KEY_ARGV default; NULL: none */
+        size_t min_items;                       /* KEY_ARGV */
+        uint64_t min, max;                      /* KEY_UINT, KEY_DURATION */
+        const struct key_def *children;         /* KEY_SECTION */
+        size_t n_children;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define SECTION(n, tbl) \
+        { .name = n, .type = KEY_SECTION, .children = tbl, .n_children = ELEMENTSOF(tbl) }
+#define STRING(n, f, req, chk, d) \
+        { .name = n, .type = KEY_STRING, .required = req, .check = chk, .offset = OFF(f), .def = d }
+#define DURATION(n, f, d) \
+        { .name = n, .type = KEY_DURATION, .offset = OFF(f), .def = d, .min = 1, .max = DURATION_MAX_USEC }
+#define UINT(n, f, d, lo, hi) \
+        { .name = n, .type = KEY_UINT, .offset = OFF(f), .def = d, .min = lo, .max = hi }
+#define ARGV(n, f, fn, req, items, chk, d) \
+        { .name = n, .type = KEY_ARGV, .required = req, .check = chk, .offset = OFF(f), .offset_n = OFF(fn), \
+          .min_items = items, .def_argv = d }
+#define REQUIRED true
+#define OPTIONAL false
+
+static const char *const default_test_command[] = { "nginx", "-t", NULL };
+static const char *const default_reload_command[] = { "nginx", "-s", "reload", NULL };
+static const char *const default_empty[] = { NULL };
+
+static const struct key_def health_keys[] = {
+        DURATION("interval", health.interval_usec, "10s"),
+        DURATION("timeout", health.timeout_usec, "2s"),
+        UINT("failure_threshold", health.failure_threshold, "3", 1, 1000),
+        STRING("expect_body", health.expect_body, OPTIONAL, CHECK_NONE, NULL),
+};
+static const struct key_def active_keys[] = {
+        STRING("name", active.name, REQUIRED, CHECK_NONE, NULL),
+        STRING("url", active.url, REQUIRED, CHECK_URL, NULL),
+};
+static const struct key_def standby_keys[] = {
+        STRING("name", standby.name, REQUIRED, CHECK_NONE, NULL),
+        STRING("url", standby.url, REQUIRED, CHECK_URL, NULL),
+};
+static const struct key_def ssh_keys[] = {
+        STRING("host", promote.ssh.host, REQUIRED, CHECK_SSH_WORD, NULL),
+        STRING("user", promote.ssh.user, OPTIONAL, CHECK_SSH_WORD, NULL),
+        UINT("port", promote.ssh.port, "22", 1, 65535),
+        STRING("identity_file", promote.ssh.identity_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        ARGV("options", promote.ssh.options, promote.ssh.n_options, OPTIONAL, 0, CHECK_KEYVALUE, default_empty),
+};
+static const struct key_def promote_keys[] = {
+        SECTION("ssh", ssh_keys),
+        STRING("trigger_file", promote.trigger_file, REQUIRED, CHECK_ABSPATH, NULL),
+        DURATION("timeout", promote.timeout_usec, "15s"),
+};
+static const struct key_def nginx_keys[] = {
+        STRING("config", nginx.config, REQUIRED, CHECK_ABSPATH, NULL),
+        STRING("upstream", nginx.upstream, REQUIRED, CHECK_TOKEN, NULL),
+        STRING("active_server", nginx.active_server, REQUIRED, CHECK_TOKEN, NULL),
+        STRING("standby_server", nginx.standby_server, REQUIRED, CHECK_TOKEN, NULL),
+        ARGV("test_command", nginx.test_command.argv, nginx.test_command.argc, OPTIONAL, 1, CHECK_NONE,
+             default_test_command),
+        ARGV("reload_command", nginx.reload_command.argv, nginx.reload_command.argc, OPTIONAL, 1, CHECK_NONE,
+             default_reload_command),
+        DURATION("timeout", nginx.timeout_usec, "15s"),
+};
+static const struct key_def standby_stack_keys[] = {
+        ARGV("command", standby_stack.argv, standby_stack.argc, REQUIRED, 1, CHECK_NONE, NULL),
+        DURATION("timeout", standby_stack.timeout_usec, "120s"),
+};
+static const struct key_def failover_keys[] = {
+        SECTION("promote", promote_keys),
+        SECTION("nginx", nginx_keys),
+        SECTION("standby_stack", standby_stack_keys),
+};
+static const struct key_def top_keys[] = {
+        STRING("state_dir", state_dir, OPTIONAL, CHECK_ABSPATH, "/var/lib/blfailoverd"),
+        SECTION("health", health_keys),
+        SECTION("active", active_keys),
+        SECTION("standby", standby_keys),
+        SECTION("failover", failover_keys),
+};
+
+/* ------------------------------------------------------------------ pure value parsers
+ * Each returns NULL on success or the reason, worded to follow the key's name: "health.interval <reason>". */
+
+static const char *parse_decimal(const char *s, uint64_t *ret, size_t *ret_len) {
+        uint64_t v = 0;
+        size_t i;
+
+        for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+                unsigned d = (unsigned) (s[i] - '0');
+
+                if (v > (UINT64_MAX - d) / 10)
+                        return "is too large";
+                v = v * 10 + d;
+        }
+        if (i == 0)
+                return "must start with a number";
+        *ret = v;
+        *ret_len = i;
+        return NULL;
+}
+
+static const char *duration_parse(const char *s, uint64_t *ret_usec) {
+        static const struct { const char *unit; uint64_t usec; } units[] = {
+                { "ms", USEC_PER_MSEC },
+                { "s", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
+        };
+        uint64_t v;
+        size_t n;
+        const char *why = parse_decimal(s, &v, &n);
+
+        if (why && *s >= '0' && *s <= '9')
+                return why;
+        if (why)
+                return *s ? "must be a number with a unit: 10s, 250ms, 2m" : "must not be empty";
+        if (s[n] == '\0')
+                return "needs a unit: 10s, 250ms, 2m";
+        if (s[n] == '.' || s[n] == ',')
+                return "must be a whole number: use a smaller unit (1500ms, not 1.5s)";
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                if (strcmp(s + n, units[i].unit) != 0)
+                        continue;
+                if (v > UINT64_MAX / units[i].usec)
+                        return "is too large";
+                *ret_usec = v * units[i].usec;
+                return NULL;
+        }
+        return "has an unknown unit: use ms, s, m or h (10s, 250ms, 2m, 1h)";
+}
+
+int config_parse_duration(const char *s, uint64_t *ret_usec) {
+        uint64_t usec;
+
+        if (!s || duration_parse(s, &usec))
+                return -EINVAL;
+        *ret_usec = usec;
+        return 0;
+}
+
+/* "3" yes; "3x", "-1", "+1", "0x10", "03", "1e3" no. */
+static const char *uint_parse(const char *s, uint64_t *ret) {
+        uint64_t v;
+        size_t n;
+        const char *why = parse_decimal(s, &v, &n);
+
+        if (why && *s >= '0' && *s <= '9')
+                return why;
+        if (why || s[n] != '\0' || (s[0] == '0' && n > 1))
+                return "must be a plain decimal integer, like 3";
+        *ret = v;
+        return NULL;
+}
+
+/* The largest unit that says the value exactly, so messages echo what the user most likely wrote. */
+static const char *format_duration(uint64_t usec, char *buf, size_t size) {
+        static const struct { const char *unit; uint64_t usec; } units[] = {
+                { "h", 3600 * USEC_PER_SEC }, { "m", 60 * USEC_PER_SEC }, { "s", USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC }, { "us", 1 },
+        };
+
+        if (usec == 0)
+                return "0s";
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (usec % units[i].usec == 0) {
+                        snprintf(buf, size, "%llu%s", (unsigned long long) (usec / units[i].usec), units[i].unit);
+                        break;
+                }
+        return buf;
+}
+
+static bool has_space_or_control(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s <= ' ' || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+static const char *check_url(const char *s) {
+        size_t n = strncasecmp(s, "http://", 7) == 0 ? 7 : strncasecmp(s, "https://", 8) == 0 ? 8 : 0;
+
+        if (n == 0)
+                return "must start with http:// or https://";
+        if (s[n] == '\0' || strchr("/?#", s[n]))
+                return "has no host after the scheme";
+        if (has_space_or_control(s))
+                return "must not contain whitespace or control characters";
+        return NULL;
+}
+
+/* ssh -o Key=Value: the key a word of letters and digits, the value non-empty. */
+static const char *check_keyvalue(const char *s) {
+        size_t k = 0;
+
+        while ((s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= '0' && s[k] <= '9'))
+                k++;
+        if (k == 0 || s[k] != '=' || s[k + 1] == '\0')
+                return "must look like Key=Value (e.g. StrictHostKeyChecking=yes)";
+        return NULL;
+}
+
+static const char *check_value(enum key_check check, const char *s) {
+        switch (check) {
+        case CHECK_NONE:
+                return NULL;
+        case CHECK_URL:
+                return check_url(s);
+        case CHECK_ABSPATH:
+                return s[0] == '/' ? NULL : "must be an absolute path (starting with /)";
+        case CHECK_SSH_WORD:
+                if (s[0] == '-')
+                        return "must not start with '-' (ssh would take it for an option)";
+                return has_space_or_control(s) ? "must not contain whitespace" : NULL;
+        case CHECK_TOKEN:
+                if (has_space_or_control(s) || strpbrk(s, ";{}\"'#"))
+                        return "must be one nginx word (no whitespace, quotes, ';', '{', '}' or '#')";
+                return NULL;
+        case CHECK_KEYVALUE:
+                return check_keyvalue(s);
+        }
+        return NULL;
+}
+
+/* Optimal string alignment distance (a swap of two neighbours counts 1), for "did you mean". */
+static unsigned edit_distance(const char *a, const char *b) {
+        unsigned d[HINT_NAME_MAX + 1][HINT_NAME_MAX + 1];
+        size_t la = strlen(a), lb = strlen(b);
+
+        if (la > HINT_NAME_MAX || lb > HINT_NAME_MAX)
+                return UINT_MAX;
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = (unsigned) i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = (unsigned) j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+                        if (d[i - 1][j] + 1 < v)
+                                v = d[i - 1][j] + 1;
+                        if (d[i][j - 1] + 1 < v)
+                                v = d[i][j - 1] + 1;
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                                v = d[i - 2][j - 2] + 1;
+                        d[i][j] = v;
+                }
+        return d[la][lb];
+}
+
+/* A key the user wrote, safe to print: non-printables as '?', at most SHOWN_KEY_MAX characters (then "..."),
+ * and the userinfo of anything shaped like a URL dropped, so a URL pasted where a key belongs never shows its
+ * password. buf holds SHOWN_KEY_MAX + 4 bytes. */
+static const char *key_for_message(const char *s, char buf[static SHOWN_KEY_MAX + 4]) {
+        const char *scheme = strstr(s, "://"), *skip = NULL, *resume = NULL;
+        size_t j = 0;
+        const char *p;
+
+        if (scheme) {
+                const char *host = scheme + 3, *at = NULL;
+
+                for (const char *q = host; *q && !strchr("/?#", *q); q++)
+                        if (*q == '@')
+                                at = q;
+                if (at) {
+                        skip = host;
+                        resume = at + 1;
+                }
+        }
+        for (p = s; *p && j < SHOWN_KEY_MAX; p++) {
+                if (p == skip)
+                        p = resume;
+                if (!*p)
+                        break;
+                buf[j++] = (unsigned char) *p < ' ' || (unsigned char) *p >= 0x7f ? '?' : *p;
+        }
+        strcpy(buf + j, *p ? "..." : "");
+        return buf;
+}
+
+/* ------------------------------------------------------------------ error lists */
+
+static int errors_addv(struct config_errors *errs, unsigned line, unsigned col, const char *fmt, va_list ap) {
+        struct config_error *items;
+        char *m;
+
+        if (vasprintf(&m, fmt, ap) < 0)
+                return -ENOMEM;
+        items = reallocarray(errs->items, errs->n + 1, sizeof(*items));
+        if (!items) {
+                free(m);
+                return -ENOMEM;
+        }
+        errs->items = items;
+        errs->items[errs->n++] = (struct config_error) { .line = line, .col = col, .message = m };
+        return 0;
+}
+
+void config_errors_init(struct config_errors *errs, const char *file) {
+        *errs = (struct config_errors) { .file = file ? strdup(file) : NULL };
+}
+
+void config_errors_add(struct config_errors *errs, unsigned line, unsigned col, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) errors_addv(errs, line, col, fmt, ap);
+        va_end(ap);
+}
+
+void config_errors_print(const struct config_errors *errs, FILE *out) {
+        const char *file = errs->file ? errs->file : "<config>";
+
+        for (size_t i = 0; i < errs->n; i++) {
+                const struct config_error *e = &errs->items[i];
+
+                if (e->line > 0)
+                        fprintf(out, "%s:%u:%u: %s\n", file, e->line, e->col, e->message);
+                else
+                        fprintf(out, "%s: %s\n", file, e->message);
+        }
+}
+
+void config_errors_done(struct config_errors *errs) {
+        for (size_t i = 0; i < errs->n; i++)
+                free(errs->items[i].message);
+        free(errs->items);
+        free(errs->file);
+        *errs = (struct config_errors) {};
+}
+
+/* Stable, by position, from index `first` on: the walk finds missing keys and cross-key problems late. */
+static void errors_sort(struct config_errors *errs, size_t first) {
+        for (size_t i = first + 1; i < errs->n; i++) {
+                struct config_error e = errs->items[i];
+                size_t j = i;
+
+                for (; j > first; j--) {
+                        const struct config_error *p = &errs->items[j - 1];
+
+                        if (p->line < e.line || (p->line == e.line && p->col <= e.col))
+                                break;
+                        errs->items[j] = *p;
+                }
+                errs->items[j] = e;
+        }
+}
+
+/* ------------------------------------------------------------------ the config object */
+
+void config_free(struct config *c) {
+        if (!c)
+                return;
+        free(c->path);
+        free(c->state_dir);
+        free(c->health.expect_body);
+        free(c->active.name);
+        free(c->active.url);
+        free(c->standby.name);
+        free(c->standby.url);
+        free(c->promote.ssh.host);
+        free(c->promote.ssh.user);
+        free(c->promote.ssh.identity_file);
+        strv_free(c->promote.ssh.options);
+        free(c->promote.trigger_file);
+        free(c->nginx.config);
+        free(c->nginx.upstream);
+        free(c->nginx.active_server);
+        free(c->nginx.standby_server);
+        strv_free(c->nginx.test_command.argv);
+        strv_free(c->nginx.reload_command.argv);
+        strv_free(c->standby_stack.argv);
+        for (size_t i = 0; i < c->n_marks; i++)
+                free(c->marks[i].key);
+        free(c->marks);
+        free(c);
+}
+
+struct config_mark config_mark_of(const struct config *c, const char *key) {
+        for (size_t i = 0; c && key && i < c->n_marks; i++)
+                if (strcmp(c->marks[i].key, key) == 0)
+                        return c->marks[i].mark;
+        return (struct config_mark) {};
+}
+
+static void *field(struct config *c, size_t offset) {
+        return (char *) c + offset;
+}
+
+static int store_string(struct config *c, size_t offset, const char *s) {
+        char **p = field(c, offset), *copy = strdup(s);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*p);
+        *p = copy;
+        return 0;
+}
+
+/* Takes ownership of argv. */
+static void store_argv(struct config *c, const struct key_def *d, char **argv) {
+        char ***p = field(c, d->offset);
+
+        strv_free(*p);
+        *p = argv;
+        *(size_t *) field(c, d->offset_n) = strv_length(argv);
+}
+
+/* Defaults go through the same parsers as the file, so each is written once, in the table. */
+static int apply_defaults(struct config *c, const struct key_def *defs, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const struct key_def *d = &defs[i];
+                uint64_t v;
+                char **argv;
+                int r = 0;
+
+                if (d->type == KEY_SECTION)
+                        r = apply_defaults(c, d->children, d->n_children);
+                else if (d->type == KEY_STRING && d->def)
+                        r = store_string(c, d->offset, d->def);
+                else if (d->type == KEY_DURATION && d->def)
+                        r = config_parse_duration(d->def, field(c, d->offset));
+                else if (d->type == KEY_UINT && d->def && !uint_parse(d->def, &v))
+                        *(unsigned *) field(c, d->offset) = (unsigned) v;
+                else if (d->type == KEY_ARGV && d->def_argv) {
+                        argv = strv_copy((char *const *) d->def_argv);
+                        if (!argv)
+                                return -ENOMEM;
+                        store_argv(c, d, argv);
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int config_new(const char *path, struct config **ret) {
+        struct config *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->path = strdup(path ? path : "<config>");
+        r = c->path ? apply_defaults(c, top_keys, ELEMENTSOF(top_keys)) : -ENOMEM;
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+/* ------------------------------------------------------------------ walking the document */
+
+struct ctx {
+        yaml_document_t *doc;
+        struct config *c;
+        struct config_errors *errs;
+        size_t n_errors;                /* added by this load */
+        char **bad;                     /* keys whose value was rejected: no cross-checks on their default */
+        size_t n_bad;
+        bool oom;
+};
+
+static struct config_mark mark_of(const yaml_node_t *n) {
+        return (struct config_mark) { (unsigned) n->start_mark.line + 1, (unsigned) n->start_mark.column + 1 };
+}
+
+static void ctx_addv(struct ctx *x, struct config_mark m, const char *fmt, va_list ap) {
+        if (x->n_errors > ERRORS_MAX)
+                return;
+        if (x->n_errors == ERRORS_MAX) {
+                x->n_errors++;
+                config_errors_add(x->errs, 0, 0, "more than %d problems; showing the first %d", ERRORS_MAX,
+                                  ERRORS_MAX);
+                return;
+        }
+        if (errors_addv(x->errs, m.line, m.col, fmt, ap) < 0)
+                x->oom = true;
+        x->n_errors++;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void ctx_add(struct ctx *x, struct config_mark m, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        ctx_addv(x, m, fmt, ap);
+        va_end(ap);
+}
+
+static void remember_bad(struct ctx *x, const char *path) {
+        char **bad = reallocarray(x->bad, x->n_bad + 1, sizeof(char *));
+
+        if (!bad) {
+                x->oom = true;
+                return;
+        }
+        x->bad = bad;
+        x->bad[x->n_bad] = strdup(path);
+        if (x->bad[x->n_bad])
+                x->n_bad++;
+        else
+                x->oom = true;
+}
+
+/* A problem with the value of `path`: reported at the value, and the key remembered as bad. */
+__attribute__((format(printf, 4, 5)))
+static void value_error(struct ctx *x, const yaml_node_t *v, const char *path, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        ctx_addv(x, mark_of(v), fmt, ap);
+        va_end(ap);
+        remember_bad(x, path);
+}
+
+static bool is_bad(const struct ctx *x, const char *path) {
+        for (size_t i = 0; i < x->n_bad; i++)
+                if (strcmp(x->bad[i], path) == 0)
+                        return true;
+        return false;
+}
+
+static void record_mark(struct ctx *x, const char *path, struct config_mark m) {
+        struct config *c = x->c;
+        struct config_key_mark *marks = reallocarray(c->marks, c->n_marks + 1, sizeof(*marks));
+
+        if (!marks) {
+                x->oom = true;
+                return;
+        }
+        c->marks = marks;
+        c->marks[c->n_marks] = (struct config_key_mark) { .key = strdup(path), .mark = m };
+        if (c->marks[c->n_marks].key)
+                c->n_marks++;
+        else
+                x->oom = true;
+}
+
+static const char *node_kind(const yaml_node_t *n) {
+        if (n->type == YAML_SEQUENCE_NODE)
+                return "a list";
+        return n->type == YAML_MAPPING_NODE ? "a mapping" : "a single value";
+}
+
+/* `key: ` with nothing, `~` or `null` — but not the quoted string "null". */
+static bool is_null(const yaml_node_t *n) {
+        const char *s;
+
+        if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+                return false;
+        s = (const char *) n->data.scalar.value;
+        return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+               strcmp(s, "NULL") == 0;
+}
+
+/* The text of a scalar that must be non-empty, or NULL after reporting why it can't be used. */
+static const char *scalar_text(struct ctx *x, const yaml_node_t *v, const char *path) {
+        const char *s;
+
+        if (v->type != YAML_SCALAR_NODE) {
+                value_error(x, v, path, "%s must be a single value, not %s", path, node_kind(v));
+                return NULL;
+        }
+        s = (const char *) v->data.scalar.value;
+        if (is_null(v) || !*s) {
+                value_error(x, v, path, "%s must not be empty", path);
+                return NULL;
+        }
+        if (strlen(s) != v->data.scalar.length) {
+                value_error(x, v, path, "%s must not contain NUL characters", path);
+                return NULL;
+        }
+        return s;
+}
+
+static void parse_string(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        const char *s = scalar_text(x, v, path), *why;
+
+        if (!s)
+                return;
+        why = check_value(d->check, s);
+        if (why)
+                value_error(x, v, path, "%s %s", path, why);
+        else if (store_string(x->c, d->offset, s) < 0)
+                x->oom = true;
+}
+
+static void parse_number(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        const char *s = scalar_text(x, v, path), *why;
+        char max[32];
+        uint64_t n;
+
+        if (!s)
+                return;
+        why = d->type == KEY_DURATION ? duration_parse(s, &n) : uint_parse(s, &n);
+        if (why) {
+                value_error(x, v, path, "%s %s", path, why);
+                return;
+        }
+        if (n < d->min || n > d->max) {
+                if (d->type == KEY_UINT)
+                        value_error(x, v, path, "%s must be between %llu and %llu", path,
+                                    (unsigned long long) d->min, (unsigned long long) d->max);
+                else if (n < d->min)
+                        value_error(x, v, path, "%s must be greater than 0", path);
+                else
+                        value_error(x, v, path, "%s must be at most %s", path,
+                                    format_duration(d->max, max, sizeof max));
+                return;
+        }
+        if (d->type == KEY_DURATION)
+                *(uint64_t *) field(x->c, d->offset) = n;
+        else
+                *(unsigned *) field(x->c, d->offset) = (unsigned) n;
+}
+
+/* One list item into argv[i]; false when it was reported. */
+static bool parse_item(struct ctx *x, const struct key_def *d, const yaml_node_t *item, const char *path,
+                       char **argv, size_t i) {
+        const char *s, *why;
+        char item_path[KEY_PATH_MAX + 24];      /* the parent's path and "[index]" */
+
+        if ((size_t) snprintf(item_path, sizeof item_path, "%s[%zu]", path, i) >= sizeof item_path)
+                abort();                        /* as in join_path */
+        record_mark(x, item_path, mark_of(item));
+        s = scalar_text(x, item, item_path);
+        if (!s)
+                return false;
+        why = check_value(d->check, s);
+        if (why) {
+                value_error(x, item, item_path, "%s %s", item_path, why);
+                return false;
+        }
+        argv[i] = strdup(s);
+        if (!argv[i])
+                x->oom = true;
+        return argv[i] != NULL;
+}
+
+static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        size_t n = 0;
+        char **argv;
+        bool ok = true;
+
+        if (v->type != YAML_SEQUENCE_NODE && !is_null(v)) {
+                value_error(x, v, path, "%s must be a list like %s, not %s%s", path,
+                            d->check == CHECK_KEYVALUE ? "[Key=Value, ...]" : "[nginx, -s, reload]", node_kind(v),
+                            d->check == CHECK_KEYVALUE ? "" : " (commands never go through a shell)");
+                return;
+        }
+        if (v->type == YAML_SEQUENCE_NODE)
+                n = (size_t) (v->data.sequence.items.top - v->data.sequence.items.start);
+        if (n < d->min_items) {
+                value_error(x, v, path, "%s must not be an empty list", path);
+                return;
+        }
+        argv = calloc(n + 1, sizeof(char *));
+        if (!argv) {
+                x->oom = true;
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
+
+                ok = (item && parse_item(x, d, item, path, argv, i)) && ok;
+        }
+        if (ok) {
+                store_argv(x->c, d, argv);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)  /* not strv_free: a rejected item left a NULL hole */
+                free(argv[i]);
+        free(argv);
+}
+
+static void walk_section(struct ctx *x, const struct key_def *defs, size_t n, const yaml_node_t *map,
+                         const char *path, struct config_mark where);
+
+static void parse_value(struct ctx *x, const struct key_def *d, const yaml_node_t *k, const yaml_node_t *v,
+                        const char *path) {
+        switch (d->type) {
+        case KEY_SECTION:
+                if (is_null(v))         /* "health:" with everything commented out: all defaults */
+                        walk_section(x, d->children, d->n_children, NULL, path, mark_of(k));
+                else if (v->type != YAML_MAPPING_NODE)
+                        value_error(x, v, path, "%s must be a section of keys, not %s", path, node_kind(v));
+                else
+                        walk_section(x, d->children, d->n_children, v, path, mark_of(v));
+                break;
+        case KEY_STRING:
+                parse_string(x, d, v, path);
+                break;
+        case KEY_DURATION:
+        case KEY_UINT:
+                parse_number(x, d, v, path);
+                break;
+        case KEY_ARGV:
+                parse_argv(x, d, v, path);
+                break;
+        }
+}
+
+/* Paths are made of the table's own names, so they fit by construction: a longer one is a bug in the table. */
+static void join_path(char *buf, size_t size, const char *parent, const char *name) {
+        if ((size_t) snprintf(buf, size, "%s%s%s", parent, *parent ? "." : "", name) >= size)
+                abort();
+}
+
+static const char *section_name(const char *path, char *buf, size_t size) {
+        if (*path)
+                snprintf(buf, size, "in %s", path);
+        else
+                snprintf(buf, size, "at the top level");
+        return buf;
+}
+
+/* Where else in the table a key of this exact name lives, for a key that slipped a level of indentation:
+ * *count is incremented per place, the first one is written to `found`. */
+static void find_elsewhere(const struct key_def *defs, size_t n, const char *path, const char *name,
+                           const char *here, char *found, size_t size, size_t *count) {
+        for (size_t i = 0; i < n; i++) {
+                char child[KEY_PATH_MAX];
+
+                join_path(child, sizeof child, path, defs[i].name);
+                if (strcmp(defs[i].name, name) == 0 && strcmp(path, here) != 0 && (*count)++ == 0)
+                        snprintf(found, size, "%s", child);
+                if (defs[i].type == KEY_SECTION)
+                        find_elsewhere(defs[i].children, defs[i].n_children, child, name, here, found, size, count);
+        }
+}
+
+static void unknown_key(struct ctx *x, const struct key_def *defs, size_t n, const yaml_node_t *k,
+                        const char *path) {
+        const char *name = (const char *) k->data.scalar.value, *near = NULL;
+        char shown[SHOWN_KEY_MAX + 4], where[KEY_PATH_MAX + 8], elsewhere[KEY_PATH_MAX];
+        unsigned best = HINT_DISTANCE_MAX + 1;
+        size_t n_elsewhere = 0;
+
+        key_for_message(name, shown);
+        section_name(path, where, sizeof where);
+        for (size_t i = 0; i < n; i++) {
+                unsigned dist = edit_distance(name, defs[i].name);
+
+                if (dist < best) {
+                        best = dist;
+                        near = defs[i].name;
+                }
+        }
+        if (!near)
+                find_elsewhere(top_keys, ELEMENTSOF(top_keys), "", name, path, elsewhere, sizeof elsewhere,
+                               &n_elsewhere);
+        if (near)
+                ctx_add(x, mark_of(k), "unknown key \"%s\" %s (did you mean \"%s\"?)", shown, where, near);
+        else if (n_elsewhere == 1)
+                ctx_add(x, mark_of(k), "unknown key \"%s\" %s (did you mean %s? check the indentation)", shown,
+                        where, elsewhere);
+        else
+                ctx_add(x, mark_of(k), "unknown key \"%s\" %s", shown, where);
+}
+
+static ssize_t find_key(const struct key_def *defs, size_t n, const yaml_node_t *k) {
+        const char *name = (const char *) k->data.scalar.value;
+
+        if (strlen(name) != k->data.scalar.length)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(defs[i].name, name) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+static void walk_pair(struct ctx *x, const struct key_def *defs, size_t n, struct config_mark *seen,
+                      const yaml_node_pair_t *pair, const char *path) {
+        const yaml_node_t *k = yaml_document_get_node(x->doc, pair->key);
+        const yaml_node_t *v = yaml_document_get_node(x->doc, pair->value);
+        char child[KEY_PATH_MAX], where[KEY_PATH_MAX + 8];
+        ssize_t i;
+
+        if (!k || !v)
+                return;
+        if (k->type != YAML_SCALAR_NODE) {
+                ctx_add(x, mark_of(k), "keys %s must be plain words, not %s", section_name(path, where, sizeof where),
+                        node_kind(k));
+                return;
+        }
+        i = find_key(defs, n, k);
+        if (i < 0) {
+                unknown_key(x, defs, n, k, path);
+                return;
+        }
+        join_path(child, sizeof child, path, defs[i].name);
+        if (seen[i].line > 0) {
+                ctx_add(x, mark_of(k), "duplicate key %s (first set at %u:%u)", child, seen[i].line, seen[i].col);
+                return;
+        }
+        seen[i] = mark_of(k);
+        record_mark(x, child, seen[i]);
+        parse_value(x, &defs[i], k, v, child);
+}
+
+/* Keys of a section that were not given: required ones are reported at `where` (the section, or the
+ * nearest enclosing one that is in the file). seen == NULL: the whole section is absent. */
+static void report_missing(struct ctx *x, const struct key_def *defs, size_t n, const struct config_mark *seen,
+                           const char *path, struct config_mark where) {
+        for (size_t i = 0; i < n; i++) {
+                char child[KEY_PATH_MAX];
+
+                if (seen && seen[i].line > 0)
+                        continue;
+                join_path(child, sizeof child, path, defs[i].name);
+                if (defs[i].type == KEY_SECTION)
+                        report_missing(x, defs[i].children, defs[i].n_children, NULL, child, where);
+                else if (defs[i].required)
+                        ctx_add(x, where, "missing required key %s", child);
+        }
+}
+
+/* map == NULL: the section is there but empty. */
+static void walk_section(struct ctx *x, const struct key_def *defs, size_t n, const yaml_node_t *map,
+                         const char *path, struct config_mark where) {
+        struct config_mark seen[SECTION_KEYS_MAX] = {};
+
+        assert(n <= SECTION_KEYS_MAX);
+        if (map)
+                for (const yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
+                        walk_pair(x, defs, n, seen, p, path);
+        report_missing(x, defs, n, seen, path, where);
+}
+
+/* ------------------------------------------------------------------ checks across keys */
+
+/* At the key's mark when it is in the file, else at the other's. */
+static struct config_mark mark_either(const struct config *c, const char *key, const char *other) {
+        struct config_mark m = config_mark_of(c, key);
+
+        return m.line > 0 ? m : config_mark_of(c, other);
+}
+
+static bool same_string(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+static void cross_check(struct ctx *x) {
+        const struct config *c = x->c;
+        char t[32], i[32];
+
+        if (!is_bad(x, "health.interval") && !is_bad(x, "health.timeout") &&
+            c->health.timeout_usec > c->health.interval_usec)
+                ctx_add(x, mark_either(c, "health.timeout", "health.interval"),
+                        "health.timeout (%s) must not exceed health.interval (%s)",
+                        format_duration(c->health.timeout_usec, t, sizeof t),
+                        format_duration(c->health.interval_usec, i, sizeof i));
+        if (same_string(c->active.name, c->standby.name))
+                ctx_add(x, config_mark_of(c, "standby.name"), "standby.name must differ from active.name");
+        if (same_string(c->active.url, c->standby.url))
+                ctx_add(x, config_mark_of(c, "standby.url"),
+                        "standby.url must differ from active.url (both would check the same server)");
+        if (same_string(c->nginx.active_server, c->nginx.standby_server))
+                ctx_add(x, config_mark_of(c, "failover.nginx.standby_server"),
+                        "failover.nginx.standby_server must differ from failover.nginx.active_server");
+}
+
+static void walk_root(struct ctx *x) {
+        const yaml_node_t *root = yaml_document_get_root_node(x->doc);
+
+        if (!root)
+                ctx_add(x, (struct config_mark) {}, "no configuration: the file is empty or has only comments");
+        else if (root->type != YAML_MAPPING_NODE)
+                ctx_add(x, mark_of(root), "the top level must be a mapping of keys (state_dir:, health:, ...), "
+                        "not %s", node_kind(root));
+        else
+                walk_section(x, top_keys, ELEMENTSOF(top_keys), root, "", (struct config_mark) { 1, 1 });
+        cross_check(x);
+        x->c->nginx.test_command.timeout_usec = x->c->nginx.timeout_usec;
+        x->c->nginx.reload_command.timeout_usec = x->c->nginx.timeout_usec;
+}
+
+/* ------------------------------------------------------------------ YAML syntax */
+
+static struct config_mark mark_at_offset(const char *data, size_t size, size_t offset) {
+        struct config_mark m = { 1, 1 };
+
+        for (size_t i = 0; i < offset && i < size; i++) {
+                if (data[i] == '\n') {
+                        m.line++;
+                        m.col = 1;
+                } else
+                        m.col++;
+        }
+        return m;
+}
+
+static void syntax_error(struct ctx *x, const yaml_parser_t *p, const char *data, size_t size) {
+        const char *problem = p->problem ? p->problem : "unknown error";
+
+        if (p->error == YAML_MEMORY_ERROR)
+                x->oom = true;
+        else if (p->error == YAML_READER_ERROR)  /* encoding trouble: libyaml gives an offset, not a mark */
+                ctx_add(x, mark_at_offset(data, size, p->problem_offset), "invalid input: %s", problem);
+        else if (p->context)
+                ctx_add(x, (struct config_mark) { (unsigned) p->problem_mark.line + 1,
+                                                  (unsigned) p->problem_mark.column + 1 },
+                        "YAML syntax error: %s (%s at %u:%u)", problem, p->context,
+                        (unsigned) p->context_mark.line + 1, (unsigned) p->context_mark.column + 1);
+        else
+                ctx_add(x, (struct config_mark) { (unsigned) p->problem_mark.line + 1,
+                                                  (unsigned) p->problem_mark.column + 1 },
+                        "YAML syntax error: %s", problem);
+}
+
+/* The first document into *doc; a second document is an error (and parsing it finds any syntax error there).
+ * Returns 0 with *doc to be deleted by the caller, or -EINVAL (reported) / -ENOMEM. */
+static int yaml_load(struct ctx *x, const char *data, size_t size, yaml_document_t *doc) {
+        yaml_parser_t parser;
+        yaml_document_t extra;
+        int r = 0;
+
+        if (!yaml_parser_initialize(&parser))
+                return -ENOMEM;
+        yaml_parser_set_input_string(&parser, (const unsigned char *) data, size);
+        if (!yaml_parser_load(&parser, doc)) {
+                syntax_error(x, &parser, data, size);
+                yaml_parser_delete(&parser);
+                return x->oom ? -ENOMEM : -EINVAL;
+        }
+        if (!yaml_parser_load(&parser, &extra)) {
+                syntax_error(x, &parser, data, size);
+                r = x->oom ? -ENOMEM : -EINVAL;
+        } else {
+                const yaml_node_t *root = yaml_document_get_root_node(&extra);
+
+                if (root)
+                        ctx_add(x, mark_of(root), "only one YAML document is allowed per file");
+                yaml_document_delete(&extra);
+        }
+        yaml_parser_delete(&parser);
+        if (r < 0)
+                yaml_document_delete(doc);
+        return r;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+static int parse_into(struct config *c, const char *data, size_t size, struct config_errors *errs) {
+        yaml_document_t doc;
+        struct ctx x = { .doc = &doc, .c = c, .errs = errs };
+        int r;
+
+        r = yaml_load(&x, data, size, &doc);
+        if (r == 0) {
+                walk_root(&x);
+                yaml_document_delete(&doc);
+        }
+        for (size_t i = 0; i < x.n_bad; i++)
+                free(x.bad[i]);
+        free(x.bad);
+        if (x.oom || r == -ENOMEM)
+                return -ENOMEM;
+        return x.n_errors > 0 ? -EINVAL : 0;
+}
+
+int config_load_buffer(const char *path, const char *data, size_t size,
+                       struct config **ret_config, struct config_errors *errs) {
+        struct config_errors discard = {};
+        struct config *c = NULL;
+        size_t first;
+        int r;
+
+        if (!errs)
+                errs = &discard;
+        if (!errs->file && path)
+                errs->file = strdup(path);
+        first = errs->n;
+        if (size > CONFIG_FILE_SIZE_MAX) {
+                config_errors_add(errs, 0, 0, "file is too large (%zu bytes; the limit is %u bytes)", size,
+                                  CONFIG_FILE_SIZE_MAX);
+                r = -EFBIG;
+        } else {
+                r = config_new(path, &c);
+                if (r >= 0)
+                        r = parse_into(c, data ? data : "", data ? size : 0, errs);
+        }
+        errors_sort(errs, first);
+        if (r >= 0 && ret_config) {     /* NULL: only validating */
+                *ret_config = c;
+                c = NULL;
+        }
+        config_free(c);
+        config_errors_done(&discard);
+        return r;
+}
+
+/* Reads at most CONFIG_FILE_SIZE_MAX + 1 bytes, so that "too large" is seen without reading it all. */
+static int read_capped(int fd, char **ret_data, size_t *ret_size) {
+        size_t cap = CONFIG_FILE_SIZE_MAX + 1, size = 0;
+        _cleanup_free_ char *data = malloc(cap);
+
+        if (!data)
+                return -ENOMEM;
+        while (size < cap) {
+                ssize_t n = read(fd, data + size, cap - size);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        *ret_data = data;
+        data = NULL;
+        *ret_size = size;
+        return 0;
+}
+
+int config_load_file(const char *path, struct config **ret_config, struct config_errors *errs) {
+        _cleanup_free_ char *data = NULL;
+        struct config_errors discard = {};
+        size_t size = 0;
+        int fd, r;
+
+        if (!errs)
+                errs = &discard;
+        if (!errs->file)
+                errs->file = strdup(path);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                config_errors_add(errs, 0, 0, "cannot open: %s", strerror(-r));
+        } else {
+                r = read_capped(fd, &data, &size);
+                close(fd);
+                if (r < 0)
+                        config_errors_add(errs, 0, 0, "cannot read: %s", strerror(-r));
+                else
+                        r = config_load_buffer(path, data, size, ret_config, errs);
+        }
+        config_errors_done(&discard);
+        return r;
+}

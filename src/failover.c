@@ -1,0 +1,341 @@
+/* failover: the failover sequence, run top to bottom — step after step, each recorded before and after. */
+#include "failover.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+#include "fileio.h"
+#include "log.h"
+#include "nginx.h"
+#include "plan.h"
+#include "spawn.h"
+#include "state.h"
+#include "util.h"
+
+#define OUTPUT_LINES_MAX 40
+
+struct failover {
+        sd_event *event;
+        struct event_bus *bus;
+        struct plan *plan;
+        char *state_dir;
+        struct state state;
+        size_t current;                 /* index of the running (or just finished) step */
+        bool current_ok;
+        struct spawn *child;
+        sd_event_source *advance;       /* deferred continuation: never recurse from a child's callback */
+        char *nginx_original;           /* what the site file held before nginx_write, for the restore */
+        size_t nginx_original_len;
+        bool nginx_written;
+        bool finished;
+        uint64_t started_usec;          /* CLOCK_MONOTONIC */
+        failover_done_fn done;
+        void *userdata;
+};
+
+static void save_state(struct failover *f) {
+        int r = state_save(f->state_dir, &f->state);
+
+        if (r < 0)
+                log_error_errno(r, "failover: cannot record progress in %s/%s: %s; the step results above are the "
+                                "only record", f->state_dir, STATE_FILE_NAME, strerror(-r));
+}
+
+static void emit_step(struct failover *f, enum event_kind kind, const char *fmt_detail) {
+        const struct state_step *st = &f->state.steps[f->current];
+        struct event ev = {
+                .kind = kind, .step = st->name, .exit_status = st->exit_status,
+                .duration_usec = st->duration_usec, .argv = st->detail,
+        };
+
+        if (kind == EVENT_STEP_STARTED)
+                event_emit(f->bus, &ev, "failover: step %s started: %s", st->name, fmt_detail);
+        else
+                event_emit(f->bus, &ev, "failover: step %s %s (%.3fs): %s", st->name,
+                           kind == EVENT_STEP_SUCCEEDED ? "ok" : "failed", (double) st->duration_usec / 1e6,
+                           fmt_detail);
+}
+
+/* Captured output goes to the log line by line, so a multi-line nginx -t complaint stays readable. */
+static void emit_output(struct failover *f, const char *output, size_t len, bool truncated) {
+        const char *name = f->state.steps[f->current].name;
+        unsigned lines = 0;
+
+        for (const char *p = output, *end = output + len; p < end; lines++) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                int n = (int) ((nl ? nl : end) - p);
+                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = name, .exit_status = -1 };
+
+                if (lines == OUTPUT_LINES_MAX) {
+                        event_emit(f->bus, &ev, "failover: step %s output: [more lines not logged]", name);
+                        break;
+                }
+                event_emit(f->bus, &ev, "failover: step %s output: %.*s", name, n, p);
+                p = nl ? nl + 1 : end;
+        }
+        if (truncated) {
+                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = name, .exit_status = -1 };
+                event_emit(f->bus, &ev, "failover: step %s output was cut at %u bytes", name, SPAWN_OUTPUT_MAX);
+        }
+}
+
+static void schedule_advance(struct failover *f) {
+        sd_event_source_set_enabled(f->advance, SD_EVENT_ONESHOT);
+}
+
+static void step_finished(struct failover *f, bool ok, int exit_status, uint64_t duration_usec, const char *detail) {
+        struct state_step *st = &f->state.steps[f->current];
+
+        st->status = ok ? STATE_STEP_OK : STATE_STEP_FAILED;
+        st->exit_status = exit_status;
+        st->duration_usec = duration_usec;
+        emit_step(f, ok ? EVENT_STEP_SUCCEEDED : EVENT_STEP_FAILED, detail);
+        snprintf(st->detail, sizeof st->detail, "%s", detail);
+        f->current_ok = ok;
+        save_state(f);
+        schedule_advance(f);
+}
+
+/* ---- nginx site file ------------------------------------------------------------------------------------ */
+
+static int nginx_rewrite_file(struct failover *f, char **ret_new, size_t *ret_len, char *detail, size_t size) {
+        const struct plan *p = f->plan;
+        struct nginx_error err = {};
+        int r;
+
+        r = fileio_read(p->nginx_config, FAILOVER_NGINX_MAX, &f->nginx_original, &f->nginx_original_len);
+        if (r < 0) {
+                snprintf(detail, size, "cannot read %s: %s", p->nginx_config, strerror(-r));
+                return r;
+        }
+        r = nginx_rewrite_upstream(f->nginx_original, f->nginx_original_len, p->upstream, p->active_server,
+                                   p->standby_server, ret_new, ret_len, &err);
+        if (r < 0)
+                snprintf(detail, size, "%s:%u:%u: %s", p->nginx_config, err.line, err.col, err.message);
+        return r;
+}
+
+static void step_nginx_write(struct failover *f) {
+        const struct plan *p = f->plan;
+        uint64_t start = now_monotonic_usec();
+        _cleanup_free_ char *rewritten = NULL;
+        char detail[512];
+        size_t len;
+        int r;
+
+        r = nginx_rewrite_file(f, &rewritten, &len, detail, sizeof detail);
+        if (r == 0 && len == f->nginx_original_len && memcmp(rewritten, f->nginx_original, len) == 0)
+                snprintf(detail, sizeof detail, "%s already switched; left as it is", p->nginx_config);
+        else if (r == 0) {
+                const char *target = p->nginx_backup;
+
+                r = fileio_write_atomic(p->nginx_backup, f->nginx_original, f->nginx_original_len, 0600);
+                if (r == 0) {
+                        target = p->nginx_config;
+                        r = fileio_write_atomic(p->nginx_config, rewritten, len, 0644);
+                }
+                f->nginx_written = r == 0;
+                if (r < 0)
+                        snprintf(detail, sizeof detail, "cannot write %s: %s", target, strerror(-r));
+                else
+                        snprintf(detail, sizeof detail, "wrote %s (previous version in %s)", p->nginx_config,
+                                 p->nginx_backup);
+        }
+        step_finished(f, r == 0, -1, now_monotonic_usec() - start, detail);
+}
+
+static void nginx_restore(struct failover *f) {
+        const char *path = f->plan->nginx_config;
+        int r;
+
+        if (!f->nginx_written)
+                return;
+        r = fileio_write_atomic(path, f->nginx_original, f->nginx_original_len, 0644);
+        if (r < 0)
+                log_error_errno(r, "failover: cannot restore %s: %s; its previous content is in %s — copy it back "
+                                "by hand", path, strerror(-r), f->plan->nginx_backup);
+        else
+                log_notice("failover: restored %s to its previous content (nothing was switched)", path);
+        f->nginx_written = r < 0;
+}
+
+/* ---- commands ------------------------------------------------------------------------------------------- */
+
+static void on_child_done(struct spawn *s, const struct spawn_result *res, void *userdata) {
+        struct failover *f = userdata;
+        char outcome[128];
+
+        emit_output(f, res->output, res->output_len, res->output_truncated);
+        spawn_outcome_describe(res, outcome, sizeof outcome);
+        step_finished(f, spawn_result_ok(res), res->outcome == SPAWN_EXITED ? res->exit_code : -1,
+                      res->duration_usec, outcome);
+}
+
+static void step_command(struct failover *f, const struct plan_step *ps) {
+        int r = spawn_start(f->event, ps->argv, NULL, ps->timeout_usec, on_child_done, f, &f->child);
+
+        if (r < 0) {
+                char detail[256];
+                snprintf(detail, sizeof detail, "cannot start %s: %s", ps->argv[0], strerror(-r));
+                step_finished(f, false, -1, 0, detail);
+        }
+}
+
+/* ---- the sequence --------------------------------------------------------------------------------------- */
+
+static void failover_finish(struct failover *f, bool ok) {
+        struct event ev = { .kind = ok ? EVENT_FAILOVER_SUCCEEDED : EVENT_FAILOVER_FAILED, .exit_status = -1,
+                            .duration_usec = now_monotonic_usec() - f->started_usec };
+
+        f->finished = true;
+        f->state.outcome = ok ? STATE_SUCCEEDED : STATE_FAILED;
+        f->state.finished_usec = now_realtime_usec();
+        if (!ok)
+                snprintf(f->state.failed_step, sizeof f->state.failed_step, "%s", f->state.steps[f->current].name);
+        save_state(f);
+        if (ok)
+                event_emit(f->bus, &ev, "failover: succeeded in %.3fs: nginx serves %s, standby database promoted, "
+                           "standby stack started", (double) ev.duration_usec / 1e6, f->plan->standby_server);
+        else {
+                ev.step = f->state.failed_step;
+                event_emit(f->bus, &ev, "failover: failed at step %s after %.3fs; %s", ev.step,
+                           (double) ev.duration_usec / 1e6, f->plan->steps[f->current].restore_nginx_on_failure
+                           ? "nothing was switched" : "the steps before it took effect: see --status and finish by hand");
+        }
+        f->done(f, ok, f->userdata);
+}
+
+static void step_start(struct failover *f) {
+        const struct plan_step *ps = &f->plan->steps[f->current];
+        struct state_step *st = &f->state.steps[f->current];
+        _cleanup_free_ char *line = ps->argv ? spawn_argv_to_string(ps->argv) : NULL;
+
+        st->status = STATE_STEP_RUNNING;
+        st->started_usec = now_realtime_usec();
+        snprintf(st->detail, sizeof st->detail, "%s", line ? line : ps->purpose);
+        save_state(f);
+        emit_step(f, EVENT_STEP_STARTED, st->detail);
+        if (ps->action == PLAN_NGINX_WRITE)
+                step_nginx_write(f);
+        else
+                step_command(f, ps);
+}
+
+static int on_advance(sd_event_source *s, void *userdata) {
+        struct failover *f = userdata;
+
+        f->child = spawn_free(f->child);
+        if (!f->current_ok) {
+                if (f->plan->steps[f->current].restore_nginx_on_failure)
+                        nginx_restore(f);
+                failover_finish(f, false);
+                return 0;
+        }
+        if (++f->current == f->plan->n_steps) {
+                failover_finish(f, true);
+                return 0;
+        }
+        step_start(f);
+        return 0;
+}
+
+static void record_plan(struct failover *f, const char *trigger) {
+        f->state = (struct state) { .outcome = STATE_RUNNING, .started_usec = now_realtime_usec() };
+        snprintf(f->state.trigger, sizeof f->state.trigger, "%s", trigger);
+        for (size_t i = 0; i < f->plan->n_steps; i++) {
+                snprintf(f->state.steps[i].name, sizeof f->state.steps[i].name, "%s", f->plan->steps[i].name);
+                f->state.steps[i].status = STATE_STEP_PENDING;
+                f->state.steps[i].exit_status = -1;
+        }
+        f->state.n_steps = f->plan->n_steps;
+}
+
+static int failover_init(struct failover *f, const struct config *c, const char *trigger) {
+        struct event ev = { .kind = EVENT_FAILOVER_STARTED, .exit_status = -1 };
+        int r;
+
+        r = plan_build(c, &f->plan);
+        if (r < 0)
+                return r;
+        f->state_dir = strdup(c->state_dir);
+        if (!f->state_dir)
+                return -ENOMEM;
+        r = sd_event_add_defer(f->event, &f->advance, on_advance, f);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(f->advance, SD_EVENT_OFF);
+        record_plan(f, trigger);
+        r = state_save(f->state_dir, &f->state);
+        if (r < 0)
+                return log_error_errno(r, "failover: not started: cannot record it in %s/%s: %s (fix the "
+                                       "directory; without the record a restart could fail over twice)",
+                                       f->state_dir, STATE_FILE_NAME, strerror(-r));
+        f->started_usec = now_monotonic_usec();
+        event_emit(f->bus, &ev, "failover: started (%s): %zu steps", trigger, f->plan->n_steps);
+        step_start(f);
+        return 0;
+}
+
+int failover_start(sd_event *e, const struct config *c, struct event_bus *bus, const char *trigger,
+                   failover_done_fn done, void *userdata, struct failover **ret) {
+        struct failover *f = calloc(1, sizeof *f);
+        int r;
+
+        if (!f)
+                return -ENOMEM;
+        f->event = sd_event_ref(e);
+        f->bus = bus;
+        f->done = done;
+        f->userdata = userdata;
+        r = failover_init(f, c, trigger);
+        if (r < 0) {
+                failover_free(f);
+                return r;
+        }
+        *ret = f;
+        return 0;
+}
+
+struct failover *failover_free(struct failover *f) {
+        if (!f)
+                return NULL;
+        if (!f->finished && f->child)
+                log_warning("failover: interrupted during step %s; the state records it as unfinished",
+                            f->state.steps[f->current].name);
+        spawn_free(f->child);
+        sd_event_source_disable_unref(f->advance);
+        sd_event_unref(f->event);
+        plan_free(f->plan);
+        free(f->state_dir);
+        free(f->nginx_original);
+        free(f);
+        return NULL;
+}
+
+int failover_dry_run(const struct config *c, FILE *out) {
+        _cleanup_free_ char *original = NULL, *rewritten = NULL;
+        struct nginx_error err = {};
+        struct plan *p = NULL;
+        size_t len, new_len;
+        int r;
+
+        r = fileio_read(c->nginx.config, FAILOVER_NGINX_MAX, &original, &len);
+        if (r < 0)
+                return log_error_errno(r, "dry run: cannot read %s: %s", c->nginx.config, strerror(-r));
+        r = nginx_rewrite_upstream(original, len, c->nginx.upstream, c->nginx.active_server,
+                                   c->nginx.standby_server, &rewritten, &new_len, &err);
+        if (r < 0)
+                return log_error_errno(r, "dry run: %s:%u:%u: %s", c->nginx.config, err.line, err.col, err.message);
+        r = plan_build(c, &p);
+        if (r < 0)
+                return log_error_errno(r, "dry run: cannot build the plan: %s", strerror(-r));
+        fprintf(out, "Dry run: the failover would run these steps, in this order (nothing is run):\n");
+        plan_print(p, out);
+        fprintf(out, "\nChange to %s:\n", c->nginx.config);
+        if (diff_unified(original, len, rewritten, new_len, c->nginx.config, c->nginx.config, out) == 0)
+                fprintf(out, "(none: the upstream is already switched)\n");
+        plan_free(p);
+        return 0;
+}

@@ -1,0 +1,587 @@
+/* health: owns HTTP health checks — libcurl's multi interface on sd-event, one reusable easy handle per target. */
+#include "health.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "util.h"
+
+#ifdef BLF_VERSION
+#define HEALTH_USER_AGENT "blfailoverd/" BLF_VERSION
+#else
+#define HEALTH_USER_AGENT "blfailoverd/0.1"
+#endif
+
+#define UNPARSEABLE_URL "<unparseable url>"
+
+struct health {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;         /* the one curl timer; off while curl wants none */
+        sd_event_source **ios;          /* every io source handed to curl_multi_assign, to free what curl forgets */
+        size_t n_ios, n_ios_alloc;
+        struct health_target *targets;  /* all targets, so health_free can free the ones still alive */
+        bool curl_initialized;
+};
+
+struct health_target {
+        struct health *health;
+        struct health_target *prev, *next;
+        CURL *easy;
+        char *expect_body;
+        health_done_fn done;
+        void *userdata;
+        bool busy;
+        bool truncated;                 /* the body went past HEALTH_BODY_MAX and the transfer was stopped there */
+        uint64_t started_usec;
+        size_t body_len;
+        char *body;                     /* HEALTH_BODY_MAX bytes, not NUL-terminated */
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static const char *const status_names[] = {
+        [HEALTH_OK] = "ok",
+        [HEALTH_DNS_ERROR] = "dns error",
+        [HEALTH_CONNECT_ERROR] = "connect error",
+        [HEALTH_TIMEOUT] = "timeout",
+        [HEALTH_HTTP_STATUS] = "http status",
+        [HEALTH_BODY_MISMATCH] = "body mismatch",
+        [HEALTH_PROTOCOL_ERROR] = "protocol error",
+        [HEALTH_ABORTED] = "aborted",
+};
+
+const char *health_status_to_string(enum health_status s) {
+        if ((size_t) s >= ELEMENTSOF(status_names) || !status_names[s])
+                return "unknown";
+        return status_names[s];
+}
+
+enum health_status health_evaluate(long http_code, const char *body, size_t body_len, const char *expect_body) {
+        if (http_code < 200 || http_code > 299)
+                return HEALTH_HTTP_STATUS;
+        if (!expect_body)
+                return HEALTH_OK;
+        if (!memmem(body ? body : "", body ? body_len : 0, expect_body, strlen(expect_body)))
+                return HEALTH_BODY_MISMATCH;
+        return HEALTH_OK;
+}
+
+static int errno_from_curlm(CURLMcode c) {
+        return c == CURLM_OK ? 0 : c == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+}
+
+static int errno_from_curle(CURLcode c) {
+        switch (c) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_UNKNOWN_OPTION:
+        case CURLE_NOT_BUILT_IN:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return -EOPNOTSUPP;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Transport outcome → verdict; CURLE_OK (and a body cut at our cap) is judged by health_evaluate instead. */
+static enum health_status status_from_curle(CURLcode c) {
+        switch (c) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return HEALTH_DNS_ERROR;
+        case CURLE_COULDNT_CONNECT:
+                return HEALTH_CONNECT_ERROR;
+        case CURLE_OPERATION_TIMEDOUT:
+                return HEALTH_TIMEOUT;
+        default:
+                return HEALTH_PROTOCOL_ERROR;
+        }
+}
+
+/* ---------------------------------------------------------------- io sources curl asked for */
+
+static int ios_push(struct health *h, sd_event_source *s) {
+        if (h->n_ios == h->n_ios_alloc) {
+                size_t n = h->n_ios_alloc ? h->n_ios_alloc * 2 : 8;
+                sd_event_source **v = reallocarray(h->ios, n, sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                h->ios = v;
+                h->n_ios_alloc = n;
+        }
+        h->ios[h->n_ios++] = s;
+        return 0;
+}
+
+static void ios_drop(struct health *h, sd_event_source *s) {
+        for (size_t i = 0; i < h->n_ios; i++)
+                if (h->ios[i] == s) {
+                        h->ios[i] = h->ios[--h->n_ios];
+                        return;
+                }
+}
+
+/* ---------------------------------------------------------------- completion */
+
+static void target_detach(struct health_target *t) {
+        (void) curl_multi_remove_handle(t->health->multi, t->easy);
+        t->busy = false;
+}
+
+static void target_fill_error(struct health_target *t, CURLcode code, struct health_result *r) {
+        /* curl's messages name host and port, never the URL's userinfo (checked in the tests). */
+        const char *msg = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+
+        snprintf(r->error, sizeof(r->error), "%s", msg);
+}
+
+/* The one funnel every transfer curl reports done goes through. The callback runs last: it may restart or
+ * free this target (or others). */
+static void target_finish(struct health_target *t, CURLcode code) {
+        struct health_result r = { .latency_usec = now_monotonic_usec() - t->started_usec };
+        long http_code = 0;
+
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &http_code);
+        r.http_code = http_code;
+
+        if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && t->truncated))
+                /* A body over the cap is judged on its first HEALTH_BODY_MAX bytes. */
+                r.status = health_evaluate(http_code, t->body, t->body_len, t->expect_body);
+        else {
+                r.status = status_from_curle(code);
+                target_fill_error(t, code, &r);
+        }
+
+        target_detach(t);
+        t->done(t, &r, t->userdata);
+}
+
+static void health_reap(struct health *h) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(h->multi, &left))) {
+                struct health_target *t = NULL;
+                CURLcode code = msg->data.result;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t) != CURLE_OK || !t)
+                        continue;
+                if (!t->busy)   /* cannot happen: remove_handle drops a handle's pending message */
+                        continue;
+                target_finish(t, code);
+        }
+}
+
+/* ---------------------------------------------------------------- sd-event ⇄ curl glue */
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct health *h = userdata;
+        int mask = 0, running;
+
+        if (revents & EPOLLIN)
+                mask |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                mask |= CURL_CSELECT_OUT;
+        if (revents & (EPOLLERR | EPOLLHUP))
+                mask |= CURL_CSELECT_ERR;
+
+        /* A failure here is curl's internal state; the transfer's own timeout still ends it. Returning an error
+         * would make sd-event disable this source for good, so we do not. */
+        (void) curl_multi_socket_action(h->multi, fd, mask, &running);
+        health_reap(h);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct health *h = userdata;
+        int running;
+
+        (void) curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        health_reap(h);
+        return 0;
+}
+
+static int socket_add(struct health *h, curl_socket_t fd, uint32_t events) {
+        sd_event_source *io = NULL;
+
+        if (sd_event_add_io(h->event, &io, fd, events, on_io, h) < 0)
+                return -1;
+        if (ios_push(h, io) < 0) {
+                sd_event_source_disable_unref(io);
+                return -1;
+        }
+        (void) sd_event_source_set_description(io, "health-curl-io");
+        if (curl_multi_assign(h->multi, fd, io) != CURLM_OK) {
+                ios_drop(h, io);
+                sd_event_source_disable_unref(io);
+                return -1;
+        }
+        return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: the per-socket pointer is the sd_event_source. Returns 0, or -1 to fail the transfer. */
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
+        struct health *h = userdata;
+        sd_event_source *io = socketp;
+        uint32_t events = 0;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (io) {
+                        ios_drop(h, io);
+                        sd_event_source_disable_unref(io);
+                        (void) curl_multi_assign(h->multi, fd, NULL);
+                }
+                return 0;
+        }
+
+        if (what & CURL_POLL_IN)
+                events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                events |= EPOLLOUT;
+
+        if (!io)
+                return socket_add(h, fd, events);
+        if (sd_event_source_set_io_events(io, events) < 0 || sd_event_source_set_enabled(io, SD_EVENT_ON) < 0)
+                return -1;
+        return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: only (re)arms the sd-event timer; curl is never called from in here. */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userdata) {
+        struct health *h = userdata;
+        uint64_t usec;
+
+        if (timeout_ms < 0)
+                return sd_event_source_set_enabled(h->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+
+        /* curl rounds its remaining time down to ms; round up so the timer never fires before curl's deadline
+         * (an early wake-up finds nothing due and just re-arms). 0 means "as soon as possible". */
+        usec = timeout_ms == 0 ? 0 : (uint64_t) timeout_ms * USEC_PER_MSEC + USEC_PER_MSEC - 1;
+        if (sd_event_source_set_time_relative(h->timer, usec) < 0 ||
+            sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT) < 0)
+                return -1;
+        return 0;
+}
+
+/* ---------------------------------------------------------------- struct health */
+
+static int health_setup_multi(struct health *h) {
+        CURLMcode c;
+
+        h->multi = curl_multi_init();
+        if (!h->multi)
+                return -ENOMEM;
+        if ((c = curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket)) ||
+            (c = curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h)) ||
+            (c = curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer)) ||
+            (c = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)))
+                return errno_from_curlm(c);
+        return 0;
+}
+
+/* Calls curl_global_init (libcurl counts the calls; health_free undoes ours). curl_global_init is not
+ * thread-safe on every libcurl: call health_new before any thread exists (the daemon has none). */
+int health_new(sd_event *e, struct health **ret) {
+        struct health *h;
+        int r;
+
+        if (!e || !ret)
+                return -EINVAL;
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(e);
+
+        r = -EIO;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                goto fail;
+        h->curl_initialized = true;
+
+        /* Accuracy 1 ms: sd-event's default (250 ms) would stretch every check's timeout. */
+        r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, h);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(h->timer, "health-curl-timer");
+        r = sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
+
+        r = health_setup_multi(h);
+        if (r < 0)
+                goto fail;
+
+        *ret = h;
+        return 0;
+fail:
+        health_free(h);
+        return r;
+}
+
+/* Frees every target still alive, silently (no callbacks): pointers the caller still holds to them dangle
+ * afterwards, so free targets first unless shutting down. Must not be called from a health_done_fn. */
+struct health *health_free(struct health *h) {
+        if (!h)
+                return NULL;
+
+        while (h->targets)
+                health_target_free(h->targets);
+        if (h->multi)
+                (void) curl_multi_cleanup(h->multi);    /* may still call on_curl_socket: h is intact */
+        for (size_t i = 0; i < h->n_ios; i++)
+                sd_event_source_disable_unref(h->ios[i]);
+        free(h->ios);
+        sd_event_source_disable_unref(h->timer);
+        sd_event_unref(h->event);
+        if (h->curl_initialized)
+                curl_global_cleanup();
+        free(h);
+        return NULL;
+}
+
+/* ---------------------------------------------------------------- targets */
+
+/* CURLOPT_WRITEFUNCTION: keeps the first HEALTH_BODY_MAX bytes. One byte more stops the transfer (a short count
+ * makes curl fail it with CURLE_WRITE_ERROR; the connection is then closed, not reused): a health endpoint
+ * that streams megabytes must not keep the loop busy, and expect_body only needs the prefix. */
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct health_target *t = userdata;
+        size_t n = size * nmemb, room = HEALTH_BODY_MAX - t->body_len;
+        size_t take = n < room ? n : room;
+
+        memcpy(t->body + t->body_len, data, take);
+        t->body_len += take;
+        if (take < n)
+                t->truncated = true;
+        return take;
+}
+
+/* -EINVAL unless curl parses url (the way CURLOPT_URL will) and its scheme is http or https: a typo in the
+ * configuration must fail at startup, not show up as a failing backend. */
+static int url_check(const char *url) {
+        CURLU *u = curl_url();
+        char *scheme = NULL;
+        CURLUcode c;
+        int r = 0;
+
+        if (!u)
+                return -ENOMEM;
+        c = curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+        if (c == CURLUE_OK)
+                c = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        if (c == CURLUE_OUT_OF_MEMORY)
+                r = -ENOMEM;
+        else if (c != CURLUE_OK || (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
+                r = -EINVAL;
+        curl_free(scheme);
+        curl_url_cleanup(u);
+        return r;
+}
+
+static CURLcode target_setup_easy(struct health_target *t, const char *url, long timeout_ms) {
+        CURL *e = t->easy;
+        CURLcode c;
+
+        /* No CURLOPT_FORBID_REUSE / FRESH_CONNECT: the connection waits in the multi's cache for the next check.
+         * CURLOPT_PROXY "": a check measures the direct path, whatever http_proxy the environment carries. */
+        if ((c = curl_easy_setopt(e, CURLOPT_URL, url)) ||
+            (c = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https")) ||
+            (c = curl_easy_setopt(e, CURLOPT_PROXY, "")) ||
+            (c = curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms)) ||
+            (c = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms)) ||
+            (c = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L)) ||
+            (c = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L)) ||
+            (c = curl_easy_setopt(e, CURLOPT_USERAGENT, HEALTH_USER_AGENT)) ||
+            (c = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write)) ||
+            (c = curl_easy_setopt(e, CURLOPT_WRITEDATA, t)) ||
+            (c = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf)) ||
+            (c = curl_easy_setopt(e, CURLOPT_PRIVATE, t)))
+                return c;
+        return CURLE_OK;
+}
+
+/* timeout_usec bounds the whole check, connect included; rounded up to ms. -EINVAL for 0 (curl would read it as
+ * "no timeout"), a NULL url or done, or a url that is not http(s); -ERANGE when it does not fit curl's long. */
+static int target_timeout_ms(uint64_t timeout_usec, long *ret) {
+        uint64_t ms = timeout_usec / USEC_PER_MSEC + (timeout_usec % USEC_PER_MSEC != 0);
+
+        if (timeout_usec == 0)
+                return -EINVAL;
+        if (ms > LONG_MAX)
+                return -ERANGE;
+        *ret = (long) ms;
+        return 0;
+}
+
+int health_target_new(struct health *h, const char *url, uint64_t timeout_usec, const char *expect_body,
+                      health_done_fn done, void *userdata, struct health_target **ret) {
+        struct health_target *t;
+        long timeout_ms;
+        int r;
+
+        if (!h || !url || !done || !ret)
+                return -EINVAL;
+        r = target_timeout_ms(timeout_usec, &timeout_ms);
+        if (r < 0)
+                return r;
+        r = url_check(url);
+        if (r < 0)
+                return r;
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        *t = (struct health_target) { .health = h, .done = done, .userdata = userdata };
+        t->body = malloc(HEALTH_BODY_MAX);
+        t->easy = curl_easy_init();
+        t->expect_body = expect_body ? strdup(expect_body) : NULL;
+        if (!t->body || !t->easy || (expect_body && !t->expect_body))
+                r = -ENOMEM;
+        else
+                r = errno_from_curle(target_setup_easy(t, url, timeout_ms));
+        if (r < 0) {
+                health_target_free(t);  /* not linked yet: unlinking is a no-op */
+                return r;
+        }
+
+        t->next = h->targets;
+        if (h->targets)
+                h->targets->prev = t;
+        h->targets = t;
+        *ret = t;
+        return 0;
+}
+
+/* Cancels an in-flight check without a callback, then frees. NULL is fine. */
+struct health_target *health_target_free(struct health_target *t) {
+        if (!t)
+                return NULL;
+        if (t->busy)
+                target_detach(t);
+        if (t->prev)
+                t->prev->next = t->next;
+        else if (t->health->targets == t)
+                t->health->targets = t->next;
+        if (t->next)
+                t->next->prev = t->prev;
+        if (t->easy)
+                curl_easy_cleanup(t->easy);
+        free(t->expect_body);
+        free(t->body);
+        free(t);
+        return NULL;
+}
+
+int health_target_start(struct health_target *t) {
+        CURLMcode c;
+
+        if (!t)
+                return -EINVAL;
+        if (t->busy)
+                return -EBUSY;
+
+        t->body_len = 0;
+        t->truncated = false;
+        t->errbuf[0] = '\0';
+        t->started_usec = now_monotonic_usec();
+
+        /* Only arms the timer (curl asks for a 0 ms timeout); the transfer starts from the loop. */
+        c = curl_multi_add_handle(t->health->multi, t->easy);
+        if (c != CURLM_OK)
+                return errno_from_curlm(c);
+        t->busy = true;
+        return 0;
+}
+
+bool health_target_busy(const struct health_target *t) {
+        return t && t->busy;
+}
+
+/* No-op (no callback) when nothing is in flight. */
+void health_target_cancel(struct health_target *t) {
+        struct health_result r = { .status = HEALTH_ABORTED };
+
+        if (!t || !t->busy)
+                return;
+        r.latency_usec = now_monotonic_usec() - t->started_usec;
+        target_detach(t);
+        t->done(t, &r, t->userdata);
+}
+
+/* ---------------------------------------------------------------- redaction */
+
+/* Parsed the way CURLOPT_URL parses (a missing scheme becomes http://), userinfo removed. -EINVAL when curl
+ * cannot parse it. */
+static int redact_with_curl(const char *url, char **ret) {
+        CURLU *u = curl_url();
+        char *s = NULL;
+        CURLUcode c;
+
+        if (!u)
+                return -ENOMEM;
+        c = curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS);
+        if (c == CURLUE_OK)
+                c = curl_url_set(u, CURLUPART_USER, NULL, 0);
+        if (c == CURLUE_OK)
+                c = curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+        if (c == CURLUE_OK)
+                c = curl_url_set(u, CURLUPART_OPTIONS, NULL, 0);
+        if (c == CURLUE_OK)
+                c = curl_url_get(u, CURLUPART_URL, &s, 0);
+        curl_url_cleanup(u);
+        if (c != CURLUE_OK)
+                return c == CURLUE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+
+        *ret = strdup(s);
+        curl_free(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* For what curl rejects (bad port, stray characters...), so the message can still show it: drop everything up
+ * to the last '@' of the authority. Any '@' left after that might be part of a password holding an unencoded
+ * '/', '?' or '#' — then -EINVAL, and the caller prints a placeholder. */
+static int redact_by_hand(const char *url, char **ret) {
+        const char *sep = strstr(url, "://"), *authority = url, *end, *at = NULL;
+        char *s;
+
+        if (sep && sep > url && strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
+                                        (size_t) (sep - url))
+                authority = sep + 3;
+        else if (strncmp(url, "//", 2) == 0)
+                authority = url + 2;
+        end = authority + strcspn(authority, "/?#");
+        for (const char *p = authority; p < end; p++)
+                if (*p == '@')
+                        at = p;
+        if (strchr(at ? at + 1 : authority, '@'))
+                return -EINVAL;
+
+        if (asprintf(&s, "%.*s%s", (int) (authority - url), url, at ? at + 1 : authority) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+char *health_url_redact(const char *url) {
+        char *s = NULL;
+        int r;
+
+        if (!url)
+                return strdup(UNPARSEABLE_URL);
+        r = redact_with_curl(url, &s);
+        if (r == -EINVAL)
+                r = redact_by_hand(url, &s);
+        if (r == -EINVAL)
+                return strdup(UNPARSEABLE_URL);
+        return r < 0 ? NULL : s;
+}

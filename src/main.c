@@ -1,0 +1,200 @@
+/* main: the command line — parse options, load the config, pick the mode, turn results into exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+#include "failover.h"
+#include "health.h"
+#include "log.h"
+#include "manager.h"
+#include "state.h"
+#include "util.h"
+
+#ifndef BLF_VERSION
+#define BLF_VERSION "0.0.0"
+#endif
+
+#define EXIT_USAGE 2
+
+enum mode { MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_STATUS, MODE_CLEAR_STATE };
+
+struct options {
+        const char *config_path;
+        enum mode mode;
+        bool once, force, dry_run, status, check, clear_state;
+};
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status] [--clear-state] [-v]\n"
+                "                   [--version] [-h]\n"
+                "Failover supervisor for an active-standby pair behind nginx.\n\n"
+                "  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
+                "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
+                "      --once          manual failover: run the failover sequence now, once\n"
+                "      --force         with --once: go ahead even when a safety gate says no\n"
+                "  -n, --dry-run       print every step that would run and the nginx diff; run none\n"
+                "      --status        print the persisted state\n"
+                "      --clear-state   forget the recorded failover (after the pair was rebuilt)\n"
+                "  -v, --verbose       debug logging\n"
+                "      --version       print the version\n"
+                "  -h, --help          this help\n\n"
+                "Without a mode option it runs as the daemon in the foreground (SIGHUP reloads, SIGTERM stops).\n"
+                "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 78 bad config.\n");
+}
+
+static int pick_mode(struct options *o) {
+        int modes = o->check + o->status + o->clear_state + (o->once || o->dry_run);
+
+        if (modes > 1 || (o->force && !o->once)) {
+                fprintf(stderr, "blfailoverd: %s\n", o->force && !o->once ? "--force only goes with --once"
+                        : "-t, --status, --clear-state and --once/--dry-run exclude each other");
+                return -EINVAL;
+        }
+        o->mode = o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
+                : o->dry_run ? MODE_DRY_RUN : o->once ? MODE_ONCE : MODE_DAEMON;
+        return 0;
+}
+
+/* Returns 0 to go on, or an exit code + 1000 to stop right away. */
+static int parse_args(int argc, char **argv, struct options *o) {
+        enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION };
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
+                { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
+                { "dry-run", no_argument, NULL, 'n' },          { "status", no_argument, NULL, OPT_STATUS },
+                { "clear-state", no_argument, NULL, OPT_CLEAR }, { "verbose", no_argument, NULL, 'v' },
+                { "version", no_argument, NULL, OPT_VERSION },  { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int c;
+
+        *o = (struct options) { .config_path = CONFIG_DEFAULT_PATH };
+        while ((c = getopt_long(argc, argv, "c:tnvh", longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'c': o->config_path = optarg; break;
+                case 't': o->check = true; break;
+                case 'n': o->dry_run = true; break;
+                case 'v': log_set_max_level(LOG_LEVEL_DEBUG); break;
+                case OPT_ONCE: o->once = true; break;
+                case OPT_FORCE: o->force = true; break;
+                case OPT_STATUS: o->status = true; break;
+                case OPT_CLEAR: o->clear_state = true; break;
+                case OPT_VERSION: printf("blfailoverd %s\n", BLF_VERSION); return 1000 + EXIT_SUCCESS;
+                case 'h': usage(stdout); return 1000 + EXIT_SUCCESS;
+                default: usage(stderr); return 1000 + EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "blfailoverd: unexpected argument \"%s\"\n", argv[optind]);
+                return 1000 + EXIT_USAGE;
+        }
+        return pick_mode(o) < 0 ? 1000 + EXIT_USAGE : 0;
+}
+
+/* Loads the config; with `deep`, also checks what it names. Problems go to stderr as FILE:LINE:COL: message. */
+static int load_config(const char *path, bool deep, struct config **ret) {
+        struct config_errors errs;
+        struct config *c = NULL;
+        int r;
+
+        config_errors_init(&errs, path);
+        r = config_load_file(path, &c, &errs);
+        if (r == 0 && deep)
+                r = check_environment(c, &errs);
+        config_errors_print(&errs, stderr);
+        config_errors_done(&errs);
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+static int show_status(const struct config *c) {
+        _cleanup_free_ char *active = health_url_redact(c->active.url), *standby = health_url_redact(c->standby.url);
+        struct state s;
+        int r;
+
+        printf("active:  %s (%s)\nstandby: %s (%s)\nstate:   %s/%s\n", c->active.name, active ? active : "?",
+               c->standby.name, standby ? standby : "?", c->state_dir, STATE_FILE_NAME);
+        r = state_load(c->state_dir, &s);
+        if (r == -ENOENT) {
+                printf("last failover: never (monitoring; a failover will run when the active fails)\n");
+                return EXIT_SUCCESS;
+        }
+        if (r < 0) {
+                log_error_errno(r, "state: %s/%s cannot be read: %s", c->state_dir, STATE_FILE_NAME,
+                                r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        state_print(&s, stdout);
+        printf("no further failover will run until the record is cleared (blfailoverd --clear-state)\n");
+        return EXIT_SUCCESS;
+}
+
+static int clear_state(const struct config *c) {
+        int r = state_clear(c->state_dir);
+
+        if (r == -ENOENT) {
+                printf("no failover recorded in %s; nothing to clear\n", c->state_dir);
+                return EXIT_SUCCESS;
+        }
+        if (r < 0) {
+                log_error_errno(r, "cannot remove %s/%s: %s", c->state_dir, STATE_FILE_NAME, strerror(-r));
+                return EXIT_FAILURE;
+        }
+        printf("cleared the failover record in %s; a running daemon picks this up on reload (SIGHUP)\n", c->state_dir);
+        return EXIT_SUCCESS;
+}
+
+static int run_manager(struct config *c, const struct options *o) {
+        struct manager *m = NULL;
+        int r = manager_new(o->config_path, c, &m);
+
+        if (r < 0) {
+                log_error_errno(r, "cannot start: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = o->mode == MODE_ONCE ? manager_run_once(m, o->force) : manager_run_daemon(m);
+        manager_free(m);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        struct config *c = NULL;
+        struct options o;
+        int r;
+
+        r = parse_args(argc, argv, &o);
+        if (r >= 1000)
+                return r - 1000;
+        r = load_config(o.config_path, o.mode != MODE_STATUS && o.mode != MODE_CLEAR_STATE, &c);
+        if (r < 0)
+                return EXIT_CONFIG;
+        switch (o.mode) {
+        case MODE_CHECK:
+                printf("configuration OK: %s\n", o.config_path);
+                r = EXIT_SUCCESS;
+                break;
+        case MODE_STATUS:
+                r = show_status(c);
+                break;
+        case MODE_CLEAR_STATE:
+                r = clear_state(c);
+                break;
+        case MODE_DRY_RUN:
+                r = failover_dry_run(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                break;
+        default:
+                return run_manager(c, &o);      /* takes c */
+        }
+        config_free(c);
+        return r;
+}

@@ -1,0 +1,500 @@
+/* manager: the daemon's loop — it wires timers, signals, health results and the failover together. */
+#include "manager.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "event.h"
+#include "failover.h"
+#include "health.h"
+#include "log.h"
+#include "monitor.h"
+#include "notify.h"
+#include "state.h"
+#include "util.h"
+
+struct endpoint {
+        struct manager *manager;
+        const char *role;                       /* "active" / "standby" */
+        const struct config_endpoint *config;   /* points into manager->config */
+        char *url_shown;                        /* redacted, for messages */
+        struct health_target *target;
+        struct monitor_endpoint monitor;
+        struct health_result last;
+};
+
+struct manager {
+        sd_event *event;
+        char *config_path;
+        struct config *config;
+        struct event_bus bus;
+        struct notify notify;
+        struct health *health;
+        struct endpoint active, standby;
+        sd_event_source *tick;
+        uint64_t next_tick_usec;
+        struct failover *failover;
+        struct state state;
+        bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
+        enum monitor_decision last_said;        /* so a held failover is said once, not every tick */
+        bool once, force;
+};
+
+static void endpoint_describe(const struct health_result *r, char *buf, size_t size) {
+        if (r->status == HEALTH_HTTP_STATUS)
+                snprintf(buf, size, "HTTP status %ld", r->http_code);
+        else if (r->status == HEALTH_ABORTED)
+                snprintf(buf, size, "no answer before the next check was due");
+        else if (r->error[0])
+                snprintf(buf, size, "%s: %s", health_status_to_string(r->status), r->error);
+        else
+                snprintf(buf, size, "%s", health_status_to_string(r->status));
+}
+
+/* ---- the one-line summary (systemctl status) ---------------------------------------------------------- */
+
+static const char *health_word(const struct monitor_endpoint *e) {
+        return e->health == MONITOR_UP ? "ok" : e->health == MONITOR_DOWN ? "failing" : "unknown";
+}
+
+static void update_status(struct manager *m) {
+        char status[256], last[96];
+
+        if (m->failover)
+                snprintf(last, sizeof last, "failover in progress");
+        else if (!m->failed_over)
+                snprintf(last, sizeof last, "never");
+        else if (m->state.outcome == STATE_FAILED)
+                snprintf(last, sizeof last, "failed at step %s (see --status)", m->state.failed_step);
+        else
+                snprintf(last, sizeof last, "%s", m->state.outcome == STATE_NONE ? "record unreadable"
+                         : state_outcome_to_string(m->state.outcome));
+        snprintf(status, sizeof status, "active %s %u/%u · standby %s · last failover: %s",
+                 health_word(&m->active.monitor), m->active.monitor.consecutive_failures,
+                 m->config->health.failure_threshold, health_word(&m->standby.monitor), last);
+        notify_status(&m->notify, status);
+}
+
+/* ---- state ---------------------------------------------------------------------------------------------- */
+
+static void say_already_done(struct manager *m) {
+        struct event ev = { .kind = EVENT_FAILOVER_ALREADY_DONE, .exit_status = -1 };
+        char when[32] = "?";
+        time_t t = (time_t) (m->state.started_usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (m->state.outcome != STATE_NONE && gmtime_r(&t, &tm))
+                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        event_emit(&m->bus, &ev, "failover: already done (%s, started %s); not failing over again. After rebuilding "
+                   "the pair: blfailoverd --clear-state, then reload or restart the daemon",
+                   m->state.outcome == STATE_NONE ? "state file unreadable" : state_outcome_to_string(m->state.outcome),
+                   when);
+}
+
+static void load_state(struct manager *m) {
+        int r = state_load(m->config->state_dir, &m->state);
+
+        m->failed_over = r != -ENOENT;
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                /* Unreadable is not "empty": assume a failover happened rather than risk a second one. */
+                m->state = (struct state) {};
+                log_error_errno(r, "state: %s/%s cannot be read (%s); treating it as a recorded failover. Inspect "
+                                "it, then remove it with blfailoverd --clear-state", m->config->state_dir,
+                                STATE_FILE_NAME, r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
+        }
+}
+
+/* ---- health checks -------------------------------------------------------------------------------------- */
+
+static void on_decision(struct manager *m);
+
+static void say_change(struct endpoint *ep, enum monitor_change change) {
+        struct manager *m = ep->manager;
+        struct event ev = { .role = ep->role, .endpoint = ep->config->name, .exit_status = -1,
+                            .failures = ep->monitor.consecutive_failures, .threshold = m->config->health.failure_threshold,
+                            .duration_usec = ep->last.latency_usec };
+        char why[300];
+
+        if (change == MONITOR_BECAME_UP) {
+                ev.kind = EVENT_ENDPOINT_HEALTHY;
+                event_emit(&m->bus, &ev, "%s %s: healthy (HTTP %ld, %.0f ms)", ep->role, ep->config->name,
+                           ep->last.http_code, (double) ep->last.latency_usec / 1000.0);
+        } else if (change == MONITOR_FAILING && ep == &m->active) {
+                ev.kind = EVENT_ENDPOINT_FAILING;
+                endpoint_describe(&ep->last, why, sizeof why);
+                event_emit(&m->bus, &ev, "%s %s: failing (%u/%u): %s (%s)", ep->role, ep->config->name, ev.failures,
+                           ev.threshold, why, ep->url_shown);
+        } else if (change == MONITOR_FAILING && ev.failures == 1) {
+                /* The standby has no threshold: its first failure is the news; it holds any failover until it passes. */
+                ev.kind = EVENT_ENDPOINT_FAILING;
+                endpoint_describe(&ep->last, why, sizeof why);
+                event_emit(&m->bus, &ev, "%s %s: failing: %s (%s)", ep->role, ep->config->name, why, ep->url_shown);
+        }
+}
+
+static void on_health_done(struct health_target *t, const struct health_result *r, void *userdata) {
+        struct endpoint *ep = userdata;
+        enum monitor_change change;
+
+        ep->last = *r;
+        change = monitor_record(&ep->monitor, r->status == HEALTH_OK, ep->manager->config->health.failure_threshold);
+        say_change(ep, change);
+        if (!ep->manager->once)
+                on_decision(ep->manager);
+        update_status(ep->manager);
+}
+
+static void endpoint_start_check(struct endpoint *ep) {
+        int r;
+
+        /* A check still running when the next is due has had the whole interval: it counts as failed. */
+        if (health_target_busy(ep->target))
+                health_target_cancel(ep->target);
+        r = health_target_start(ep->target);
+        if (r < 0)
+                log_error_errno(r, "%s %s: cannot start a check: %s", ep->role, ep->config->name, strerror(-r));
+}
+
+static int schedule_tick(struct manager *m) {
+        uint64_t now = now_monotonic_usec(), interval = m->config->health.interval_usec;
+
+        /* Fixed cadence: the next tick is a multiple of the interval after the first, whatever the checks cost. */
+        m->next_tick_usec += interval;
+        if (m->next_tick_usec <= now)
+                m->next_tick_usec += ((now - m->next_tick_usec) / interval + 1) * interval;
+        return sd_event_source_set_time(m->tick, m->next_tick_usec);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        endpoint_start_check(&m->active);
+        endpoint_start_check(&m->standby);
+        schedule_tick(m);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static struct endpoint *endpoint_free(struct endpoint *ep) {
+        ep->target = health_target_free(ep->target);
+        free(ep->url_shown);
+        ep->url_shown = NULL;
+        return NULL;
+}
+
+static int endpoint_init(struct manager *m, struct endpoint *ep, const char *role, const struct config_endpoint *c) {
+        const struct config_health *h = &m->config->health;
+
+        ep->manager = m;
+        ep->role = role;
+        ep->config = c;
+        ep->url_shown = health_url_redact(c->url);
+        if (!ep->url_shown)
+                return -ENOMEM;
+        return health_target_new(m->health, c->url, h->timeout_usec, h->expect_body, on_health_done, ep, &ep->target);
+}
+
+static int endpoints_init(struct manager *m, const struct config *old) {
+        bool same_active = old && strcmp(old->active.url, m->config->active.url) == 0;
+        bool same_standby = old && strcmp(old->standby.url, m->config->standby.url) == 0;
+        int r;
+
+        endpoint_free(&m->active);
+        endpoint_free(&m->standby);
+        /* A reload that keeps an endpoint keeps its counter: a reload must not hide an ongoing outage. */
+        if (!same_active)
+                m->active.monitor = (struct monitor_endpoint) {};
+        if (!same_standby)
+                m->standby.monitor = (struct monitor_endpoint) {};
+        r = endpoint_init(m, &m->active, "active", &m->config->active);
+        if (r == 0)
+                r = endpoint_init(m, &m->standby, "standby", &m->config->standby);
+        return r;
+}
+
+/* ---- failover ------------------------------------------------------------------------------------------- */
+
+static void on_failover_done(struct failover *f, bool succeeded, void *userdata) {
+        struct manager *m = userdata;
+
+        m->failover = failover_free(f);
+        m->failed_over = true;
+        load_state(m);
+        m->last_said = MONITOR_HOLD_ALREADY_DONE;
+        update_status(m);
+        if (m->once)
+                sd_event_exit(m->event, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+static int start_failover(struct manager *m, const char *trigger) {
+        int r = failover_start(m->event, m->config, &m->bus, trigger, on_failover_done, m, &m->failover);
+
+        if (r < 0)
+                log_error_errno(r, "failover: could not start: %s", strerror(-r));
+        update_status(m);
+        return r;
+}
+
+static void say_threshold(struct manager *m) {
+        struct event ev = { .kind = EVENT_THRESHOLD_REACHED, .role = "active", .endpoint = m->config->active.name,
+                            .exit_status = -1, .failures = m->active.monitor.consecutive_failures,
+                            .threshold = m->config->health.failure_threshold };
+
+        event_emit(&m->bus, &ev, "failover: threshold reached: active %s failed %u consecutive checks",
+                   m->config->active.name, ev.failures);
+}
+
+static void say_held(struct manager *m) {
+        struct event ev = { .kind = EVENT_FAILOVER_HELD, .gate = "standby_health", .role = "standby",
+                            .endpoint = m->config->standby.name, .exit_status = -1 };
+        char why[300] = "no check has finished yet";
+
+        if (m->standby.monitor.health == MONITOR_DOWN)
+                endpoint_describe(&m->standby.last, why, sizeof why);
+        event_emit(&m->bus, &ev, "failover: held: standby %s is not healthy (%s); the active %s is down — will fail "
+                   "over as soon as the standby passes a check", m->config->standby.name, why, m->config->active.name);
+}
+
+static void on_decision(struct manager *m) {
+        struct monitor_view v = {
+                .active = &m->active.monitor, .standby = &m->standby.monitor,
+                .threshold = m->config->health.failure_threshold,
+                .failed_over = m->failed_over, .failover_running = m->failover != NULL,
+        };
+        enum monitor_decision d = monitor_decide(&v);
+
+        if (d == m->last_said || d == MONITOR_BUSY)
+                return;
+        m->last_said = d;
+        if (d == MONITOR_WAIT)
+                return;
+        say_threshold(m);
+        if (d == MONITOR_HOLD_ALREADY_DONE)
+                say_already_done(m);
+        else if (d == MONITOR_HOLD_STANDBY_UNHEALTHY)
+                say_held(m);
+        else if (start_failover(m, "automatic") < 0)
+                m->last_said = MONITOR_WAIT;    /* could not even start: say it again next tick */
+}
+
+/* ---- signals and reload --------------------------------------------------------------------------------- */
+
+static int load_checked_config(const char *path, struct config **ret) {
+        struct config_errors errs;
+        struct config *c = NULL;
+        int r;
+
+        config_errors_init(&errs, path);
+        r = config_load_file(path, &c, &errs);
+        if (r == 0)
+                r = check_environment(c, &errs);
+        for (size_t i = 0; i < errs.n; i++) {
+                const struct config_error *e = &errs.items[i];
+                if (e->line > 0)
+                        log_error("config reload rejected: %s:%u:%u: %s", path, e->line, e->col, e->message);
+                else
+                        log_error("config reload rejected: %s: %s", path, e->message);
+        }
+        config_errors_done(&errs);
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+static void manager_reload(struct manager *m) {
+        struct config *fresh = NULL, *old = m->config;
+        struct event ev = { .exit_status = -1 };
+        int r;
+
+        notify_reloading(&m->notify);
+        r = load_checked_config(m->config_path, &fresh);
+        if (r < 0) {
+                ev.kind = EVENT_CONFIG_REJECTED;
+                event_emit(&m->bus, &ev, "config reload rejected: %s has errors (above); still running the previous "
+                           "config", m->config_path);
+                notify_ready(&m->notify);
+                return;
+        }
+        m->config = fresh;
+        r = endpoints_init(m, old);
+        config_free(old);
+        if (r < 0) {
+                log_error_errno(r, "reload: cannot set up the health checks: %s", strerror(-r));
+                sd_event_exit(m->event, EXIT_FAILURE);
+                return;
+        }
+        load_state(m);
+        m->last_said = MONITOR_WAIT;
+        m->next_tick_usec = now_monotonic_usec();
+        sd_event_source_set_time(m->tick, m->next_tick_usec);
+        ev.kind = EVENT_CONFIG_RELOADED;
+        event_emit(&m->bus, &ev, "config reloaded from %s%s", m->config_path,
+                   m->failed_over ? " (a failover is recorded: still not failing over again)" : "");
+        update_status(m);
+        notify_ready(&m->notify);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct manager *m = userdata;
+        struct event ev = { .kind = EVENT_STOPPING, .exit_status = -1 };
+
+        if (si->ssi_signo == SIGHUP) {
+                manager_reload(m);
+                return 0;
+        }
+        notify_stopping(&m->notify);
+        event_emit(&m->bus, &ev, "stopping (signal %s)%s", sigabbrev_np((int) si->ssi_signo),
+                   m->failover ? ": a failover is in progress and is being interrupted" : "");
+        m->failover = failover_free(m->failover);
+        return sd_event_exit(m->event, m->once ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+static int setup_signals(struct manager *m) {
+        static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+        sigset_t mask;
+        int r;
+
+        /* sd-event reads signals from a signalfd and children via SIGCHLD: both must be blocked. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                sigaddset(&mask, signals[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
+                r = sd_event_add_signal(m->event, NULL, signals[i], on_signal, m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------------------ */
+
+int manager_new(const char *config_path, struct config *config, struct manager **ret) {
+        struct manager *m = calloc(1, sizeof *m);
+        int r;
+
+        if (!m) {
+                config_free(config);
+                return -ENOMEM;
+        }
+        m->config = config;
+        m->config_path = strdup(config_path);
+        r = m->config_path ? sd_event_default(&m->event) : -ENOMEM;
+        if (r >= 0)
+                r = event_subscribe(&m->bus, event_log_listener, NULL);
+        if (r >= 0)
+                r = setup_signals(m);
+        if (r >= 0)
+                r = sd_event_set_watchdog(m->event, true);      /* pings WATCHDOG=1 from the loop itself */
+        if (r >= 0)
+                r = health_new(m->event, &m->health);
+        if (r >= 0)
+                r = endpoints_init(m, NULL);
+        if (r < 0) {
+                manager_free(m);
+                return r;
+        }
+        load_state(m);
+        *ret = m;
+        return 0;
+}
+
+struct manager *manager_free(struct manager *m) {
+        if (!m)
+                return NULL;
+        failover_free(m->failover);
+        sd_event_source_disable_unref(m->tick);
+        endpoint_free(&m->active);
+        endpoint_free(&m->standby);
+        health_free(m->health);
+        sd_event_unref(m->event);
+        config_free(m->config);
+        notify_done(&m->notify);
+        free(m->config_path);
+        free(m);
+        return NULL;
+}
+
+static int run_loop(struct manager *m) {
+        int r = sd_event_loop(m->event);
+
+        if (r < 0)
+                return log_error_errno(r, "event loop failed: %s", strerror(-r)), EXIT_FAILURE;
+        return r;
+}
+
+int manager_run_daemon(struct manager *m) {
+        const struct config_health *h = &m->config->health;
+        struct event ev = { .kind = EVENT_DAEMON_STARTED, .exit_status = -1 };
+        int r;
+
+        m->next_tick_usec = now_monotonic_usec();
+        r = sd_event_add_time(m->event, &m->tick, CLOCK_MONOTONIC, m->next_tick_usec, 1, on_tick, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot arm the check timer: %s", strerror(-r)), EXIT_FAILURE;
+        event_emit(&m->bus, &ev, "started: watching active %s (%s) and standby %s (%s) every %.3gs, timeout %.3gs, "
+                   "failover after %u failures", m->config->active.name, m->active.url_shown, m->config->standby.name,
+                   m->standby.url_shown, (double) h->interval_usec / 1e6, (double) h->timeout_usec / 1e6,
+                   h->failure_threshold);
+        if (m->failed_over) {
+                say_already_done(m);
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;
+        }
+        update_status(m);
+        notify_ready(&m->notify);
+        return run_loop(m);
+}
+
+/* --once: the standby gate is the standby's own check, answered before anything runs. */
+static void on_once_standby_checked(struct health_target *t, const struct health_result *r, void *userdata) {
+        struct endpoint *ep = userdata;
+        struct manager *m = ep->manager;
+
+        on_health_done(t, r, userdata);
+        if (r->status != HEALTH_OK) {
+                char why[300];
+                endpoint_describe(r, why, sizeof why);
+                log_error("--once refused: standby %s is not healthy (%s); fix it, or override with --force",
+                          m->config->standby.name, why);
+                sd_event_exit(m->event, EXIT_REFUSED);
+                return;
+        }
+        if (start_failover(m, "manual") < 0)
+                sd_event_exit(m->event, EXIT_FAILURE);
+}
+
+int manager_run_once(struct manager *m, bool force) {
+        const struct config_health *h = &m->config->health;
+        int r;
+
+        m->once = true;
+        m->force = force;
+        if (m->failed_over && !force) {
+                say_already_done(m);
+                log_error("--once refused: a failover is already recorded (see --status); override with --force");
+                return EXIT_REFUSED;
+        }
+        if (force) {
+                log_warning("--force: skipping the safety gates (recorded failover, standby health)");
+                r = start_failover(m, "manual");
+                return r < 0 ? EXIT_FAILURE : run_loop(m);
+        }
+        health_target_free(m->standby.target);
+        r = health_target_new(m->health, m->config->standby.url, h->timeout_usec, h->expect_body,
+                              on_once_standby_checked, &m->standby, &m->standby.target);
+        if (r >= 0)
+                r = health_target_start(m->standby.target);
+        if (r < 0)
+                return log_error_errno(r, "--once: cannot check the standby: %s", strerror(-r)), EXIT_FAILURE;
+        return run_loop(m);
+}

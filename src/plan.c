@@ -1,0 +1,168 @@
+/* plan: the failover sequence as data — built from the config, printed by --dry-run, run by failover.c. */
+#include "plan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shellquote.h"
+#include "spawn.h"
+#include "util.h"
+
+/* A tiny growable argv; on ENOMEM it remembers the failure so callers check once at the end. */
+struct argv_builder {
+        char **v;
+        size_t n;
+        bool failed;
+};
+
+static void argv_add(struct argv_builder *b, const char *word) {
+        char **bigger;
+
+        if (b->failed)
+                return;
+        bigger = realloc(b->v, (b->n + 2) * sizeof(char *));
+        if (!bigger || !(bigger[b->n] = strdup(word))) {
+                b->v = bigger ? bigger : b->v;
+                b->failed = true;
+                return;
+        }
+        b->v = bigger;
+        b->v[++b->n] = NULL;
+}
+
+static char **argv_finish(struct argv_builder *b) {
+        if (b->failed || !b->v) {
+                if (b->v)
+                        b->v[b->n] = NULL;
+                strv_free(b->v);
+                return NULL;
+        }
+        return b->v;
+}
+
+char **plan_ssh_argv(const struct config_ssh *ssh, uint64_t timeout_usec, const char *remote_command) {
+        uint64_t connect_sec = (timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+        struct argv_builder b = {};
+        char number[32];
+        _cleanup_free_ char *destination = NULL;
+
+        if (ssh->user ? asprintf(&destination, "%s@%s", ssh->user, ssh->host) < 0
+                      : !(destination = strdup(ssh->host)))
+                return NULL;
+        argv_add(&b, "ssh");
+        argv_add(&b, "-o");
+        argv_add(&b, "BatchMode=yes");
+        argv_add(&b, "-o");
+        snprintf(number, sizeof number, "ConnectTimeout=%llu", (unsigned long long) (connect_sec ? connect_sec : 1));
+        argv_add(&b, number);
+        if (ssh->port != 22) {
+                snprintf(number, sizeof number, "%u", ssh->port);
+                argv_add(&b, "-p");
+                argv_add(&b, number);
+        }
+        if (ssh->identity_file) {
+                argv_add(&b, "-i");
+                argv_add(&b, ssh->identity_file);
+        }
+        for (size_t i = 0; i < ssh->n_options; i++) {
+                argv_add(&b, "-o");
+                argv_add(&b, ssh->options[i]);
+        }
+        argv_add(&b, destination);
+        argv_add(&b, remote_command);
+        return argv_finish(&b);
+}
+
+static int add_step(struct plan *p, const char *name, const char *purpose, enum plan_action action, char **argv,
+                    uint64_t timeout_usec, bool restore) {
+        if (action == PLAN_COMMAND && !argv)
+                return -ENOMEM;
+        p->steps[p->n_steps++] = (struct plan_step) {
+                .name = name, .purpose = purpose, .action = action, .argv = argv,
+                .timeout_usec = timeout_usec, .restore_nginx_on_failure = restore,
+        };
+        return 0;
+}
+
+static int add_ssh_steps(struct plan *p, const struct config_promote *promote) {
+        _cleanup_free_ char *quoted = shell_quote(promote->trigger_file), *touch = NULL;
+        int r;
+
+        if (!quoted || asprintf(&touch, "touch -- %s", quoted) < 0)
+                return -ENOMEM;
+        r = add_step(p, "ssh_check", "check that ssh reaches the standby database host", PLAN_COMMAND,
+                     plan_ssh_argv(&promote->ssh, promote->timeout_usec, "true"), promote->timeout_usec, true);
+        if (r < 0)
+                return r;
+        return add_step(p, "promote", "promote the standby database (touch its trigger file)", PLAN_COMMAND,
+                        plan_ssh_argv(&promote->ssh, promote->timeout_usec, touch), promote->timeout_usec, true);
+}
+
+static int add_steps(struct plan *p, const struct config *c) {
+        int r;
+
+        r = add_step(p, "nginx_write", "write the switched upstream into the nginx site file", PLAN_NGINX_WRITE,
+                     NULL, 0, true);
+        if (r == 0)
+                r = add_step(p, "nginx_test", "let nginx test the new site file", PLAN_COMMAND,
+                             strv_copy(c->nginx.test_command.argv), c->nginx.test_command.timeout_usec, true);
+        if (r == 0)
+                r = add_ssh_steps(p, &c->promote);
+        if (r == 0)
+                r = add_step(p, "switch", "reload nginx: traffic moves to the standby", PLAN_COMMAND,
+                             strv_copy(c->nginx.reload_command.argv), c->nginx.reload_command.timeout_usec, false);
+        if (r == 0)
+                r = add_step(p, "standby_stack", "start the standby stack", PLAN_COMMAND,
+                             strv_copy(c->standby_stack.argv), c->standby_stack.timeout_usec, false);
+        return r;
+}
+
+int plan_build(const struct config *c, struct plan **ret) {
+        struct plan *p = calloc(1, sizeof *p);
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        p->nginx_config = strdup(c->nginx.config);
+        p->upstream = strdup(c->nginx.upstream);
+        p->active_server = strdup(c->nginx.active_server);
+        p->standby_server = strdup(c->nginx.standby_server);
+        if (asprintf(&p->nginx_backup, "%s.blfailoverd.bak", c->nginx.config) < 0)
+                p->nginx_backup = NULL;
+        r = p->nginx_config && p->upstream && p->active_server && p->standby_server && p->nginx_backup
+                ? add_steps(p, c) : -ENOMEM;
+        if (r < 0) {
+                plan_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+struct plan *plan_free(struct plan *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_steps; i++)
+                strv_free(p->steps[i].argv);
+        free(p->nginx_config);
+        free(p->nginx_backup);
+        free(p->upstream);
+        free(p->active_server);
+        free(p->standby_server);
+        free(p);
+        return NULL;
+}
+
+void plan_print(const struct plan *p, FILE *out) {
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const struct plan_step *s = &p->steps[i];
+                fprintf(out, "%zu. %s: %s\n", i + 1, s->name, s->purpose);
+                if (s->action == PLAN_NGINX_WRITE) {
+                        fprintf(out, "   write %s (previous version kept as %s)\n", p->nginx_config, p->nginx_backup);
+                        continue;
+                }
+                _cleanup_free_ char *line = spawn_argv_to_string(s->argv);
+                fprintf(out, "   run: %s   (timeout %.3gs)\n", line ? line : "?", (double) s->timeout_usec / 1e6);
+        }
+}

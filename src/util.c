@@ -1,0 +1,51 @@
+/* util: time and strv helpers. */
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t clock_usec(clockid_t id) {
+        struct timespec ts;
+
+        clock_gettime(id, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t now_monotonic_usec(void) {
+        return clock_usec(CLOCK_MONOTONIC);
+}
+
+uint64_t now_realtime_usec(void) {
+        return clock_usec(CLOCK_REALTIME);
+}
+
+size_t strv_length(char *const *v) {
+        size_t n = 0;
+
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+char **strv_copy(char *const *v) {
+        size_t n = strv_length(v);
+        char **copy = calloc(n + 1, sizeof(char *));
+
+        if (!copy)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                copy[i] = strdup(v[i]);
+                if (!copy[i]) {
+                        strv_free(copy);
+                        return NULL;
+                }
+        }
+        return copy;
+}
+
+void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}

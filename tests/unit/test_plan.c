@@ -1,0 +1,126 @@
+/* Unit tests for plan: the failover's steps, their order and their exact argv. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+static char *test_argv[] = { "nginx", "-t", NULL };
+static char *reload_argv[] = { "nginx", "-s", "reload", NULL };
+static char *stack_argv[] = { "docker", "compose", "-f", "/srv/x.yml", "up", "-d", NULL };
+static char *ssh_options[] = { "StrictHostKeyChecking=yes", "UserKnownHostsFile=/etc/blfailoverd/known_hosts", NULL };
+
+static struct config sample(void) {
+        return (struct config) {
+                .state_dir = "/var/lib/blfailoverd",
+                .promote = {
+                        .ssh = { .host = "standby_db", .user = "postgres", .port = 2222,
+                                 .identity_file = "/etc/blfailoverd/id_ed25519", .options = ssh_options,
+                                 .n_options = 2 },
+                        .trigger_file = "/tmp/postgresql.trigger", .timeout_usec = 15000000,
+                },
+                .nginx = {
+                        .config = "/etc/nginx/sites-available/blacklake", .upstream = "blacklake_backend",
+                        .active_server = "active_api:8080", .standby_server = "standby_api:8080",
+                        .test_command = { .argv = test_argv, .argc = 2, .timeout_usec = 15000000 },
+                        .reload_command = { .argv = reload_argv, .argc = 3, .timeout_usec = 15000000 },
+                },
+                .standby_stack = { .argv = stack_argv, .argc = 6, .timeout_usec = 120000000 },
+        };
+}
+
+static void assert_argv(char **got, const char *const *expected) {
+        size_t i;
+
+        for (i = 0; expected[i]; i++) {
+                assert_non_null(got[i]);
+                assert_string_equal(got[i], expected[i]);
+        }
+        assert_null(got[i]);
+}
+
+static void plan__order__prepare_promote_switch_stack(void **unused) {
+        static const char *const names[] = { "nginx_write", "nginx_test", "ssh_check", "promote", "switch",
+                                             "standby_stack" };
+        static const bool restore[] = { true, true, true, true, false, false };
+        struct config c = sample();
+        struct plan *p;
+
+        assert_int_equal(plan_build(&c, &p), 0);
+        assert_int_equal(p->n_steps, 6);
+        for (size_t i = 0; i < 6; i++) {
+                assert_string_equal(p->steps[i].name, names[i]);
+                assert_int_equal(p->steps[i].restore_nginx_on_failure, restore[i]);
+        }
+        assert_int_equal(p->steps[0].action, PLAN_NGINX_WRITE);
+        assert_string_equal(p->nginx_backup, "/etc/nginx/sites-available/blacklake.blfailoverd.bak");
+        plan_free(p);
+}
+
+static void plan__promote__exact_ssh_argv(void **unused) {
+        static const char *const expected[] = {
+                "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-p", "2222", "-i",
+                "/etc/blfailoverd/id_ed25519", "-o", "StrictHostKeyChecking=yes", "-o",
+                "UserKnownHostsFile=/etc/blfailoverd/known_hosts", "postgres@standby_db",
+                "touch -- '/tmp/postgresql.trigger'", NULL,
+        };
+        struct config c = sample();
+        struct plan *p;
+
+        assert_int_equal(plan_build(&c, &p), 0);
+        assert_argv(p->steps[3].argv, expected);
+        assert_string_equal(p->steps[2].argv[14], "true");
+        assert_int_equal(p->steps[3].timeout_usec, 15000000);
+        plan_free(p);
+}
+
+static void plan__hostile_trigger_path__one_quoted_word(void **unused) {
+        struct config c = sample();
+        struct plan *p;
+
+        c.promote.trigger_file = "/tmp/it's a; touch /tmp/pwned";
+        assert_int_equal(plan_build(&c, &p), 0);
+        assert_string_equal(p->steps[3].argv[14], "touch -- '/tmp/it'\\''s a; touch /tmp/pwned'");
+        plan_free(p);
+}
+
+static void plan__defaults__no_port_user_or_identity(void **unused) {
+        static const char *const expected[] = { "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=1", "db", "true",
+                                                NULL };
+        struct config_ssh ssh = { .host = "db", .port = 22, .options = (char *[]) { NULL } };
+        char **argv = plan_ssh_argv(&ssh, 250000, "true");
+
+        assert_non_null(argv);
+        assert_argv(argv, expected);
+        for (size_t i = 0; argv[i]; i++)
+                free(argv[i]);
+        free(argv);
+}
+
+static void plan__commands__copied_not_borrowed(void **unused) {
+        struct config c = sample();
+        struct plan *p;
+
+        assert_int_equal(plan_build(&c, &p), 0);
+        assert_ptr_not_equal(p->steps[4].argv, reload_argv);
+        assert_argv(p->steps[4].argv, (const char *const[]) { "nginx", "-s", "reload", NULL });
+        assert_argv(p->steps[5].argv, (const char *const *) stack_argv);
+        assert_int_equal(p->steps[5].timeout_usec, 120000000);
+        plan_free(p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(plan__order__prepare_promote_switch_stack),
+                cmocka_unit_test(plan__promote__exact_ssh_argv),
+                cmocka_unit_test(plan__hostile_trigger_path__one_quoted_word),
+                cmocka_unit_test(plan__defaults__no_port_user_or_identity),
+                cmocka_unit_test(plan__commands__copied_not_borrowed),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
