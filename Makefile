@@ -58,7 +58,7 @@ unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
 # Every Debian package the build, the tests and the demo need. `check` and `demo` install what is missing.
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev \
             postgresql-15 postgresql-client-15 nginx-light openssh-server openssh-client python3 valgrind \
-            diffutils procps util-linux
+            diffutils procps util-linux systemd man-db mandoc
 
 .PHONY: deps
 deps:
@@ -86,18 +86,36 @@ integration: deps all
 # ---------------------------------------------------------------- demo
 .PHONY: demo
 demo: deps all
-	python3 tests/integration/demo.py --bin $(BUILD)/blfailoverd
+	/usr/bin/python3 tests/integration/demo.py --bin $(BUILD)/blfailoverd
 
 # ---------------------------------------------------------------- install
+# `make install PREFIX=/usr DESTDIR=/tmp/pkg`: the binary, the systemd unit (its paths follow SBINDIR and
+# SYSCONFDIR), the man pages and the sample config, which never overwrites an existing one. `make uninstall` removes
+# what install put there except the config (and the state, which install never creates).
+UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+CONFDIR     := $(SYSCONFDIR)/blfailoverd
+
 .PHONY: install uninstall
 install: $(BUILD)/blfailoverd
 	install -D -m 0755 $(BUILD)/blfailoverd $(DESTDIR)$(SBINDIR)/blfailoverd
-	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/blfailoverd
-	[ -e $(DESTDIR)$(SYSCONFDIR)/blfailoverd/blfailoverd.yml ] || \
-		install -m 0640 conf/blfailoverd.yml $(DESTDIR)$(SYSCONFDIR)/blfailoverd/blfailoverd.yml
+	@# The unit in systemd/ is written for PREFIX=/usr, SYSCONFDIR=/etc: the installed copy names the real paths.
+	sed -e 's|/usr/sbin/blfailoverd|$(SBINDIR)/blfailoverd|g' -e 's|/etc/blfailoverd/|$(CONFDIR)/|g' \
+		systemd/blfailoverd.service > $(BUILD)/blfailoverd.service
+	install -D -m 0644 $(BUILD)/blfailoverd.service $(DESTDIR)$(UNITDIR)/blfailoverd.service
+	install -D -m 0644 man/blfailoverd.8 $(DESTDIR)$(MANDIR)/man8/blfailoverd.8
+	install -D -m 0644 man/blfailoverd.yml.5 $(DESTDIR)$(MANDIR)/man5/blfailoverd.yml.5
+	install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	@if [ -e $(DESTDIR)$(CONFDIR)/blfailoverd.yml ]; then \
+		echo "  kept $(DESTDIR)$(CONFDIR)/blfailoverd.yml (exists); the new sample is conf/blfailoverd.yml"; \
+	else \
+		echo "install -m 0640 conf/blfailoverd.yml $(DESTDIR)$(CONFDIR)/blfailoverd.yml"; \
+		install -m 0640 conf/blfailoverd.yml $(DESTDIR)$(CONFDIR)/blfailoverd.yml; \
+	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/blfailoverd
+	rm -f $(DESTDIR)$(SBINDIR)/blfailoverd $(DESTDIR)$(UNITDIR)/blfailoverd.service \
+		$(DESTDIR)$(MANDIR)/man8/blfailoverd.8 $(DESTDIR)$(MANDIR)/man5/blfailoverd.yml.5
+	@echo "  kept $(DESTDIR)$(CONFDIR) (the config) and the state directory"
 
 .PHONY: clean
 clean:

@@ -38,10 +38,16 @@ struct config_ssh {
         size_t n_options;
 };
 
+enum config_promote_method {
+        CONFIG_PROMOTE_TRIGGER_FILE,    /* touch the trigger file over ssh (PostgreSQL <= 15) */
+        CONFIG_PROMOTE_PG_PROMOTE,      /* SELECT pg_promote(false) through libpq (PostgreSQL >= 12) */
+};
+
 struct config_promote {
-        struct config_ssh ssh;
-        char *trigger_file;
-        uint64_t timeout_usec;  /* default 15s */
+        enum config_promote_method method;      /* default trigger_file */
+        struct config_ssh ssh;                  /* host required with trigger_file */
+        char *trigger_file;                     /* required with trigger_file */
+        uint64_t timeout_usec;                  /* default 15s */
 };
 
 struct config_nginx {
@@ -56,9 +62,46 @@ struct config_nginx {
 
 struct config_health {
         uint64_t interval_usec;         /* default 10s */
+        uint64_t fast_interval_usec;    /* default = interval; after the active's first failure, re-check this often */
         uint64_t timeout_usec;          /* default 2s */
         unsigned failure_threshold;     /* default 3 */
         char *expect_body;              /* NULL: any body */
+        uint64_t startup_grace_usec;    /* default 0 (off): no failover this soon after the daemon started */
+        char *ca_file;                  /* NULL: the system CAs */
+        bool tls_verify;                /* default true */
+};
+
+/* database: absent → present=false, every gate that needs it is off. */
+struct config_database {
+        bool present;
+        char *standby;                  /* libpq conninfo; required when present */
+        char *primary;                  /* optional: enables the split-brain guard */
+        char *password_file;            /* optional: libpq passfile */
+        uint64_t connect_timeout_usec;  /* default 3s */
+        uint64_t max_lag_bytes;         /* default 16MB; sizes: 512kB, 16MB, 1GB (powers of 1024), or bytes */
+        uint64_t catch_up_timeout_usec; /* default 30s */
+        uint64_t promote_timeout_usec;  /* default 60s */
+};
+
+/* An optional command (fence, confirm, hooks) is a struct config_command with argv == NULL (argc 0) when not
+ * configured; its timeout_usec holds the default all the same. */
+
+/* failover.verify: urls is never NULL — an empty NULL-terminated array (n_urls 0) when not configured. */
+struct config_verify {
+        char **urls;                    /* NULL-terminated; never NULL; empty when not configured */
+        size_t n_urls;
+        uint64_t timeout_usec;          /* default 30s */
+};
+
+struct config_metrics {
+        char *listen;                   /* "127.0.0.1:9187"; NULL: off */
+};
+
+struct config_alerts {
+        char *webhook_url;              /* NULL: off */
+        uint64_t timeout_usec;          /* default 5s */
+        unsigned retries;               /* default 3 */
+        uint64_t lag_warning_bytes;     /* 0: off */
 };
 
 /* A scalar's dotted key path ("failover.nginx.upstream", "failover.standby_stack.command[2]") and its mark. */
@@ -76,6 +119,13 @@ struct config {
         struct config_promote promote;          /* failover.promote */
         struct config_nginx nginx;              /* failover.nginx */
         struct config_command standby_stack;    /* failover.standby_stack; timeout default 120s */
+        struct config_command fence;            /* failover.fence: optional; timeout default 30s */
+        struct config_command confirm;          /* failover.confirm: optional; timeout default 10s */
+        struct config_verify verify;            /* failover.verify: optional */
+        struct config_database database;        /* database: optional */
+        struct config_metrics metrics;          /* metrics: optional */
+        struct config_alerts alerts;            /* alerts: optional */
+        struct config_command hooks;            /* hooks.command: optional; hooks.timeout default 10s */
 
         struct config_key_mark *marks;  /* every key seen in the file, in file order */
         size_t n_marks;
@@ -113,6 +163,14 @@ struct config_mark config_mark_of(const struct config *c, const char *key);
 
 /* Parse "250ms", "10s", "2m", "1h" (also "0s"). Returns 0 or -EINVAL. Pure. */
 int config_parse_duration(const char *s, uint64_t *ret_usec);
+
+/* Parse a size: plain bytes "1048576", or a whole number with a unit B, kB, MB, GB, TB (powers of 1024, as
+ * PostgreSQL spells them; case matters) or KiB, MiB, GiB, TiB. No sign, no fraction, no leading zeros, no space.
+ * Returns 0 or -EINVAL (also on overflow of 64 bits). Pure. The config keys also cap sizes at INT64_MAX. */
+int config_parse_size(const char *s, uint64_t *ret_bytes);
+
+/* "trigger_file", "pg_promote": the word the config file uses; NULL for a value out of range. */
+const char *config_promote_method_to_string(enum config_promote_method m);
 
 /* Errors list helpers. config_errors_add takes a printf format. */
 void config_errors_init(struct config_errors *errs, const char *file);

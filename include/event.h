@@ -3,6 +3,7 @@
  * The funnel itself decides nothing and formats only the human message. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum event_kind {
@@ -27,6 +28,7 @@ enum event_kind {
 
 const char *event_kind_to_string(enum event_kind k);    /* "failover_started", ... */
 int event_kind_priority(enum event_kind k);             /* syslog priority: 3 err ... 7 debug */
+const char *event_kind_message_id(enum event_kind k);   /* 32 hex digits, for journald's MESSAGE_ID= */
 
 struct event {
         enum event_kind kind;
@@ -58,5 +60,11 @@ int event_subscribe(struct event_bus *bus, event_listener_fn fn, void *userdata)
 /* Formats the message and hands the event to every listener, in subscription order. */
 void event_emit(struct event_bus *bus, struct event *ev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* The listener that turns events into log lines. */
+/* The journal fields of an event ("MESSAGE_ID=…", "BLF_EVENT=…", "BLF_STEP=…", …) into buf; returns how many.
+ * Pure. Each field is at most EVENT_FIELD_MAX bytes (longer values are cut). */
+#define EVENT_FIELDS_MAX 12
+#define EVENT_FIELD_MAX 512
+size_t event_journal_fields(const struct event *ev, char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX]);
+
+/* The listener that turns events into log lines (journal entries with fields, under systemd). */
 void event_log_listener(const struct event *ev, void *userdata);

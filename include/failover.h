@@ -8,6 +8,9 @@
 
 #include "config.h"
 #include "event.h"
+#include "health.h"
+#include "plan.h"
+#include "state.h"
 
 #define FAILOVER_NGINX_MAX (16u * 1024u * 1024u)
 
@@ -17,10 +20,21 @@ struct failover;
  * from inside the callback. */
 typedef void (*failover_done_fn)(struct failover *f, bool succeeded, void *userdata);
 
+struct failover_params {
+        const struct config *config;    /* read during failover_start only: the plan copies what it needs */
+        struct event_bus *bus;
+        struct health *health;          /* for the verify step */
+        const char *trigger;            /* "automatic", "manual", "resumed" */
+        struct plan_options options;
+        const struct state *resume;     /* an interrupted record to continue from its first unfinished step */
+};
+
 /* Records the start in state_dir (refusing to start if that record cannot be written: without it we could not
- * promise "never twice"), then runs the steps. `trigger` is "automatic" or "manual". */
-int failover_start(sd_event *e, const struct config *c, struct event_bus *bus, const char *trigger,
-                   failover_done_fn done, void *userdata, struct failover **ret);
+ * promise "never twice"), then runs the steps. With `resume`, steps recorded as done are not run again; if
+ * resuming is unsafe (the record does not match the plan, or the promotion may have happened and cannot be
+ * checked) it returns -ESTALE, changes nothing and logs which steps are done and which are left. */
+int failover_start(sd_event *e, const struct failover_params *params, failover_done_fn done, void *userdata,
+                   struct failover **ret);
 
 /* Stops a running failover: kills the running step's process group. The state keeps saying "running", so the
  * next start knows a failover was interrupted. NULL is fine. */

@@ -1,5 +1,6 @@
 /* log: owns writing log lines — to stderr as "TIMESTAMP LEVEL: message", or to the journal when stderr is
- * connected to it. The only mutable global in the daemon is the log level. Nothing here decides *what* to log. */
+ * connected to it. The only mutable globals in the daemon are these two log settings (level, target); nothing
+ * here decides *what* to log. */
 #pragma once
 
 #include <stdarg.h>
@@ -13,12 +14,20 @@ enum log_level {
         LOG_LEVEL_DEBUG = 7,
 };
 
+/* Picks the target: the journal (structured, via sd_journal_send) when stderr is the journal stream systemd set up
+ * (JOURNAL_STREAM names stderr's device:inode), plain lines on stderr otherwise. Call once at start. */
+void log_open(void);
+bool log_to_journal(void);
+
 void log_set_max_level(enum log_level level);
 enum log_level log_get_max_level(void);
 
 /* Returns -abs(error) when error != 0, else 0, so callers can `return log_error_errno(r, "...")`. */
 int log_full(enum log_level level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int log_fullv(enum log_level level, int error, const char *fmt, va_list ap);
+
+/* One message with extra journal fields ("KEY=value" strings, NULL-terminated). On stderr only the message shows. */
+int log_struct(enum log_level level, const char *message, const char *const *fields);
 
 #define log_debug(...)   log_full(LOG_LEVEL_DEBUG, 0, __VA_ARGS__)
 #define log_info(...)    log_full(LOG_LEVEL_INFO, 0, __VA_ARGS__)

@@ -9,11 +9,17 @@
 
 #include "config.h"
 
-#define PLAN_STEPS_MAX 8
+#define PLAN_STEPS_MAX 10
 
 enum plan_action {
         PLAN_NGINX_WRITE,       /* write the rewritten upstream into the site file (keeps a .blfailoverd.bak) */
         PLAN_COMMAND,           /* run argv with a deadline */
+        PLAN_PG_PROMOTE,        /* SELECT pg_promote(false) on the standby through libpq */
+        PLAN_VERIFY,            /* standby DB out of recovery, new active's /health and verify.urls pass */
+};
+
+struct plan_options {
+        bool fence_required;    /* the split-brain guard saw a live primary: the fence must succeed */
 };
 
 struct plan_step {
@@ -23,6 +29,7 @@ struct plan_step {
         char **argv;                    /* PLAN_COMMAND only */
         uint64_t timeout_usec;
         bool restore_nginx_on_failure;  /* the switch has not happened yet: put the old site file back */
+        bool optional;                  /* a failure is logged and the sequence goes on (best-effort fence) */
 };
 
 struct plan {
@@ -33,14 +40,25 @@ struct plan {
         char *upstream;
         char *active_server;
         char *standby_server;
+        char *db_standby;               /* conninfo, NULL without a database section */
+        char *db_password_file;
+        uint64_t db_connect_timeout_usec;
+        uint64_t promote_timeout_usec;  /* verify: how long the standby DB may take to leave recovery */
+        char **verify_urls;             /* the new active's /health first, then verify.urls */
+        uint64_t verify_timeout_usec;
+        uint64_t health_timeout_usec;   /* per verify request */
 };
 
 /* Builds the sequence, in this order (the order is the safety argument; see README):
- *   prepare:       nginx_write, nginx_test, ssh_check   (nothing the running system sees changes)
- *   promote:       promote                                (touch the trigger file over ssh)
+ *   prepare:       nginx_write, nginx_test, ssh_check   (nothing the running system sees changes;
+ *                                                        ssh_check only with the trigger_file method)
+ *   fence:         fence                                  (optional: stop the old active; best effort unless
+ *                                                        opts->fence_required)
+ *   promote:       promote                                (trigger file over ssh, or pg_promote())
  *   switch:        switch                                 (reload nginx: traffic moves)
- *   standby_stack: standby_stack                          (start the standby compose stack) */
-int plan_build(const struct config *c, struct plan **ret);
+ *   standby_stack: standby_stack                          (start the standby compose stack)
+ *   verify:        verify                                 (standby DB left recovery; /health and verify.urls pass) */
+int plan_build(const struct config *c, const struct plan_options *opts, struct plan **ret);
 struct plan *plan_free(struct plan *p);
 
 /* ssh argv for one remote command line (already quoted for the remote shell). Exposed for tests. */

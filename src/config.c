@@ -2,6 +2,7 @@
  * their types, defaults and ranges, units, and validation reported as FILE:LINE:COL. It does not log. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +19,12 @@
 #define SECTION_KEYS_MAX 16                     /* no section of the table has more keys */
 #define KEY_PATH_MAX 128                        /* "failover.promote.ssh.identity_file" + "[index]" fits */
 #define DURATION_MAX_USEC (24 * 3600 * USEC_PER_SEC)
+#define SIZE_MAX_BYTES ((uint64_t) INT64_MAX)     /* so that it compares with PostgreSQL's signed LSN arithmetic */
 #define HINT_DISTANCE_MAX 2u
 #define HINT_NAME_MAX 32                        /* longer unknown keys are never within 2 edits of ours */
 #define SHOWN_KEY_MAX 48                        /* an unknown key is cut to this in messages */
+#define LISTEN_HOST_MAX 253                     /* the longest DNS name */
+#define ENUM_LIST_MAX 128                       /* "trigger_file, pg_promote" fits */
 
 /* ------------------------------------------------------------------ the table of keys */
 
@@ -29,17 +33,23 @@ enum key_type {
         KEY_STRING,     /* char *, never empty */
         KEY_DURATION,   /* uint64_t microseconds, written "10s", in [min, max] */
         KEY_UINT,       /* unsigned, plain decimal, in [min, max] */
+        KEY_SIZE,       /* uint64_t bytes, written "1048576" or "16MB", in [min, max] */
+        KEY_BOOL,       /* bool, written true or false */
+        KEY_ENUM,       /* int: the index of the value in .names */
         KEY_ARGV,       /* char ** (NULL-terminated) + size_t count: a list of non-empty scalars */
 };
 
 enum key_check {
         CHECK_NONE,
-        CHECK_URL,      /* http:// or https://, a host, no whitespace */
+        CHECK_URL,      /* http:// or https://, a host, no whitespace (also per list item) */
         CHECK_ABSPATH,  /* starts with '/' */
         CHECK_SSH_WORD, /* no leading '-' (ssh would read an option), no whitespace */
         CHECK_TOKEN,    /* one nginx word: what the nginx module compares server/upstream names against */
         CHECK_KEYVALUE, /* per list item: an ssh -o "Key=Value" */
+        CHECK_LISTEN,   /* HOST:PORT, the host an IPv4 literal, [IPv6] or a name */
 };
+
+struct ctx;
 
 struct key_def {
         const char *name;
@@ -51,35 +61,70 @@ struct key_def {
         const char *def;                        /* default, spelled as in the file; NULL: none */
         const char *const *def_argv;            /* KEY_ARGV default; NULL: none */
         size_t min_items;                       /* KEY_ARGV */
-        uint64_t min, max;                      /* KEY_UINT, KEY_DURATION */
+        uint64_t min, max;                      /* KEY_UINT, KEY_DURATION, KEY_SIZE */
+        const char *const *names;               /* KEY_ENUM: the values in enum order, NULL-terminated */
         const struct key_def *children;         /* KEY_SECTION */
         size_t n_children;
+        bool optional;                          /* KEY_SECTION: may be absent, and then so may its keys */
+        bool has_present;                       /* KEY_SECTION: set the bool at offset when it is in the file */
+        /* Not .required, but required when this returns non-NULL: what to add to "missing required key X"
+         * (may be ""). Evaluated once the whole file is read, so it may look at any key. */
+        const char *(*needed)(const struct ctx *x);
 };
 
 #define OFF(f) offsetof(struct config, f)
 #define SECTION(n, tbl) \
         { .name = n, .type = KEY_SECTION, .children = tbl, .n_children = ELEMENTSOF(tbl) }
+#define OPTIONAL_SECTION(n, tbl) \
+        { .name = n, .type = KEY_SECTION, .children = tbl, .n_children = ELEMENTSOF(tbl), .optional = true }
+#define PRESENT_SECTION(n, tbl, f) \
+        { .name = n, .type = KEY_SECTION, .children = tbl, .n_children = ELEMENTSOF(tbl), .optional = true, \
+          .has_present = true, .offset = OFF(f) }
 #define STRING(n, f, req, chk, d) \
         { .name = n, .type = KEY_STRING, .required = req, .check = chk, .offset = OFF(f), .def = d }
+#define STRING_IF(n, f, chk, when) \
+        { .name = n, .type = KEY_STRING, .check = chk, .offset = OFF(f), .needed = when }
 #define DURATION(n, f, d) \
         { .name = n, .type = KEY_DURATION, .offset = OFF(f), .def = d, .min = 1, .max = DURATION_MAX_USEC }
+#define DURATION0(n, f, d) \
+        { .name = n, .type = KEY_DURATION, .offset = OFF(f), .def = d, .min = 0, .max = DURATION_MAX_USEC }
 #define UINT(n, f, d, lo, hi) \
         { .name = n, .type = KEY_UINT, .offset = OFF(f), .def = d, .min = lo, .max = hi }
+#define SIZE(n, f, d, lo) \
+        { .name = n, .type = KEY_SIZE, .offset = OFF(f), .def = d, .min = lo, .max = SIZE_MAX_BYTES }
+#define BOOL(n, f, d) \
+        { .name = n, .type = KEY_BOOL, .offset = OFF(f), .def = d }
+#define ENUM(n, f, values, d) \
+        { .name = n, .type = KEY_ENUM, .offset = OFF(f), .names = values, .def = d }
 #define ARGV(n, f, fn, req, items, chk, d) \
         { .name = n, .type = KEY_ARGV, .required = req, .check = chk, .offset = OFF(f), .offset_n = OFF(fn), \
           .min_items = items, .def_argv = d }
 #define REQUIRED true
 #define OPTIONAL false
 
+/* KEY_ENUM stores an int; the enums it fills must be int-sized. */
+_Static_assert(sizeof(enum config_promote_method) == sizeof(int), "KEY_ENUM stores an int");
+
+static const char *needed_by_trigger_file(const struct ctx *x);
+
 static const char *const default_test_command[] = { "nginx", "-t", NULL };
 static const char *const default_reload_command[] = { "nginx", "-s", "reload", NULL };
 static const char *const default_empty[] = { NULL };
+static const char *const promote_methods[] = {
+        [CONFIG_PROMOTE_TRIGGER_FILE] = "trigger_file",
+        [CONFIG_PROMOTE_PG_PROMOTE] = "pg_promote",
+        NULL,
+};
 
 static const struct key_def health_keys[] = {
         DURATION("interval", health.interval_usec, "10s"),
+        DURATION("fast_interval", health.fast_interval_usec, NULL),     /* NULL: = interval, after the walk */
         DURATION("timeout", health.timeout_usec, "2s"),
         UINT("failure_threshold", health.failure_threshold, "3", 1, 1000),
         STRING("expect_body", health.expect_body, OPTIONAL, CHECK_NONE, NULL),
+        DURATION0("startup_grace", health.startup_grace_usec, "0s"),
+        STRING("ca_file", health.ca_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        BOOL("tls_verify", health.tls_verify, "true"),
 };
 static const struct key_def active_keys[] = {
         STRING("name", active.name, REQUIRED, CHECK_NONE, NULL),
@@ -89,16 +134,27 @@ static const struct key_def standby_keys[] = {
         STRING("name", standby.name, REQUIRED, CHECK_NONE, NULL),
         STRING("url", standby.url, REQUIRED, CHECK_URL, NULL),
 };
+/* Conninfo strings may hold a password: no message ever quotes a value, only key paths. */
+static const struct key_def database_keys[] = {
+        STRING("standby", database.standby, REQUIRED, CHECK_NONE, NULL),
+        STRING("primary", database.primary, OPTIONAL, CHECK_NONE, NULL),
+        STRING("password_file", database.password_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        DURATION("connect_timeout", database.connect_timeout_usec, "3s"),
+        SIZE("max_lag_bytes", database.max_lag_bytes, "16MB", 1),
+        DURATION("catch_up_timeout", database.catch_up_timeout_usec, "30s"),
+        DURATION("promote_timeout", database.promote_timeout_usec, "60s"),
+};
 static const struct key_def ssh_keys[] = {
-        STRING("host", promote.ssh.host, REQUIRED, CHECK_SSH_WORD, NULL),
+        STRING_IF("host", promote.ssh.host, CHECK_SSH_WORD, needed_by_trigger_file),
         STRING("user", promote.ssh.user, OPTIONAL, CHECK_SSH_WORD, NULL),
         UINT("port", promote.ssh.port, "22", 1, 65535),
         STRING("identity_file", promote.ssh.identity_file, OPTIONAL, CHECK_ABSPATH, NULL),
         ARGV("options", promote.ssh.options, promote.ssh.n_options, OPTIONAL, 0, CHECK_KEYVALUE, default_empty),
 };
 static const struct key_def promote_keys[] = {
+        ENUM("method", promote.method, promote_methods, "trigger_file"),
         SECTION("ssh", ssh_keys),
-        STRING("trigger_file", promote.trigger_file, REQUIRED, CHECK_ABSPATH, NULL),
+        STRING_IF("trigger_file", promote.trigger_file, CHECK_ABSPATH, needed_by_trigger_file),
         DURATION("timeout", promote.timeout_usec, "15s"),
 };
 static const struct key_def nginx_keys[] = {
@@ -116,18 +172,54 @@ static const struct key_def standby_stack_keys[] = {
         ARGV("command", standby_stack.argv, standby_stack.argc, REQUIRED, 1, CHECK_NONE, NULL),
         DURATION("timeout", standby_stack.timeout_usec, "120s"),
 };
+static const struct key_def fence_keys[] = {
+        ARGV("command", fence.argv, fence.argc, REQUIRED, 1, CHECK_NONE, NULL),
+        DURATION("timeout", fence.timeout_usec, "30s"),
+};
+static const struct key_def confirm_keys[] = {
+        ARGV("command", confirm.argv, confirm.argc, REQUIRED, 1, CHECK_NONE, NULL),
+        DURATION("timeout", confirm.timeout_usec, "10s"),
+};
+static const struct key_def verify_keys[] = {
+        ARGV("urls", verify.urls, verify.n_urls, REQUIRED, 1, CHECK_URL, default_empty),
+        DURATION("timeout", verify.timeout_usec, "30s"),
+};
 static const struct key_def failover_keys[] = {
         SECTION("promote", promote_keys),
         SECTION("nginx", nginx_keys),
         SECTION("standby_stack", standby_stack_keys),
+        OPTIONAL_SECTION("fence", fence_keys),
+        OPTIONAL_SECTION("confirm", confirm_keys),
+        OPTIONAL_SECTION("verify", verify_keys),
+};
+static const struct key_def metrics_keys[] = {
+        STRING("listen", metrics.listen, REQUIRED, CHECK_LISTEN, NULL),
+};
+static const struct key_def alerts_keys[] = {
+        STRING("webhook_url", alerts.webhook_url, REQUIRED, CHECK_URL, NULL),
+        DURATION("timeout", alerts.timeout_usec, "5s"),
+        UINT("retries", alerts.retries, "3", 0, 10),
+        SIZE("lag_warning", alerts.lag_warning_bytes, "0", 0),
+};
+static const struct key_def hooks_keys[] = {
+        ARGV("command", hooks.argv, hooks.argc, REQUIRED, 1, CHECK_NONE, NULL),
+        DURATION("timeout", hooks.timeout_usec, "10s"),
 };
 static const struct key_def top_keys[] = {
         STRING("state_dir", state_dir, OPTIONAL, CHECK_ABSPATH, "/var/lib/blfailoverd"),
         SECTION("health", health_keys),
         SECTION("active", active_keys),
         SECTION("standby", standby_keys),
+        PRESENT_SECTION("database", database_keys, database.present),
         SECTION("failover", failover_keys),
+        OPTIONAL_SECTION("metrics", metrics_keys),
+        OPTIONAL_SECTION("alerts", alerts_keys),
+        OPTIONAL_SECTION("hooks", hooks_keys),
 };
+
+const char *config_promote_method_to_string(enum config_promote_method m) {
+        return (size_t) m < ELEMENTSOF(promote_methods) - 1 ? promote_methods[m] : NULL;
+}
 
 /* ------------------------------------------------------------------ pure value parsers
  * Each returns NULL on success or the reason, worded to follow the key's name: "health.interval <reason>". */
@@ -203,6 +295,50 @@ static const char *uint_parse(const char *s, uint64_t *ret) {
         return NULL;
 }
 
+/* "1048576" (bytes), or a whole number with a unit: B, kB, MB, GB, TB (powers of 1024, as PostgreSQL spells
+ * them) or KiB, MiB, GiB, TiB. Case matters, as in PostgreSQL: "KB" and "mb" are unknown units. */
+static const char *size_parse(const char *s, uint64_t *ret_bytes) {
+        static const struct { const char *unit; unsigned shift; } units[] = {
+                { "B", 0 }, { "kB", 10 }, { "MB", 20 }, { "GB", 30 }, { "TB", 40 },
+                { "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+        };
+        uint64_t v;
+        size_t n;
+        const char *why = parse_decimal(s, &v, &n);
+
+        if (why && *s >= '0' && *s <= '9')
+                return why;
+        if (why)
+                return *s ? "must be a number of bytes, or a number with a unit: 512kB, 16MB, 1GB"
+                          : "must not be empty";
+        if (s[0] == '0' && n > 1)
+                return "must not have leading zeros";
+        if (s[n] == '.' || s[n] == ',')
+                return "must be a whole number: use a smaller unit (1536MB, not 1.5GB)";
+        if (s[n] == '\0') {
+                *ret_bytes = v;
+                return NULL;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                if (strcmp(s + n, units[i].unit) != 0)
+                        continue;
+                if (v > UINT64_MAX >> units[i].shift)
+                        return "is too large";
+                *ret_bytes = v << units[i].shift;
+                return NULL;
+        }
+        return "has an unknown unit: use B, kB, MB, GB or TB (powers of 1024) or KiB, MiB, GiB, TiB";
+}
+
+int config_parse_size(const char *s, uint64_t *ret_bytes) {
+        uint64_t bytes;
+
+        if (!s || size_parse(s, &bytes))
+                return -EINVAL;
+        *ret_bytes = bytes;
+        return 0;
+}
+
 /* The largest unit that says the value exactly, so messages echo what the user most likely wrote. */
 static const char *format_duration(uint64_t usec, char *buf, size_t size) {
         static const struct { const char *unit; uint64_t usec; } units[] = {
@@ -239,6 +375,46 @@ static const char *check_url(const char *s) {
         return NULL;
 }
 
+/* The host of a listen address, cut from its port (brackets of an IPv6 literal still on). */
+static const char *check_listen_host(char *host) {
+        static const char name_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+        size_t n = strlen(host);
+        unsigned char addr[sizeof(struct in6_addr)];
+
+        if (host[0] == '[') {
+                host[n - 1] = '\0';     /* the caller saw the ']' */
+                return inet_pton(AF_INET6, host + 1, addr) == 1 ? NULL : "has an invalid IPv6 address";
+        }
+        if (strchr(host, ':'))
+                return "must put an IPv6 address in brackets, like [::1]:9187";
+        if (strspn(host, "0123456789.") == n)
+                return inet_pton(AF_INET, host, addr) == 1 ? NULL : "has an invalid IPv4 address";
+        if (strspn(host, name_chars) != n || host[0] == '-' || host[0] == '.')
+                return "has an invalid host name (letters, digits, '.', '-' and '_' only)";
+        return NULL;
+}
+
+/* HOST:PORT: "127.0.0.1:9187", "[::1]:9187", "metrics.internal:9187". */
+static const char *check_listen(const char *s) {
+        const char *colon = s[0] == '[' ? strchr(s, ']') : strrchr(s, ':');
+        char host[LISTEN_HOST_MAX + 1];
+        uint64_t port;
+        size_t n;
+
+        if (colon && s[0] == '[')
+                colon = colon[1] == ':' ? colon + 1 : NULL;
+        if (!colon || colon == s)
+                return "must be HOST:PORT, like 127.0.0.1:9187, [::1]:9187 or 0.0.0.0:9187 (every interface)";
+        if (uint_parse(colon + 1, &port) || port < 1 || port > 65535)
+                return "must end in a port from 1 to 65535";
+        n = (size_t) (colon - s);
+        if (n > LISTEN_HOST_MAX)
+                return "has a host name longer than 253 characters";
+        memcpy(host, s, n);
+        host[n] = '\0';
+        return check_listen_host(host);
+}
+
 /* ssh -o Key=Value: the key a word of letters and digits, the value non-empty. */
 static const char *check_keyvalue(const char *s) {
         size_t k = 0;
@@ -268,6 +444,8 @@ static const char *check_value(enum key_check check, const char *s) {
                 return NULL;
         case CHECK_KEYVALUE:
                 return check_keyvalue(s);
+        case CHECK_LISTEN:
+                return check_listen(s);
         }
         return NULL;
 }
@@ -299,8 +477,8 @@ static unsigned edit_distance(const char *a, const char *b) {
 }
 
 /* A key the user wrote, safe to print: non-printables as '?', at most SHOWN_KEY_MAX characters (then "..."),
- * and the userinfo of anything shaped like a URL dropped, so a URL pasted where a key belongs never shows its
- * password. buf holds SHOWN_KEY_MAX + 4 bytes. */
+ * nothing after the first '=', and the userinfo of anything shaped like a URL dropped, so a URL or a libpq
+ * conninfo pasted where a key belongs never shows its password. buf holds SHOWN_KEY_MAX + 4 bytes. */
 static const char *key_for_message(const char *s, char buf[static SHOWN_KEY_MAX + 4]) {
         const char *scheme = strstr(s, "://"), *skip = NULL, *resume = NULL;
         size_t j = 0;
@@ -323,6 +501,8 @@ static const char *key_for_message(const char *s, char buf[static SHOWN_KEY_MAX 
                 if (!*p)
                         break;
                 buf[j++] = (unsigned char) *p < ' ' || (unsigned char) *p >= 0x7f ? '?' : *p;
+                if (*p == '=')  /* "host=db password=...": a conninfo where a key belongs, cut after the first word */
+                        break;
         }
         strcpy(buf + j, *p ? "..." : "");
         return buf;
@@ -404,6 +584,7 @@ void config_free(struct config *c) {
         free(c->path);
         free(c->state_dir);
         free(c->health.expect_body);
+        free(c->health.ca_file);
         free(c->active.name);
         free(c->active.url);
         free(c->standby.name);
@@ -420,6 +601,15 @@ void config_free(struct config *c) {
         strv_free(c->nginx.test_command.argv);
         strv_free(c->nginx.reload_command.argv);
         strv_free(c->standby_stack.argv);
+        strv_free(c->fence.argv);
+        strv_free(c->confirm.argv);
+        strv_free(c->verify.urls);
+        free(c->database.standby);
+        free(c->database.primary);
+        free(c->database.password_file);
+        free(c->metrics.listen);
+        free(c->alerts.webhook_url);
+        strv_free(c->hooks.argv);
         for (size_t i = 0; i < c->n_marks; i++)
                 free(c->marks[i].key);
         free(c->marks);
@@ -456,28 +646,59 @@ static void store_argv(struct config *c, const struct key_def *d, char **argv) {
         *(size_t *) field(c, d->offset_n) = strv_length(argv);
 }
 
-/* Defaults go through the same parsers as the file, so each is written once, in the table. */
+static ssize_t enum_index(const char *const *names, const char *s) {
+        for (size_t i = 0; names[i]; i++)
+                if (strcmp(names[i], s) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+/* Defaults go through the same parsers as the file, so each is written once, in the table. A default the
+ * parser refuses is a bug in the table: -EINVAL. */
+static int apply_default(struct config *c, const struct key_def *d) {
+        const char *why = NULL;
+        uint64_t v = 0;
+        char **argv;
+
+        switch (d->type) {
+        case KEY_SECTION:
+                break;
+        case KEY_STRING:
+                return d->def ? store_string(c, d->offset, d->def) : 0;
+        case KEY_DURATION:
+                why = d->def ? duration_parse(d->def, field(c, d->offset)) : NULL;
+                break;
+        case KEY_UINT:
+                why = d->def ? uint_parse(d->def, &v) : NULL;
+                *(unsigned *) field(c, d->offset) = (unsigned) v;
+                break;
+        case KEY_SIZE:
+                why = d->def ? size_parse(d->def, field(c, d->offset)) : NULL;
+                break;
+        case KEY_BOOL:
+                *(bool *) field(c, d->offset) = d->def && strcmp(d->def, "true") == 0;
+                break;
+        case KEY_ENUM:
+                *(int *) field(c, d->offset) = d->def ? (int) enum_index(d->names, d->def) : -1;
+                why = *(int *) field(c, d->offset) < 0 ? "unknown" : NULL;
+                break;
+        case KEY_ARGV:
+                if (!d->def_argv)
+                        break;
+                argv = strv_copy((char *const *) d->def_argv);
+                if (!argv)
+                        return -ENOMEM;
+                store_argv(c, d, argv);
+                break;
+        }
+        return why ? -EINVAL : 0;
+}
+
 static int apply_defaults(struct config *c, const struct key_def *defs, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                const struct key_def *d = &defs[i];
-                uint64_t v;
-                char **argv;
-                int r = 0;
+                int r = defs[i].type == KEY_SECTION ? apply_defaults(c, defs[i].children, defs[i].n_children)
+                                                    : apply_default(c, &defs[i]);
 
-                if (d->type == KEY_SECTION)
-                        r = apply_defaults(c, d->children, d->n_children);
-                else if (d->type == KEY_STRING && d->def)
-                        r = store_string(c, d->offset, d->def);
-                else if (d->type == KEY_DURATION && d->def)
-                        r = config_parse_duration(d->def, field(c, d->offset));
-                else if (d->type == KEY_UINT && d->def && !uint_parse(d->def, &v))
-                        *(unsigned *) field(c, d->offset) = (unsigned) v;
-                else if (d->type == KEY_ARGV && d->def_argv) {
-                        argv = strv_copy((char *const *) d->def_argv);
-                        if (!argv)
-                                return -ENOMEM;
-                        store_argv(c, d, argv);
-                }
                 if (r < 0)
                         return r;
         }
@@ -509,7 +730,15 @@ struct ctx {
         size_t n_errors;                /* added by this load */
         char **bad;                     /* keys whose value was rejected: no cross-checks on their default */
         size_t n_bad;
+        struct missing *missing;        /* keys not in the file that may be required: judged after the walk */
+        size_t n_missing;
         bool oom;
+};
+
+struct missing {
+        char *path;
+        struct config_mark where;       /* the section, or the nearest enclosing one in the file */
+        const struct key_def *def;
 };
 
 static struct config_mark mark_of(const yaml_node_t *n) {
@@ -637,33 +866,117 @@ static void parse_string(struct ctx *x, const struct key_def *d, const yaml_node
                 x->oom = true;
 }
 
+static const char *number_parse(enum key_type type, const char *s, uint64_t *ret) {
+        if (type == KEY_DURATION)
+                return duration_parse(s, ret);
+        return type == KEY_SIZE ? size_parse(s, ret) : uint_parse(s, ret);
+}
+
+static void range_error(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path,
+                        uint64_t n) {
+        char max[32];
+
+        if (d->type == KEY_UINT)
+                value_error(x, v, path, "%s must be between %llu and %llu", path, (unsigned long long) d->min,
+                            (unsigned long long) d->max);
+        else if (n < d->min)
+                value_error(x, v, path, "%s must be greater than 0", path);
+        else if (d->type == KEY_SIZE)
+                value_error(x, v, path, "%s is too large", path);
+        else
+                value_error(x, v, path, "%s must be at most %s", path, format_duration(d->max, max, sizeof max));
+}
+
+/* KEY_DURATION, KEY_UINT, KEY_SIZE. */
 static void parse_number(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
         const char *s = scalar_text(x, v, path), *why;
-        char max[32];
         uint64_t n;
 
         if (!s)
                 return;
-        why = d->type == KEY_DURATION ? duration_parse(s, &n) : uint_parse(s, &n);
-        if (why) {
+        why = number_parse(d->type, s, &n);
+        if (why)
                 value_error(x, v, path, "%s %s", path, why);
-                return;
-        }
-        if (n < d->min || n > d->max) {
-                if (d->type == KEY_UINT)
-                        value_error(x, v, path, "%s must be between %llu and %llu", path,
-                                    (unsigned long long) d->min, (unsigned long long) d->max);
-                else if (n < d->min)
-                        value_error(x, v, path, "%s must be greater than 0", path);
-                else
-                        value_error(x, v, path, "%s must be at most %s", path,
-                                    format_duration(d->max, max, sizeof max));
-                return;
-        }
-        if (d->type == KEY_DURATION)
-                *(uint64_t *) field(x->c, d->offset) = n;
-        else
+        else if (n < d->min || n > d->max)
+                range_error(x, d, v, path, n);
+        else if (d->type == KEY_UINT)
                 *(unsigned *) field(x->c, d->offset) = (unsigned) n;
+        else
+                *(uint64_t *) field(x->c, d->offset) = n;
+}
+
+/* YAML 1.2 booleans, lower case, unquoted. YAML 1.1's words are refused with the word to write instead:
+ * "on" meaning true in one parser and a string in the next is how TLS verification gets switched off. */
+static void parse_bool(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        static const struct { const char *word, *means; } yaml11[] = {
+                { "yes", "true" }, { "y", "true" }, { "on", "true" },
+                { "no", "false" }, { "n", "false" }, { "off", "false" },
+        };
+        const char *s = scalar_text(x, v, path);
+        bool plain = v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+
+        if (!s)
+                return;
+        if (plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
+                *(bool *) field(x->c, d->offset) = s[0] == 't';
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(yaml11); i++)
+                if (strcasecmp(s, yaml11[i].word) == 0) {
+                        value_error(x, v, path, "%s must be true or false (write %s, not %s)", path,
+                                    yaml11[i].means, yaml11[i].word);
+                        return;
+                }
+        if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0)
+                value_error(x, v, path, "%s must be true or false, %s", path,
+                            plain ? "in lower case" : "without quotes");
+        else
+                value_error(x, v, path, "%s must be true or false", path);
+}
+
+/* "a, b, c" */
+static const char *enum_list(const char *const *names, char *buf, size_t size) {
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; names[i] && len < size; i++)
+                len += (size_t) snprintf(buf + len, size - len, "%s%s", i > 0 ? ", " : "", names[i]);
+        return buf;
+}
+
+static const char *nearest_name(const char *const *names, const char *s) {
+        unsigned best = HINT_DISTANCE_MAX + 1;
+        const char *near = NULL;
+
+        for (size_t i = 0; names[i]; i++) {
+                unsigned dist = edit_distance(s, names[i]);
+
+                if (dist < best) {
+                        best = dist;
+                        near = names[i];
+                }
+        }
+        return near;
+}
+
+static void parse_enum(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        const char *s = scalar_text(x, v, path), *near;
+        char allowed[ENUM_LIST_MAX];
+        ssize_t i;
+
+        if (!s)
+                return;
+        i = enum_index(d->names, s);
+        if (i >= 0) {
+                *(int *) field(x->c, d->offset) = (int) i;
+                return;
+        }
+        enum_list(d->names, allowed, sizeof allowed);
+        near = nearest_name(d->names, s);
+        if (near)
+                value_error(x, v, path, "%s must be one of %s (did you mean \"%s\"?)", path, allowed, near);
+        else
+                value_error(x, v, path, "%s must be one of %s", path, allowed);
 }
 
 /* One list item into argv[i]; false when it was reported. */
@@ -689,15 +1002,24 @@ static bool parse_item(struct ctx *x, const struct key_def *d, const yaml_node_t
         return argv[i] != NULL;
 }
 
+static void not_a_list(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        if (d->check == CHECK_KEYVALUE)
+                value_error(x, v, path, "%s must be a list like [Key=Value, ...], not %s", path, node_kind(v));
+        else if (d->check == CHECK_URL)
+                value_error(x, v, path, "%s must be a list like [http://host/health, ...], not %s", path,
+                            node_kind(v));
+        else
+                value_error(x, v, path, "%s must be a list like [nginx, -s, reload], not %s "
+                            "(commands never go through a shell)", path, node_kind(v));
+}
+
 static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
         size_t n = 0;
         char **argv;
         bool ok = true;
 
         if (v->type != YAML_SEQUENCE_NODE && !is_null(v)) {
-                value_error(x, v, path, "%s must be a list like %s, not %s%s", path,
-                            d->check == CHECK_KEYVALUE ? "[Key=Value, ...]" : "[nginx, -s, reload]", node_kind(v),
-                            d->check == CHECK_KEYVALUE ? "" : " (commands never go through a shell)");
+                not_a_list(x, d, v, path);
                 return;
         }
         if (v->type == YAML_SEQUENCE_NODE)
@@ -728,23 +1050,39 @@ static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t
 static void walk_section(struct ctx *x, const struct key_def *defs, size_t n, const yaml_node_t *map,
                          const char *path, struct config_mark where);
 
+/* "health:" with everything commented out (null) is there, with all defaults: reported at its key. */
+static void parse_section(struct ctx *x, const struct key_def *d, const yaml_node_t *k, const yaml_node_t *v,
+                          const char *path) {
+        bool empty = is_null(v);
+
+        if (!empty && v->type != YAML_MAPPING_NODE) {
+                value_error(x, v, path, "%s must be a section of keys, not %s", path, node_kind(v));
+                return;
+        }
+        if (d->has_present)
+                *(bool *) field(x->c, d->offset) = true;
+        walk_section(x, d->children, d->n_children, empty ? NULL : v, path, mark_of(empty ? k : v));
+}
+
 static void parse_value(struct ctx *x, const struct key_def *d, const yaml_node_t *k, const yaml_node_t *v,
                         const char *path) {
         switch (d->type) {
         case KEY_SECTION:
-                if (is_null(v))         /* "health:" with everything commented out: all defaults */
-                        walk_section(x, d->children, d->n_children, NULL, path, mark_of(k));
-                else if (v->type != YAML_MAPPING_NODE)
-                        value_error(x, v, path, "%s must be a section of keys, not %s", path, node_kind(v));
-                else
-                        walk_section(x, d->children, d->n_children, v, path, mark_of(v));
+                parse_section(x, d, k, v, path);
                 break;
         case KEY_STRING:
                 parse_string(x, d, v, path);
                 break;
         case KEY_DURATION:
         case KEY_UINT:
+        case KEY_SIZE:
                 parse_number(x, d, v, path);
+                break;
+        case KEY_BOOL:
+                parse_bool(x, d, v, path);
+                break;
+        case KEY_ENUM:
+                parse_enum(x, d, v, path);
                 break;
         case KEY_ARGV:
                 parse_argv(x, d, v, path);
@@ -850,8 +1188,24 @@ static void walk_pair(struct ctx *x, const struct key_def *defs, size_t n, struc
         parse_value(x, &defs[i], k, v, child);
 }
 
-/* Keys of a section that were not given: required ones are reported at `where` (the section, or the
- * nearest enclosing one that is in the file). seen == NULL: the whole section is absent. */
+static void defer_missing(struct ctx *x, const char *path, struct config_mark where, const struct key_def *d) {
+        struct missing *m = reallocarray(x->missing, x->n_missing + 1, sizeof(*m));
+
+        if (!m) {
+                x->oom = true;
+                return;
+        }
+        x->missing = m;
+        m[x->n_missing] = (struct missing) { .path = strdup(path), .where = where, .def = d };
+        if (m[x->n_missing].path)
+                x->n_missing++;
+        else
+                x->oom = true;
+}
+
+/* Keys of a section that were not given: those that are or may be required are noted with `where` (the
+ * section, or the nearest enclosing one that is in the file), to be judged once every key is read.
+ * seen == NULL: the whole section is absent. An absent optional section requires nothing. */
 static void report_missing(struct ctx *x, const struct key_def *defs, size_t n, const struct config_mark *seen,
                            const char *path, struct config_mark where) {
         for (size_t i = 0; i < n; i++) {
@@ -860,10 +1214,21 @@ static void report_missing(struct ctx *x, const struct key_def *defs, size_t n, 
                 if (seen && seen[i].line > 0)
                         continue;
                 join_path(child, sizeof child, path, defs[i].name);
-                if (defs[i].type == KEY_SECTION)
+                if (defs[i].type == KEY_SECTION && !defs[i].optional)
                         report_missing(x, defs[i].children, defs[i].n_children, NULL, child, where);
-                else if (defs[i].required)
-                        ctx_add(x, where, "missing required key %s", child);
+                else if (defs[i].required || defs[i].needed)
+                        defer_missing(x, child, where, &defs[i]);
+        }
+}
+
+/* In the order they were noted, which is file order per section, as the walk goes. */
+static void judge_missing(struct ctx *x) {
+        for (size_t i = 0; i < x->n_missing; i++) {
+                const struct missing *m = &x->missing[i];
+                const char *why = m->def->required ? "" : m->def->needed(x);
+
+                if (why)
+                        ctx_add(x, m->where, "missing required key %s%s", m->path, why);
         }
 }
 
@@ -892,7 +1257,15 @@ static bool same_string(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
 }
 
-static void cross_check(struct ctx *x) {
+static const char *needed_by_trigger_file(const struct ctx *x) {
+        if (is_bad(x, "failover.promote.method") || x->c->promote.method != CONFIG_PROMOTE_TRIGGER_FILE)
+                return NULL;
+        if (config_mark_of(x->c, "failover.promote.method").line == 0)
+                return "";      /* the default: the message reads as it did before there was a choice */
+        return " (failover.promote.method is trigger_file)";
+}
+
+static void cross_check_health(struct ctx *x) {
         const struct config *c = x->c;
         char t[32], i[32];
 
@@ -902,6 +1275,30 @@ static void cross_check(struct ctx *x) {
                         "health.timeout (%s) must not exceed health.interval (%s)",
                         format_duration(c->health.timeout_usec, t, sizeof t),
                         format_duration(c->health.interval_usec, i, sizeof i));
+        /* 0: not given (the file can't say 0), so it follows interval */
+        if (!is_bad(x, "health.interval") && c->health.fast_interval_usec > c->health.interval_usec)
+                ctx_add(x, mark_either(c, "health.fast_interval", "health.interval"),
+                        "health.fast_interval (%s) must not exceed health.interval (%s)",
+                        format_duration(c->health.fast_interval_usec, t, sizeof t),
+                        format_duration(c->health.interval_usec, i, sizeof i));
+}
+
+static void cross_check_promote(struct ctx *x) {
+        const struct config *c = x->c;
+
+        if (c->promote.method == CONFIG_PROMOTE_PG_PROMOTE && !c->database.present && !is_bad(x, "database"))
+                ctx_add(x, config_mark_of(c, "failover.promote.method"),
+                        "failover.promote.method pg_promote needs database.standby "
+                        "(add a database: section with the standby's conninfo)");
+        /* conninfo strings may hold passwords: name the keys, never the values */
+        if (same_string(c->database.standby, c->database.primary))
+                ctx_add(x, config_mark_of(c, "database.primary"), "database.primary must differ from database.standby");
+}
+
+static void cross_check(struct ctx *x) {
+        const struct config *c = x->c;
+
+        cross_check_health(x);
         if (same_string(c->active.name, c->standby.name))
                 ctx_add(x, config_mark_of(c, "standby.name"), "standby.name must differ from active.name");
         if (same_string(c->active.url, c->standby.url))
@@ -910,6 +1307,15 @@ static void cross_check(struct ctx *x) {
         if (same_string(c->nginx.active_server, c->nginx.standby_server))
                 ctx_add(x, config_mark_of(c, "failover.nginx.standby_server"),
                         "failover.nginx.standby_server must differ from failover.nginx.active_server");
+        cross_check_promote(x);
+}
+
+/* Values that follow others: filled after the checks, so that those see what the file said. */
+static void derive(struct config *c) {
+        c->nginx.test_command.timeout_usec = c->nginx.timeout_usec;
+        c->nginx.reload_command.timeout_usec = c->nginx.timeout_usec;
+        if (c->health.fast_interval_usec == 0)
+                c->health.fast_interval_usec = c->health.interval_usec;
 }
 
 static void walk_root(struct ctx *x) {
@@ -922,9 +1328,9 @@ static void walk_root(struct ctx *x) {
                         "not %s", node_kind(root));
         else
                 walk_section(x, top_keys, ELEMENTSOF(top_keys), root, "", (struct config_mark) { 1, 1 });
+        judge_missing(x);
         cross_check(x);
-        x->c->nginx.test_command.timeout_usec = x->c->nginx.timeout_usec;
-        x->c->nginx.reload_command.timeout_usec = x->c->nginx.timeout_usec;
+        derive(x->c);
 }
 
 /* ------------------------------------------------------------------ YAML syntax */
@@ -1006,6 +1412,9 @@ static int parse_into(struct config *c, const char *data, size_t size, struct co
         for (size_t i = 0; i < x.n_bad; i++)
                 free(x.bad[i]);
         free(x.bad);
+        for (size_t i = 0; i < x.n_missing; i++)
+                free(x.missing[i].path);
+        free(x.missing);
         if (x.oom || r == -ENOMEM)
                 return -ENOMEM;
         return x.n_errors > 0 ? -EINVAL : 0;

@@ -11,23 +11,24 @@
 static const struct {
         const char *name;
         int priority;
+        const char *message_id;         /* journald MESSAGE_ID: fixed forever, documented in blfailoverd(8) */
 } kinds[_EVENT_KIND_MAX] = {
-        [EVENT_DAEMON_STARTED]          = { "daemon_started", LOG_LEVEL_INFO },
-        [EVENT_ENDPOINT_HEALTHY]        = { "endpoint_healthy", LOG_LEVEL_INFO },
-        [EVENT_ENDPOINT_FAILING]        = { "endpoint_failing", LOG_LEVEL_WARNING },
-        [EVENT_THRESHOLD_REACHED]       = { "threshold_reached", LOG_LEVEL_ERR },
-        [EVENT_FAILOVER_HELD]           = { "failover_held", LOG_LEVEL_ERR },
-        [EVENT_FAILOVER_ALREADY_DONE]   = { "failover_already_done", LOG_LEVEL_WARNING },
-        [EVENT_FAILOVER_STARTED]        = { "failover_started", LOG_LEVEL_NOTICE },
-        [EVENT_STEP_STARTED]            = { "step_started", LOG_LEVEL_INFO },
-        [EVENT_STEP_OUTPUT]             = { "step_output", LOG_LEVEL_INFO },
-        [EVENT_STEP_SUCCEEDED]          = { "step_succeeded", LOG_LEVEL_INFO },
-        [EVENT_STEP_FAILED]             = { "step_failed", LOG_LEVEL_ERR },
-        [EVENT_FAILOVER_SUCCEEDED]      = { "failover_succeeded", LOG_LEVEL_NOTICE },
-        [EVENT_FAILOVER_FAILED]         = { "failover_failed", LOG_LEVEL_ERR },
-        [EVENT_CONFIG_RELOADED]         = { "config_reloaded", LOG_LEVEL_INFO },
-        [EVENT_CONFIG_REJECTED]         = { "config_rejected", LOG_LEVEL_ERR },
-        [EVENT_STOPPING]                = { "stopping", LOG_LEVEL_INFO },
+        [EVENT_DAEMON_STARTED]          = { "daemon_started", LOG_LEVEL_INFO, "2122c32652794d07b1608cf2b3978a4e" },
+        [EVENT_ENDPOINT_HEALTHY]        = { "endpoint_healthy", LOG_LEVEL_INFO, "4264d49cd2ef47beb665b3b3ad9abc50" },
+        [EVENT_ENDPOINT_FAILING]        = { "endpoint_failing", LOG_LEVEL_WARNING, "d8c50ac635184c43b9d0392057b2dec6" },
+        [EVENT_THRESHOLD_REACHED]       = { "threshold_reached", LOG_LEVEL_ERR, "bed87dfb43d8483f806a40b4b24c95b3" },
+        [EVENT_FAILOVER_HELD]           = { "failover_held", LOG_LEVEL_ERR, "9026768f22df45b39aa7551efe97247b" },
+        [EVENT_FAILOVER_ALREADY_DONE]   = { "failover_already_done", LOG_LEVEL_WARNING, "90f89c7c448a40629af61dd15b3e2577" },
+        [EVENT_FAILOVER_STARTED]        = { "failover_started", LOG_LEVEL_NOTICE, "8a4ba3a480b045899bfa94f8a2d3302f" },
+        [EVENT_STEP_STARTED]            = { "step_started", LOG_LEVEL_INFO, "576ae5b08d274486bff7f590cac92f52" },
+        [EVENT_STEP_OUTPUT]             = { "step_output", LOG_LEVEL_INFO, "db95079ad8c94357b2445d275692e160" },
+        [EVENT_STEP_SUCCEEDED]          = { "step_succeeded", LOG_LEVEL_INFO, "0175880bbd624bcab7798143cb79ac38" },
+        [EVENT_STEP_FAILED]             = { "step_failed", LOG_LEVEL_ERR, "43d61b13b2fe449a89be2d2e201595dc" },
+        [EVENT_FAILOVER_SUCCEEDED]      = { "failover_succeeded", LOG_LEVEL_NOTICE, "6985f4aa17184ee0853aeef2d636f2b9" },
+        [EVENT_FAILOVER_FAILED]         = { "failover_failed", LOG_LEVEL_ERR, "1edff13807ee42dba5ca730bde5ac902" },
+        [EVENT_CONFIG_RELOADED]         = { "config_reloaded", LOG_LEVEL_INFO, "cedc8705f6ae4cb380209187e06e9edb" },
+        [EVENT_CONFIG_REJECTED]         = { "config_rejected", LOG_LEVEL_ERR, "1434fdf1eb32495e8eb1fb6dd3a9a810" },
+        [EVENT_STOPPING]                = { "stopping", LOG_LEVEL_INFO, "1c370783899f4128a1d3607ef61c04bb" },
 };
 
 const char *event_kind_to_string(enum event_kind k) {
@@ -36,6 +37,10 @@ const char *event_kind_to_string(enum event_kind k) {
 
 int event_kind_priority(enum event_kind k) {
         return k < _EVENT_KIND_MAX ? kinds[k].priority : LOG_LEVEL_INFO;
+}
+
+const char *event_kind_message_id(enum event_kind k) {
+        return k < _EVENT_KIND_MAX ? kinds[k].message_id : NULL;
 }
 
 int event_subscribe(struct event_bus *bus, event_listener_fn fn, void *userdata) {
@@ -60,6 +65,50 @@ void event_emit(struct event_bus *bus, struct event *ev, const char *fmt, ...) {
         ev->message = NULL;
 }
 
+static void add_field(char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX], size_t *n, const char *key, const char *value) {
+        if (!value || *n >= EVENT_FIELDS_MAX)
+                return;
+        snprintf(buf[(*n)++], EVENT_FIELD_MAX, "%s=%s", key, value);
+}
+
+size_t event_journal_fields(const struct event *ev, char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX]) {
+        char number[32];
+        size_t n = 0;
+
+        add_field(buf, &n, "MESSAGE_ID", event_kind_message_id(ev->kind));
+        add_field(buf, &n, "BLF_EVENT", event_kind_to_string(ev->kind));
+        add_field(buf, &n, "BLF_ROLE", ev->role);
+        add_field(buf, &n, "BLF_ENDPOINT", ev->endpoint);
+        add_field(buf, &n, "BLF_STEP", ev->step);
+        add_field(buf, &n, "BLF_GATE", ev->gate);
+        add_field(buf, &n, "BLF_ARGV", ev->argv);
+        if (ev->exit_status >= 0) {
+                snprintf(number, sizeof number, "%d", ev->exit_status);
+                add_field(buf, &n, "BLF_EXIT_STATUS", number);
+        }
+        if (ev->duration_usec > 0) {
+                snprintf(number, sizeof number, "%llu", (unsigned long long) ev->duration_usec);
+                add_field(buf, &n, "BLF_DURATION_USEC", number);
+        }
+        if (ev->threshold > 0) {
+                snprintf(number, sizeof number, "%u/%u", ev->failures, ev->threshold);
+                add_field(buf, &n, "BLF_FAILURES", number);
+        }
+        return n;
+}
+
 void event_log_listener(const struct event *ev, void *userdata) {
-        log_full((enum log_level) event_kind_priority(ev->kind), 0, "%s", ev->message);
+        char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX];
+        const char *fields[EVENT_FIELDS_MAX + 1];
+        size_t n;
+
+        if (!log_to_journal()) {
+                log_full((enum log_level) event_kind_priority(ev->kind), 0, "%s", ev->message);
+                return;
+        }
+        n = event_journal_fields(ev, buf);
+        for (size_t i = 0; i < n; i++)
+                fields[i] = buf[i];
+        fields[n] = NULL;
+        log_struct((enum log_level) event_kind_priority(ev->kind), ev->message, fields);
 }

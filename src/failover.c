@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "diff.h"
 #include "fileio.h"
 #include "log.h"
@@ -13,6 +14,7 @@
 #include "spawn.h"
 #include "state.h"
 #include "util.h"
+#include "verify.h"
 
 #define OUTPUT_LINES_MAX 40
 
@@ -25,12 +27,17 @@ struct failover {
         size_t current;                 /* index of the running (or just finished) step */
         bool current_ok;
         struct spawn *child;
+        struct db_query *query;
+        struct verify *verify;
+        struct health *health;
         sd_event_source *advance;       /* deferred continuation: never recurse from a child's callback */
         char *nginx_original;           /* what the site file held before nginx_write, for the restore */
         size_t nginx_original_len;
         bool nginx_written;
         bool finished;
+        bool resumed;                   /* continuing an interrupted record */
         uint64_t started_usec;          /* CLOCK_MONOTONIC */
+        uint64_t step_started_usec;     /* CLOCK_MONOTONIC */
         failover_done_fn done;
         void *userdata;
 };
@@ -87,12 +94,20 @@ static void schedule_advance(struct failover *f) {
 
 static void step_finished(struct failover *f, bool ok, int exit_status, uint64_t duration_usec, const char *detail) {
         struct state_step *st = &f->state.steps[f->current];
+        bool optional = f->plan->steps[f->current].optional;
 
         st->status = ok ? STATE_STEP_OK : STATE_STEP_FAILED;
         st->exit_status = exit_status;
         st->duration_usec = duration_usec;
         emit_step(f, ok ? EVENT_STEP_SUCCEEDED : EVENT_STEP_FAILED, detail);
-        snprintf(st->detail, sizeof st->detail, "%s", detail);
+        /* The record keeps what ran and how it ended: "nginx -t: exit 1". */
+        char what[sizeof st->detail];
+        snprintf(what, sizeof what, "%s", st->detail);
+        snprintf(st->detail, sizeof st->detail, "%.300s: %s", what, detail);
+        if (!ok && optional) {
+                log_warning("failover: step %s is best effort: going on without it", st->name);
+                ok = true;
+        }
         f->current_ok = ok;
         save_state(f);
         schedule_advance(f);
@@ -100,49 +115,65 @@ static void step_finished(struct failover *f, bool ok, int exit_status, uint64_t
 
 /* ---- nginx site file ------------------------------------------------------------------------------------ */
 
-static int nginx_rewrite_file(struct failover *f, char **ret_new, size_t *ret_len, char *detail, size_t size) {
-        const struct plan *p = f->plan;
+/* The site file as it is now (*ret_current) and as it must become (*ret_new). */
+static int nginx_rewrite_file(const struct plan *p, char **ret_current, size_t *ret_current_len, char **ret_new,
+                              size_t *ret_len, char *detail, size_t size) {
         struct nginx_error err = {};
         int r;
 
-        r = fileio_read(p->nginx_config, FAILOVER_NGINX_MAX, &f->nginx_original, &f->nginx_original_len);
+        r = fileio_read(p->nginx_config, FAILOVER_NGINX_MAX, ret_current, ret_current_len);
         if (r < 0) {
                 snprintf(detail, size, "cannot read %s: %s", p->nginx_config, strerror(-r));
                 return r;
         }
-        r = nginx_rewrite_upstream(f->nginx_original, f->nginx_original_len, p->upstream, p->active_server,
+        r = nginx_rewrite_upstream(*ret_current, *ret_current_len, p->upstream, p->active_server,
                                    p->standby_server, ret_new, ret_len, &err);
         if (r < 0)
                 snprintf(detail, size, "%s:%u:%u: %s", p->nginx_config, err.line, err.col, err.message);
         return r;
 }
 
+/* Backup first, then the file: a crash in between leaves the old file and a backup of it, nothing lost. */
+static int nginx_write_both(struct failover *f, char *current, size_t current_len, const char *rewritten,
+                            size_t len, char *detail, size_t size) {
+        const struct plan *p = f->plan;
+        const char *target = p->nginx_backup;
+        int r;
+
+        r = fileio_write_atomic(p->nginx_backup, current, current_len, 0600);
+        if (r == 0) {
+                target = p->nginx_config;
+                r = fileio_write_atomic(p->nginx_config, rewritten, len, 0644);
+        }
+        if (r < 0) {
+                snprintf(detail, size, "cannot write %s: %s", target, strerror(-r));
+                return r;
+        }
+        free(f->nginx_original);
+        f->nginx_original = current;
+        f->nginx_original_len = current_len;
+        f->nginx_written = true;
+        snprintf(detail, size, "wrote %s (previous version in %s)", p->nginx_config, p->nginx_backup);
+        return 0;
+}
+
 static void step_nginx_write(struct failover *f) {
         const struct plan *p = f->plan;
         uint64_t start = now_monotonic_usec();
-        _cleanup_free_ char *rewritten = NULL;
-        char detail[512];
-        size_t len;
+        char *current = NULL, *rewritten = NULL, detail[512];
+        size_t current_len = 0, len = 0;
         int r;
 
-        r = nginx_rewrite_file(f, &rewritten, &len, detail, sizeof detail);
-        if (r == 0 && len == f->nginx_original_len && memcmp(rewritten, f->nginx_original, len) == 0)
+        r = nginx_rewrite_file(p, &current, &current_len, &rewritten, &len, detail, sizeof detail);
+        if (r == 0 && len == current_len && memcmp(rewritten, current, len) == 0)
                 snprintf(detail, sizeof detail, "%s already switched; left as it is", p->nginx_config);
         else if (r == 0) {
-                const char *target = p->nginx_backup;
-
-                r = fileio_write_atomic(p->nginx_backup, f->nginx_original, f->nginx_original_len, 0600);
-                if (r == 0) {
-                        target = p->nginx_config;
-                        r = fileio_write_atomic(p->nginx_config, rewritten, len, 0644);
-                }
-                f->nginx_written = r == 0;
-                if (r < 0)
-                        snprintf(detail, sizeof detail, "cannot write %s: %s", target, strerror(-r));
-                else
-                        snprintf(detail, sizeof detail, "wrote %s (previous version in %s)", p->nginx_config,
-                                 p->nginx_backup);
+                r = nginx_write_both(f, current, current_len, rewritten, len, detail, sizeof detail);
+                if (r == 0)
+                        current = NULL;         /* kept for the restore */
         }
+        free(current);
+        free(rewritten);
         step_finished(f, r == 0, -1, now_monotonic_usec() - start, detail);
 }
 
@@ -183,6 +214,82 @@ static void step_command(struct failover *f, const struct plan_step *ps) {
         }
 }
 
+static void on_promoted(struct db_query *q, const struct db_result *r, void *userdata) {
+        struct failover *f = userdata;
+        char detail[320];
+        bool ok = r->error == 0 && r->values[0] && strcmp(r->values[0], "t") == 0;
+
+        /* Asked twice (a resumed failover), PostgreSQL says the standby is no longer in recovery: that is done. */
+        if (!ok && strstr(r->message, "recovery is not in progress")) {
+                ok = true;
+                snprintf(detail, sizeof detail, "already promoted (not in recovery)");
+        } else if (ok)
+                snprintf(detail, sizeof detail, "pg_promote() signalled the standby; verify waits for it to finish");
+        else
+                snprintf(detail, sizeof detail, "pg_promote() failed: %s", r->error ? r->message
+                         : "it returned false");
+        step_finished(f, ok, -1, r->duration_usec, detail);
+}
+
+static void step_pg_promote(struct failover *f, const struct plan_step *ps) {
+        const struct plan *p = f->plan;
+        int r = db_query_start(f->event, p->db_standby, p->db_password_file, ps->timeout_usec, DB_SQL_PROMOTE,
+                               on_promoted, f, &f->query);
+
+        if (r < 0) {
+                char detail[256];
+                snprintf(detail, sizeof detail, "cannot reach the standby database: %s", strerror(-r));
+                step_finished(f, false, -1, 0, detail);
+        }
+}
+
+/* Resuming at the trigger-file promotion: ask first, so a standby that already promoted gets no new trigger. */
+static void on_promote_precheck(struct db_query *q, const struct db_result *r, void *userdata) {
+        struct failover *f = userdata;
+        bool in_recovery = true;
+
+        if (r->error == 0 && db_parse_bool(r->values[0], &in_recovery) == 0 && !in_recovery) {
+                step_finished(f, true, -1, r->duration_usec, "already promoted (not in recovery); not touched again");
+                return;
+        }
+        if (r->error < 0) {
+                char detail[320];
+                snprintf(detail, sizeof detail, "cannot tell whether the standby already promoted: %s", r->message);
+                step_finished(f, false, -1, r->duration_usec, detail);
+                return;
+        }
+        f->resumed = false;
+        step_command(f, &f->plan->steps[f->current]);
+}
+
+static void step_promote_precheck(struct failover *f) {
+        const struct plan *p = f->plan;
+        int r = db_query_start(f->event, p->db_standby, p->db_password_file, p->db_connect_timeout_usec,
+                               DB_SQL_IN_RECOVERY, on_promote_precheck, f, &f->query);
+
+        if (r < 0) {
+                char detail[256];
+                snprintf(detail, sizeof detail, "cannot reach the standby database: %s", strerror(-r));
+                step_finished(f, false, -1, 0, detail);
+        }
+}
+
+static void on_verified(struct verify *v, bool ok, const char *detail, void *userdata) {
+        struct failover *f = userdata;
+
+        step_finished(f, ok, -1, now_monotonic_usec() - f->step_started_usec, detail);
+}
+
+static void step_verify(struct failover *f) {
+        int r = verify_start(f->event, f->health, f->plan, on_verified, f, &f->verify);
+
+        if (r < 0) {
+                char detail[256];
+                snprintf(detail, sizeof detail, "cannot start the checks: %s", strerror(-r));
+                step_finished(f, false, -1, 0, detail);
+        }
+}
+
 /* ---- the sequence --------------------------------------------------------------------------------------- */
 
 static void failover_finish(struct failover *f, bool ok) {
@@ -214,19 +321,35 @@ static void step_start(struct failover *f) {
 
         st->status = STATE_STEP_RUNNING;
         st->started_usec = now_realtime_usec();
+        f->step_started_usec = now_monotonic_usec();
         snprintf(st->detail, sizeof st->detail, "%s", line ? line : ps->purpose);
         save_state(f);
         emit_step(f, EVENT_STEP_STARTED, st->detail);
-        if (ps->action == PLAN_NGINX_WRITE)
+        switch (ps->action) {
+        case PLAN_NGINX_WRITE:
                 step_nginx_write(f);
-        else
-                step_command(f, ps);
+                break;
+        case PLAN_COMMAND:
+                if (f->resumed && strcmp(ps->name, "promote") == 0 && f->plan->db_standby)
+                        step_promote_precheck(f);
+                else
+                        step_command(f, ps);
+                break;
+        case PLAN_PG_PROMOTE:
+                step_pg_promote(f, ps);
+                break;
+        case PLAN_VERIFY:
+                step_verify(f);
+                break;
+        }
 }
 
 static int on_advance(sd_event_source *s, void *userdata) {
         struct failover *f = userdata;
 
         f->child = spawn_free(f->child);
+        f->query = db_query_free(f->query);
+        f->verify = verify_free(f->verify);
         if (!f->current_ok) {
                 if (f->plan->steps[f->current].restore_nginx_on_failure)
                         nginx_restore(f);
@@ -252,44 +375,99 @@ static void record_plan(struct failover *f, const char *trigger) {
         f->state.n_steps = f->plan->n_steps;
 }
 
-static int failover_init(struct failover *f, const struct config *c, const char *trigger) {
+static int resume_refused(const struct state *old, const char *why) {
+        log_error("failover: not resuming the interrupted failover: %s. Done and left, per the record:", why);
+        for (size_t i = 0; i < old->n_steps; i++)
+                log_error("failover:   %-14s %s", old->steps[i].name, old->steps[i].status == STATE_STEP_OK
+                          ? "done" : old->steps[i].status == STATE_STEP_PENDING ? "left"
+                          : "interrupted or failed: check it by hand");
+        log_error("failover: finish the remaining steps by hand (see README, \"Resuming\"), then run "
+                  "blfailoverd --clear-state");
+        return -ESTALE;
+}
+
+/* Continues an interrupted record: steps done are not run again. The promotion is the one step that is not
+ * safely repeatable blind: a trigger file touched on a server that already promoted stays behind and would
+ * promote it again the day it is rebuilt as a standby. So it is resumed only when libpq can tell first. */
+static int resume_from(struct failover *f, const struct state *old) {
+        size_t first = 0;
+
+        if (old->n_steps != f->plan->n_steps)
+                return resume_refused(old, "the record's steps do not match the config's");
+        for (size_t i = 0; i < old->n_steps; i++)
+                if (strcmp(old->steps[i].name, f->plan->steps[i].name) != 0)
+                        return resume_refused(old, "the record's steps do not match the config's");
+        while (first < old->n_steps && old->steps[first].status == STATE_STEP_OK)
+                first++;
+        if (first < old->n_steps && strcmp(old->steps[first].name, "promote") == 0 &&
+            old->steps[first].status != STATE_STEP_PENDING && f->plan->steps[first].action == PLAN_COMMAND &&
+            !f->plan->db_standby)
+                return resume_refused(old, "the promotion was under way and without a database section the "
+                                      "standby's recovery state cannot be checked");
+        f->state = *old;
+        f->state.outcome = STATE_RUNNING;
+        f->current = first;
+        f->resumed = true;
+        /* A switched site file from the first attempt can still be put back from its backup. */
+        if (old->steps[0].status != STATE_STEP_PENDING &&
+            fileio_read(f->plan->nginx_backup, FAILOVER_NGINX_MAX, &f->nginx_original, &f->nginx_original_len) == 0)
+                f->nginx_written = true;
+        return 0;
+}
+
+static int failover_init(struct failover *f, const struct failover_params *params) {
         struct event ev = { .kind = EVENT_FAILOVER_STARTED, .exit_status = -1 };
         int r;
 
-        r = plan_build(c, &f->plan);
+        r = plan_build(params->config, &params->options, &f->plan);
         if (r < 0)
                 return r;
-        f->state_dir = strdup(c->state_dir);
+        f->state_dir = strdup(params->config->state_dir);
         if (!f->state_dir)
                 return -ENOMEM;
         r = sd_event_add_defer(f->event, &f->advance, on_advance, f);
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(f->advance, SD_EVENT_OFF);
-        record_plan(f, trigger);
+        if (params->resume) {
+                r = resume_from(f, params->resume);
+                if (r < 0)
+                        return r;
+        } else
+                record_plan(f, params->trigger);
         r = state_save(f->state_dir, &f->state);
         if (r < 0)
                 return log_error_errno(r, "failover: not started: cannot record it in %s/%s: %s (fix the "
                                        "directory; without the record a restart could fail over twice)",
                                        f->state_dir, STATE_FILE_NAME, strerror(-r));
         f->started_usec = now_monotonic_usec();
-        event_emit(f->bus, &ev, "failover: started (%s): %zu steps", trigger, f->plan->n_steps);
-        step_start(f);
+        if (params->resume)
+                event_emit(f->bus, &ev, "failover: resumed at step %s (%zu of %zu); steps before it are done",
+                           f->plan->steps[f->current].name, f->current + 1, f->plan->n_steps);
+        else
+                event_emit(f->bus, &ev, "failover: started (%s): %zu steps", params->trigger, f->plan->n_steps);
+        if (f->current == f->plan->n_steps) {
+                f->current--;           /* every step is done: only the finish is left */
+                schedule_advance(f);
+        } else
+                step_start(f);
         return 0;
 }
 
-int failover_start(sd_event *e, const struct config *c, struct event_bus *bus, const char *trigger,
-                   failover_done_fn done, void *userdata, struct failover **ret) {
+int failover_start(sd_event *e, const struct failover_params *params, failover_done_fn done, void *userdata,
+                   struct failover **ret) {
         struct failover *f = calloc(1, sizeof *f);
         int r;
 
         if (!f)
                 return -ENOMEM;
         f->event = sd_event_ref(e);
-        f->bus = bus;
+        f->bus = params->bus;
+        f->health = params->health;
         f->done = done;
         f->userdata = userdata;
-        r = failover_init(f, c, trigger);
+        f->current_ok = true;
+        r = failover_init(f, params);
         if (r < 0) {
                 failover_free(f);
                 return r;
@@ -305,6 +483,8 @@ struct failover *failover_free(struct failover *f) {
                 log_warning("failover: interrupted during step %s; the state records it as unfinished",
                             f->state.steps[f->current].name);
         spawn_free(f->child);
+        db_query_free(f->query);
+        verify_free(f->verify);
         sd_event_source_disable_unref(f->advance);
         sd_event_unref(f->event);
         plan_free(f->plan);
@@ -328,7 +508,7 @@ int failover_dry_run(const struct config *c, FILE *out) {
                                    c->nginx.standby_server, &rewritten, &new_len, &err);
         if (r < 0)
                 return log_error_errno(r, "dry run: %s:%u:%u: %s", c->nginx.config, err.line, err.col, err.message);
-        r = plan_build(c, &p);
+        r = plan_build(c, NULL, &p);
         if (r < 0)
                 return log_error_errno(r, "dry run: cannot build the plan: %s", strerror(-r));
         fprintf(out, "Dry run: the failover would run these steps, in this order (nothing is run):\n");

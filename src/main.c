@@ -172,6 +172,7 @@ int main(int argc, char **argv) {
         struct options o;
         int r;
 
+        log_open();
         r = parse_args(argc, argv, &o);
         if (r >= 1000)
                 return r - 1000;

@@ -8,12 +8,14 @@
 #include <time.h>
 
 #include "check.h"
+#include "dbprobe.h"
 #include "event.h"
 #include "failover.h"
 #include "health.h"
 #include "log.h"
 #include "monitor.h"
 #include "notify.h"
+#include "spawn.h"
 #include "state.h"
 #include "util.h"
 
@@ -37,11 +39,18 @@ struct manager {
         struct endpoint active, standby;
         sd_event_source *tick;
         uint64_t next_tick_usec;
+        struct dbprobe *standby_db;             /* NULL without a database section */
+        struct dbprobe *primary_db;             /* NULL without database.primary */
+        struct spawn *confirm;                  /* the second-opinion command while it runs */
+        enum monitor_confirm confirm_state;
+        uint64_t started_usec;                  /* CLOCK_MONOTONIC, for health.startup_grace */
         struct failover *failover;
         struct state state;
         bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
         enum monitor_decision last_said;        /* so a held failover is said once, not every tick */
         bool once, force;
+        unsigned once_pending;                  /* --once: answers still awaited before deciding */
+        uint64_t once_deadline_usec;            /* --once: how long a lagging standby may take to catch up */
 };
 
 static void endpoint_describe(const struct health_result *r, char *buf, size_t size) {
@@ -113,6 +122,8 @@ static void load_state(struct manager *m) {
 /* ---- health checks -------------------------------------------------------------------------------------- */
 
 static void on_decision(struct manager *m);
+static void dbprobes_ask(struct manager *m);
+static void confirm_reset(struct manager *m);
 
 static void say_change(struct endpoint *ep, enum monitor_change change) {
         struct manager *m = ep->manager;
@@ -145,8 +156,7 @@ static void on_health_done(struct health_target *t, const struct health_result *
         ep->last = *r;
         change = monitor_record(&ep->monitor, r->status == HEALTH_OK, ep->manager->config->health.failure_threshold);
         say_change(ep, change);
-        if (!ep->manager->once)
-                on_decision(ep->manager);
+        on_decision(ep->manager);
         update_status(ep->manager);
 }
 
@@ -162,9 +172,12 @@ static void endpoint_start_check(struct endpoint *ep) {
 }
 
 static int schedule_tick(struct manager *m) {
-        uint64_t now = now_monotonic_usec(), interval = m->config->health.interval_usec;
+        const struct config_health *h = &m->config->health;
+        uint64_t now = now_monotonic_usec();
+        uint64_t interval = monitor_next_interval(&m->active.monitor, h->failure_threshold, h->interval_usec,
+                                                  h->fast_interval_usec);
 
-        /* Fixed cadence: the next tick is a multiple of the interval after the first, whatever the checks cost. */
+        /* Fixed cadence: the next tick is counted from the last one, not from when the checks finished. */
         m->next_tick_usec += interval;
         if (m->next_tick_usec <= now)
                 m->next_tick_usec += ((now - m->next_tick_usec) / interval + 1) * interval;
@@ -176,6 +189,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
         endpoint_start_check(&m->active);
         endpoint_start_check(&m->standby);
+        dbprobes_ask(m);
+        confirm_reset(m);
         schedule_tick(m);
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
@@ -217,6 +232,75 @@ static int endpoints_init(struct manager *m, const struct config *old) {
         return r;
 }
 
+/* ---- databases and the confirm command ---------------------------------------------------------------- */
+
+static void on_db_answered(struct dbprobe *p, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->once) {
+                if (m->once_pending > 0)
+                        m->once_pending--;
+        }
+        on_decision(m);
+        update_status(m);
+}
+
+static void dbprobes_ask(struct manager *m) {
+        int r;
+
+        if (m->standby_db && (r = dbprobe_ask(m->standby_db)) < 0)
+                log_error_errno(r, "standby database: cannot ask: %s", strerror(-r));
+        if (m->primary_db && (r = dbprobe_ask(m->primary_db)) < 0)
+                log_error_errno(r, "primary database: cannot ask: %s", strerror(-r));
+}
+
+static int dbprobes_init(struct manager *m) {
+        const struct config_database *db = &m->config->database;
+        int r = 0;
+
+        m->standby_db = dbprobe_free(m->standby_db);
+        m->primary_db = dbprobe_free(m->primary_db);
+        if (db->present)
+                r = dbprobe_new(m->event, DBPROBE_STANDBY, db->standby, db->password_file, db->connect_timeout_usec,
+                                on_db_answered, m, &m->standby_db);
+        if (r >= 0 && db->present && db->primary)
+                r = dbprobe_new(m->event, DBPROBE_PRIMARY, db->primary, db->password_file, db->connect_timeout_usec,
+                                on_db_answered, m, &m->primary_db);
+        return r;
+}
+
+static void on_confirm_done(struct spawn *s, const struct spawn_result *res, void *userdata) {
+        struct manager *m = userdata;
+        char outcome[128];
+
+        spawn_outcome_describe(res, outcome, sizeof outcome);
+        /* Only a command that ran and said "the active answers" holds the failover; a confirm that cannot run
+         * proves nothing either way, so it must not block forever: it counts as "down from there too". */
+        m->confirm_state = spawn_result_ok(res) ? MONITOR_CONFIRM_ACTIVE_ALIVE : MONITOR_CONFIRM_ACTIVE_DOWN;
+        log_info("failover: confirm command: %s → the active is %s from the second vantage point", outcome,
+                 m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ? "ALIVE" : "down");
+        on_decision(m);
+}
+
+static void start_confirm(struct manager *m) {
+        const struct config_command *c = &m->config->confirm;
+        int r;
+
+        m->confirm = spawn_free(m->confirm);
+        m->confirm_state = MONITOR_CONFIRM_RUNNING;
+        r = spawn_start(m->event, c->argv, NULL, c->timeout_usec, on_confirm_done, m, &m->confirm);
+        if (r < 0) {
+                log_error_errno(r, "failover: cannot run the confirm command: %s", strerror(-r));
+                m->confirm_state = MONITOR_CONFIRM_ACTIVE_DOWN;
+        }
+}
+
+/* A new question each tick: a held "the active answers from elsewhere" must be re-checked, never cached. */
+static void confirm_reset(struct manager *m) {
+        if (m->config->confirm.argv && m->confirm_state != MONITOR_CONFIRM_RUNNING)
+                m->confirm_state = MONITOR_CONFIRM_UNKNOWN;
+}
+
 /* ---- failover ------------------------------------------------------------------------------------------- */
 
 static void on_failover_done(struct failover *f, bool succeeded, void *userdata) {
@@ -231,10 +315,14 @@ static void on_failover_done(struct failover *f, bool succeeded, void *userdata)
                 sd_event_exit(m->event, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
-static int start_failover(struct manager *m, const char *trigger) {
-        int r = failover_start(m->event, m->config, &m->bus, trigger, on_failover_done, m, &m->failover);
+static int start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume) {
+        struct failover_params params = {
+                .config = m->config, .bus = &m->bus, .health = m->health, .trigger = trigger,
+                .options = { .fence_required = fence_required }, .resume = resume,
+        };
+        int r = failover_start(m->event, &params, on_failover_done, m, &m->failover);
 
-        if (r < 0)
+        if (r < 0 && r != -ESTALE)
                 log_error_errno(r, "failover: could not start: %s", strerror(-r));
         update_status(m);
         return r;
@@ -249,36 +337,109 @@ static void say_threshold(struct manager *m) {
                    m->config->active.name, ev.failures);
 }
 
-static void say_held(struct manager *m) {
-        struct event ev = { .kind = EVENT_FAILOVER_HELD, .gate = "standby_health", .role = "standby",
-                            .endpoint = m->config->standby.name, .exit_status = -1 };
-        char why[300] = "no check has finished yet";
+static void describe_db_hold(struct manager *m, char *why, size_t size) {
+        const struct monitor_db *db = dbprobe_facts(m->standby_db);
 
-        if (m->standby.monitor.health == MONITOR_DOWN)
-                endpoint_describe(&m->standby.last, why, sizeof why);
-        event_emit(&m->bus, &ev, "failover: held: standby %s is not healthy (%s); the active %s is down — will fail "
-                   "over as soon as the standby passes a check", m->config->standby.name, why, m->config->active.name);
+        if (!db->known)
+                snprintf(why, size, "standby database: no answer yet");
+        else if (!db->reachable)
+                snprintf(why, size, "standby database unreachable: %s", dbprobe_error(m->standby_db));
+        else if (!db->in_recovery)
+                snprintf(why, size, "standby database is not in recovery (already promoted, or not a standby): "
+                         "promoting it again would be wrong; check it by hand");
+        else
+                snprintf(why, size, "standby database is not receiving WAL (no receive position): it never "
+                         "streamed from the primary");
+}
+
+/* The one human sentence for each gate, with the figures that made it say no. */
+static void describe_hold(struct manager *m, enum monitor_decision d, char *why, size_t size) {
+        char reason[300] = "no check has finished yet";
+
+        switch (d) {
+        case MONITOR_HOLD_STARTUP_GRACE:
+                snprintf(why, size, "the daemon started less than %.3gs ago (health.startup_grace)",
+                         (double) m->config->health.startup_grace_usec / 1e6);
+                break;
+        case MONITOR_HOLD_STANDBY_UNHEALTHY:
+                if (m->standby.monitor.health == MONITOR_DOWN)
+                        endpoint_describe(&m->standby.last, reason, sizeof reason);
+                snprintf(why, size, "standby %s is not healthy (%s)", m->config->standby.name, reason);
+                break;
+        case MONITOR_HOLD_STANDBY_DB:
+                describe_db_hold(m, why, size);
+                break;
+        case MONITOR_HOLD_LAG:
+                snprintf(why, size, "replication lag: the standby has %llu bytes of WAL received but not replayed "
+                         "(database.max_lag_bytes %llu)", (unsigned long long) dbprobe_facts(m->standby_db)->lag_bytes,
+                         (unsigned long long) m->config->database.max_lag_bytes);
+                break;
+        case MONITOR_HOLD_SPLIT_BRAIN:
+                snprintf(why, size, "split-brain guard: the primary database answers as a writable primary while "
+                         "the active API fails, and no failover.fence is configured to stop it");
+                break;
+        case MONITOR_HOLD_CONFIRM:
+                snprintf(why, size, "the confirm command succeeded: the active answers from the second vantage "
+                         "point, so this monitor's own view is suspect (network partition?)");
+                break;
+        default:
+                snprintf(why, size, "%s", monitor_decision_to_string(d));
+        }
+}
+
+static void say_held(struct manager *m, enum monitor_decision d) {
+        struct event ev = { .kind = EVENT_FAILOVER_HELD, .gate = monitor_decision_to_string(d), .exit_status = -1,
+                            .role = "standby", .endpoint = m->config->standby.name };
+        char why[512];
+
+        describe_hold(m, d, why, sizeof why);
+        event_emit(&m->bus, &ev, "failover: held: %s; %s", why, m->once ? "not failing over (override with --force)"
+                   : "re-checked every tick");
+}
+
+static void decide_once(struct manager *m, struct monitor_verdict v);
+
+static struct monitor_verdict evaluate(struct manager *m) {
+        const struct config *c = m->config;
+        struct monitor_view view = {
+                .active = &m->active.monitor, .standby = &m->standby.monitor,
+                .threshold = c->health.failure_threshold, .manual = m->once,
+                .failed_over = m->failed_over && !m->once, .failover_running = m->failover != NULL,
+                .in_startup_grace = !m->once && now_monotonic_usec() - m->started_usec < c->health.startup_grace_usec,
+                .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
+                .max_lag_bytes = c->database.max_lag_bytes,
+                .primary_db = m->primary_db ? dbprobe_facts(m->primary_db) : NULL,
+                .fence_configured = c->fence.argv != NULL, .confirm = m->confirm_state,
+        };
+
+        return monitor_decide(&view);
 }
 
 static void on_decision(struct manager *m) {
-        struct monitor_view v = {
-                .active = &m->active.monitor, .standby = &m->standby.monitor,
-                .threshold = m->config->health.failure_threshold,
-                .failed_over = m->failed_over, .failover_running = m->failover != NULL,
-        };
-        enum monitor_decision d = monitor_decide(&v);
+        struct monitor_verdict v;
 
-        if (d == m->last_said || d == MONITOR_BUSY)
+        if (m->once) {
+                if (m->once_pending == 0 && !m->failover)
+                        decide_once(m, evaluate(m));
                 return;
-        m->last_said = d;
-        if (d == MONITOR_WAIT)
+        }
+        v = evaluate(m);
+        if (v.decision == MONITOR_BUSY)
                 return;
-        say_threshold(m);
-        if (d == MONITOR_HOLD_ALREADY_DONE)
+        if (v.decision == MONITOR_ASK_CONFIRM) {
+                start_confirm(m);
+                return;
+        }
+        if (v.decision == m->last_said)
+                return;
+        if (m->last_said == MONITOR_WAIT && v.decision != MONITOR_WAIT)
+                say_threshold(m);
+        m->last_said = v.decision;
+        if (v.decision == MONITOR_HOLD_ALREADY_DONE)
                 say_already_done(m);
-        else if (d == MONITOR_HOLD_STANDBY_UNHEALTHY)
-                say_held(m);
-        else if (start_failover(m, "automatic") < 0)
+        else if (monitor_decision_is_hold(v.decision))
+                say_held(m, v.decision);
+        else if (v.decision == MONITOR_FAILOVER && start_failover(m, "automatic", v.fence_required, NULL) < 0)
                 m->last_said = MONITOR_WAIT;    /* could not even start: say it again next tick */
 }
 
@@ -325,6 +486,10 @@ static void manager_reload(struct manager *m) {
         }
         m->config = fresh;
         r = endpoints_init(m, old);
+        if (r >= 0)
+                r = dbprobes_init(m);
+        m->confirm = spawn_free(m->confirm);
+        m->confirm_state = fresh->confirm.argv ? MONITOR_CONFIRM_UNKNOWN : MONITOR_CONFIRM_OFF;
         config_free(old);
         if (r < 0) {
                 log_error_errno(r, "reload: cannot set up the health checks: %s", strerror(-r));
@@ -400,10 +565,14 @@ int manager_new(const char *config_path, struct config *config, struct manager *
                 r = health_new(m->event, &m->health);
         if (r >= 0)
                 r = endpoints_init(m, NULL);
+        if (r >= 0)
+                r = dbprobes_init(m);
         if (r < 0) {
                 manager_free(m);
                 return r;
         }
+        m->started_usec = now_monotonic_usec();
+        m->confirm_state = config->confirm.argv ? MONITOR_CONFIRM_UNKNOWN : MONITOR_CONFIRM_OFF;
         load_state(m);
         *ret = m;
         return 0;
@@ -413,6 +582,9 @@ struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
         failover_free(m->failover);
+        spawn_free(m->confirm);
+        dbprobe_free(m->standby_db);
+        dbprobe_free(m->primary_db);
         sd_event_source_disable_unref(m->tick);
         endpoint_free(&m->active);
         endpoint_free(&m->standby);
@@ -446,7 +618,14 @@ int manager_run_daemon(struct manager *m) {
                    "failover after %u failures", m->config->active.name, m->active.url_shown, m->config->standby.name,
                    m->standby.url_shown, (double) h->interval_usec / 1e6, (double) h->timeout_usec / 1e6,
                    h->failure_threshold);
-        if (m->failed_over) {
+        if (m->failed_over && m->state.outcome == STATE_RUNNING) {
+                /* The daemon died mid-failover: finish what the record says is left (failover.c decides if safe). */
+                struct state interrupted = m->state;
+                log_warning("failover: the record says a failover was interrupted; resuming it");
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;
+                if (start_failover(m, "resumed", false, &interrupted) < 0)
+                        say_already_done(m);
+        } else if (m->failed_over) {
                 say_already_done(m);
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
         }
@@ -455,22 +634,52 @@ int manager_run_daemon(struct manager *m) {
         return run_loop(m);
 }
 
-/* --once: the standby gate is the standby's own check, answered before anything runs. */
-static void on_once_standby_checked(struct health_target *t, const struct health_result *r, void *userdata) {
-        struct endpoint *ep = userdata;
-        struct manager *m = ep->manager;
-
-        on_health_done(t, r, userdata);
-        if (r->status != HEALTH_OK) {
-                char why[300];
-                endpoint_describe(r, why, sizeof why);
-                log_error("--once refused: standby %s is not healthy (%s); fix it, or override with --force",
-                          m->config->standby.name, why);
+/* --once: every gate but the threshold, decided once every first answer is in. */
+static void decide_once(struct manager *m, struct monitor_verdict v) {
+        if (v.decision == MONITOR_ASK_CONFIRM) {
+                start_confirm(m);
+                return;
+        }
+        if (v.decision == MONITOR_BUSY)
+                return;
+        /* A lagging standby gets database.catch_up_timeout to replay what it received. */
+        if (v.decision == MONITOR_HOLD_LAG && now_monotonic_usec() < m->once_deadline_usec) {
+                if (m->last_said != MONITOR_HOLD_LAG)
+                        log_notice("--once: waiting up to %.3gs for the standby to replay what it received",
+                                   (double) m->config->database.catch_up_timeout_usec / 1e6);
+                m->last_said = MONITOR_HOLD_LAG;
+                m->once_pending = 1;
+                sd_event_source_set_time_relative(m->tick, 250 * USEC_PER_MSEC);
+                sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (monitor_decision_is_hold(v.decision)) {
+                say_held(m, v.decision);
                 sd_event_exit(m->event, EXIT_REFUSED);
                 return;
         }
-        if (start_failover(m, "manual") < 0)
+        if (start_failover(m, "manual", v.fence_required, NULL) < 0)
                 sd_event_exit(m->event, EXIT_FAILURE);
+}
+
+static int on_once_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        dbprobes_ask(m);
+        return 0;
+}
+
+static void on_once_standby_checked(struct health_target *t, const struct health_result *r, void *userdata) {
+        struct endpoint *ep = userdata;
+
+        ep->manager->once_pending--;
+        on_health_done(t, r, userdata);
+}
+
+static int once_refuse_recorded(struct manager *m) {
+        say_already_done(m);
+        log_error("--once refused: a failover is already recorded (see --status); override with --force");
+        return EXIT_REFUSED;
 }
 
 int manager_run_once(struct manager *m, bool force) {
@@ -479,22 +688,27 @@ int manager_run_once(struct manager *m, bool force) {
 
         m->once = true;
         m->force = force;
-        if (m->failed_over && !force) {
-                say_already_done(m);
-                log_error("--once refused: a failover is already recorded (see --status); override with --force");
-                return EXIT_REFUSED;
-        }
+        if (m->failed_over && !force)
+                return once_refuse_recorded(m);
         if (force) {
-                log_warning("--force: skipping the safety gates (recorded failover, standby health)");
-                r = start_failover(m, "manual");
+                log_warning("--force: skipping every safety gate (recorded failover, standby health, database, "
+                            "split-brain guard, confirm)");
+                r = start_failover(m, "manual", false, NULL);
                 return r < 0 ? EXIT_FAILURE : run_loop(m);
         }
+        m->once_deadline_usec = now_monotonic_usec() + m->config->database.catch_up_timeout_usec;
+        m->once_pending = 1 + (m->standby_db != NULL) + (m->primary_db != NULL);
+        r = sd_event_add_time_relative(m->event, &m->tick, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_once_tick, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
         health_target_free(m->standby.target);
-        r = health_target_new(m->health, m->config->standby.url, h->timeout_usec, h->expect_body,
-                              on_once_standby_checked, &m->standby, &m->standby.target);
+        if (r >= 0)
+                r = health_target_new(m->health, m->config->standby.url, h->timeout_usec, h->expect_body,
+                                      on_once_standby_checked, &m->standby, &m->standby.target);
         if (r >= 0)
                 r = health_target_start(m->standby.target);
         if (r < 0)
                 return log_error_errno(r, "--once: cannot check the standby: %s", strerror(-r)), EXIT_FAILURE;
+        dbprobes_ask(m);
         return run_loop(m);
 }

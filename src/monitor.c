@@ -1,5 +1,7 @@
-/* monitor: failure counting and the failover decision, as pure functions. */
+/* monitor: failure counting and the failover decision with its gates, as pure functions. */
 #include "monitor.h"
+
+#include "util.h"
 
 enum monitor_change monitor_record(struct monitor_endpoint *e, bool ok, unsigned threshold) {
         if (ok) {
@@ -15,25 +17,71 @@ enum monitor_change monitor_record(struct monitor_endpoint *e, bool ok, unsigned
         return e->consecutive_failures <= threshold ? MONITOR_FAILING : MONITOR_UNCHANGED;
 }
 
-enum monitor_decision monitor_decide(const struct monitor_view *v) {
-        if (v->active->consecutive_failures < v->threshold)
-                return MONITOR_WAIT;
-        if (v->failover_running)
-                return MONITOR_BUSY;
-        if (v->failed_over)
-                return MONITOR_HOLD_ALREADY_DONE;
-        if (v->standby->health != MONITOR_UP)
-                return MONITOR_HOLD_STANDBY_UNHEALTHY;
-        return MONITOR_FAILOVER;
+uint64_t monitor_next_interval(const struct monitor_endpoint *active, unsigned threshold, uint64_t interval_usec,
+                               uint64_t fast_interval_usec) {
+        bool counting = active->consecutive_failures > 0 && active->consecutive_failures < threshold;
+
+        return counting && fast_interval_usec > 0 && fast_interval_usec < interval_usec ? fast_interval_usec
+                                                                                       : interval_usec;
 }
 
-const char *monitor_decision_to_string(enum monitor_decision d) {
-        switch (d) {
-        case MONITOR_WAIT:                      return "wait";
-        case MONITOR_FAILOVER:                  return "failover";
-        case MONITOR_HOLD_STANDBY_UNHEALTHY:    return "standby_unhealthy";
-        case MONITOR_HOLD_ALREADY_DONE:         return "already_done";
-        case MONITOR_BUSY:                      return "busy";
+static bool db_ok(const struct monitor_db *db) {
+        return db->known && db->reachable && db->in_recovery && db->receiving;
+}
+
+static bool primary_writable(const struct monitor_db *db) {
+        return db && db->known && db->reachable && !db->in_recovery;
+}
+
+/* The gates, in the order a human would check them; the first that says no is the one reported. */
+struct monitor_verdict monitor_decide(const struct monitor_view *v) {
+        struct monitor_verdict verdict = { .decision = MONITOR_WAIT };
+
+        if (!v->manual && v->active->consecutive_failures < v->threshold)
+                return verdict;
+        if (v->failover_running || v->confirm == MONITOR_CONFIRM_RUNNING)
+                verdict.decision = MONITOR_BUSY;
+        else if (v->failed_over)
+                verdict.decision = MONITOR_HOLD_ALREADY_DONE;
+        else if (v->in_startup_grace)
+                verdict.decision = MONITOR_HOLD_STARTUP_GRACE;
+        else if (v->standby->health != MONITOR_UP)
+                verdict.decision = MONITOR_HOLD_STANDBY_UNHEALTHY;
+        else if (v->standby_db && !db_ok(v->standby_db))
+                verdict.decision = MONITOR_HOLD_STANDBY_DB;
+        else if (v->standby_db && v->standby_db->lag_bytes > v->max_lag_bytes)
+                verdict.decision = MONITOR_HOLD_LAG;
+        else if (primary_writable(v->primary_db) && !v->fence_configured)
+                verdict.decision = MONITOR_HOLD_SPLIT_BRAIN;
+        else if (v->confirm == MONITOR_CONFIRM_UNKNOWN)
+                verdict.decision = MONITOR_ASK_CONFIRM;
+        else if (v->confirm == MONITOR_CONFIRM_ACTIVE_ALIVE)
+                verdict.decision = MONITOR_HOLD_CONFIRM;
+        else {
+                verdict.decision = MONITOR_FAILOVER;
+                verdict.fence_required = primary_writable(v->primary_db);
         }
-        return "unknown";
+        return verdict;
+}
+
+static const char *const decision_names[] = {
+        [MONITOR_WAIT] = "wait",
+        [MONITOR_FAILOVER] = "failover",
+        [MONITOR_BUSY] = "busy",
+        [MONITOR_ASK_CONFIRM] = "ask_confirm",
+        [MONITOR_HOLD_ALREADY_DONE] = "already_done",
+        [MONITOR_HOLD_STARTUP_GRACE] = "startup_grace",
+        [MONITOR_HOLD_STANDBY_UNHEALTHY] = "standby_unhealthy",
+        [MONITOR_HOLD_STANDBY_DB] = "standby_db",
+        [MONITOR_HOLD_LAG] = "replication_lag",
+        [MONITOR_HOLD_SPLIT_BRAIN] = "split_brain",
+        [MONITOR_HOLD_CONFIRM] = "confirm",
+};
+
+const char *monitor_decision_to_string(enum monitor_decision d) {
+        return d < ELEMENTSOF(decision_names) ? decision_names[d] : "unknown";
+}
+
+bool monitor_decision_is_hold(enum monitor_decision d) {
+        return d >= MONITOR_HOLD_ALREADY_DONE;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "shellquote.h"
 #include "spawn.h"
 #include "util.h"
@@ -78,6 +79,10 @@ static int add_step(struct plan *p, const char *name, const char *purpose, enum 
                     uint64_t timeout_usec, bool restore) {
         if (action == PLAN_COMMAND && !argv)
                 return -ENOMEM;
+        if (p->n_steps >= PLAN_STEPS_MAX) {
+                strv_free(argv);
+                return -E2BIG;
+        }
         p->steps[p->n_steps++] = (struct plan_step) {
                 .name = name, .purpose = purpose, .action = action, .argv = argv,
                 .timeout_usec = timeout_usec, .restore_nginx_on_failure = restore,
@@ -85,21 +90,16 @@ static int add_step(struct plan *p, const char *name, const char *purpose, enum 
         return 0;
 }
 
-static int add_ssh_steps(struct plan *p, const struct config_promote *promote) {
+static int add_trigger_steps(struct plan *p, const struct config_promote *promote) {
         _cleanup_free_ char *quoted = shell_quote(promote->trigger_file), *touch = NULL;
-        int r;
 
         if (!quoted || asprintf(&touch, "touch -- %s", quoted) < 0)
                 return -ENOMEM;
-        r = add_step(p, "ssh_check", "check that ssh reaches the standby database host", PLAN_COMMAND,
-                     plan_ssh_argv(&promote->ssh, promote->timeout_usec, "true"), promote->timeout_usec, true);
-        if (r < 0)
-                return r;
         return add_step(p, "promote", "promote the standby database (touch its trigger file)", PLAN_COMMAND,
                         plan_ssh_argv(&promote->ssh, promote->timeout_usec, touch), promote->timeout_usec, true);
 }
 
-static int add_steps(struct plan *p, const struct config *c) {
+static int add_prepare_steps(struct plan *p, const struct config *c) {
         int r;
 
         r = add_step(p, "nginx_write", "write the switched upstream into the nginx site file", PLAN_NGINX_WRITE,
@@ -107,18 +107,72 @@ static int add_steps(struct plan *p, const struct config *c) {
         if (r == 0)
                 r = add_step(p, "nginx_test", "let nginx test the new site file", PLAN_COMMAND,
                              strv_copy(c->nginx.test_command.argv), c->nginx.test_command.timeout_usec, true);
+        if (r == 0 && c->promote.method == CONFIG_PROMOTE_TRIGGER_FILE)
+                r = add_step(p, "ssh_check", "check that ssh reaches the standby database host", PLAN_COMMAND,
+                             plan_ssh_argv(&c->promote.ssh, c->promote.timeout_usec, "true"),
+                             c->promote.timeout_usec, true);
+        return r;
+}
+
+static int add_fence_step(struct plan *p, const struct config *c, const struct plan_options *opts) {
+        int r;
+
+        if (!c->fence.argv)
+                return 0;
+        r = add_step(p, "fence", opts->fence_required ? "stop the old active (required: its database is alive)"
+                     : "stop the old active (best effort: it may be dead)", PLAN_COMMAND,
+                     strv_copy(c->fence.argv), c->fence.timeout_usec, true);
         if (r == 0)
-                r = add_ssh_steps(p, &c->promote);
+                p->steps[p->n_steps - 1].optional = !opts->fence_required;
+        return r;
+}
+
+static int add_steps(struct plan *p, const struct config *c, const struct plan_options *opts) {
+        int r;
+
+        r = add_prepare_steps(p, c);
+        if (r == 0)
+                r = add_fence_step(p, c, opts);
+        if (r == 0 && c->promote.method == CONFIG_PROMOTE_TRIGGER_FILE)
+                r = add_trigger_steps(p, &c->promote);
+        else if (r == 0)
+                r = add_step(p, "promote", "promote the standby database (SELECT pg_promote(false))",
+                             PLAN_PG_PROMOTE, NULL, c->database.connect_timeout_usec, true);
         if (r == 0)
                 r = add_step(p, "switch", "reload nginx: traffic moves to the standby", PLAN_COMMAND,
                              strv_copy(c->nginx.reload_command.argv), c->nginx.reload_command.timeout_usec, false);
         if (r == 0)
                 r = add_step(p, "standby_stack", "start the standby stack", PLAN_COMMAND,
                              strv_copy(c->standby_stack.argv), c->standby_stack.timeout_usec, false);
+        if (r == 0)
+                r = add_step(p, "verify", "check that the standby database left recovery and the new active answers",
+                             PLAN_VERIFY, NULL, p->verify_timeout_usec, false);
         return r;
 }
 
-int plan_build(const struct config *c, struct plan **ret) {
+/* What the verify step checks: the new active's own /health first, then the operator's verify.urls. */
+static int copy_verify(struct plan *p, const struct config *c) {
+        size_t n = c->verify.n_urls;
+
+        p->verify_urls = calloc(n + 2, sizeof(char *));
+        if (!p->verify_urls || !(p->verify_urls[0] = strdup(c->standby.url)))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(p->verify_urls[i + 1] = strdup(c->verify.urls[i])))
+                        return -ENOMEM;
+        p->verify_timeout_usec = c->verify.timeout_usec ? c->verify.timeout_usec : 30 * USEC_PER_SEC;
+        p->health_timeout_usec = c->health.timeout_usec;
+        p->promote_timeout_usec = c->database.promote_timeout_usec;
+        p->db_connect_timeout_usec = c->database.connect_timeout_usec;
+        if (c->database.present && !(p->db_standby = strdup(c->database.standby)))
+                return -ENOMEM;
+        if (c->database.password_file && !(p->db_password_file = strdup(c->database.password_file)))
+                return -ENOMEM;
+        return 0;
+}
+
+int plan_build(const struct config *c, const struct plan_options *opts, struct plan **ret) {
+        static const struct plan_options none = {};
         struct plan *p = calloc(1, sizeof *p);
         int r;
 
@@ -131,7 +185,9 @@ int plan_build(const struct config *c, struct plan **ret) {
         if (asprintf(&p->nginx_backup, "%s.blfailoverd.bak", c->nginx.config) < 0)
                 p->nginx_backup = NULL;
         r = p->nginx_config && p->upstream && p->active_server && p->standby_server && p->nginx_backup
-                ? add_steps(p, c) : -ENOMEM;
+                ? copy_verify(p, c) : -ENOMEM;
+        if (r == 0)
+                r = add_steps(p, c, opts ? opts : &none);
         if (r < 0) {
                 plan_free(p);
                 return r;
@@ -150,19 +206,39 @@ struct plan *plan_free(struct plan *p) {
         free(p->upstream);
         free(p->active_server);
         free(p->standby_server);
+        free(p->db_standby);
+        free(p->db_password_file);
+        strv_free(p->verify_urls);
         free(p);
         return NULL;
+}
+
+static void print_verify(const struct plan *p, FILE *out) {
+        if (p->db_standby)
+                fprintf(out, "   wait up to %.3gs for the standby database to leave recovery\n",
+                        (double) p->promote_timeout_usec / 1e6);
+        for (size_t i = 0; p->verify_urls[i]; i++) {
+                _cleanup_free_ char *shown = health_url_redact(p->verify_urls[i]);
+                fprintf(out, "   GET %s must answer 2xx\n", shown ? shown : "?");
+        }
+        fprintf(out, "   (all within %.3gs)\n", (double) p->verify_timeout_usec / 1e6);
 }
 
 void plan_print(const struct plan *p, FILE *out) {
         for (size_t i = 0; i < p->n_steps; i++) {
                 const struct plan_step *s = &p->steps[i];
                 fprintf(out, "%zu. %s: %s\n", i + 1, s->name, s->purpose);
-                if (s->action == PLAN_NGINX_WRITE) {
+                if (s->action == PLAN_NGINX_WRITE)
                         fprintf(out, "   write %s (previous version kept as %s)\n", p->nginx_config, p->nginx_backup);
-                        continue;
+                else if (s->action == PLAN_PG_PROMOTE)
+                        fprintf(out, "   SELECT pg_promote(false) on the standby database (timeout %.3gs)\n",
+                                (double) s->timeout_usec / 1e6);
+                else if (s->action == PLAN_VERIFY)
+                        print_verify(p, out);
+                else {
+                        _cleanup_free_ char *line = spawn_argv_to_string(s->argv);
+                        fprintf(out, "   run: %s   (timeout %.3gs)\n", line ? line : "?",
+                                (double) s->timeout_usec / 1e6);
                 }
-                _cleanup_free_ char *line = spawn_argv_to_string(s->argv);
-                fprintf(out, "   run: %s   (timeout %.3gs)\n", line ? line : "?", (double) s->timeout_usec / 1e6);
         }
 }

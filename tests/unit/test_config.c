@@ -41,6 +41,11 @@
         "  standby_stack:\n" \
         "    command: [docker, compose, up, -d]\n"
 
+/* failover.nginx and failover.standby_stack, for tests that write their own failover.promote: 2 lines */
+#define FAILOVER_REST \
+        "  nginx: {config: /n, upstream: u, active_server: a, standby_server: b}\n" \
+        "  standby_stack: {command: [x]}\n"
+
 /* Every required key and nothing else: 18 lines. Tests put the section under test before it, so the lines
  * they assert are the first lines of the document. */
 #define MINIMAL ENDPOINTS FAILOVER
@@ -341,6 +346,67 @@ static void config__sample_file__parses_without_error(void **state) {
         assert_int_equal(c->standby_stack.argc, 6);
         assert_string_equal(c->standby_stack.argv[3], "/srv/blacklake/docker-compose.standby.yml");
         assert_int_equal(c->standby_stack.timeout_usec, 120 * USEC_PER_SEC);
+        /* the keys added later are commented out or at their defaults: today's behaviour */
+        assert_int_equal(c->health.fast_interval_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(c->health.startup_grace_usec, 0);
+        assert_null(c->health.ca_file);
+        assert_true(c->health.tls_verify);
+        assert_int_equal(c->promote.method, CONFIG_PROMOTE_TRIGGER_FILE);
+        assert_string_equal(c->promote.trigger_file, "/tmp/postgresql.trigger");
+        assert_false(c->database.present);
+        assert_null(c->fence.argv);
+        assert_null(c->confirm.argv);
+        assert_int_equal(c->verify.n_urls, 0);
+        assert_null(c->metrics.listen);
+        assert_null(c->alerts.webhook_url);
+        assert_null(c->hooks.argv);
+}
+
+/* The sample with every commented-out example ("# key: ..." lines; prose never starts with "key:") turned on. */
+static char *sample_uncommented(void) {
+        FILE *in = fopen(SAMPLE_PATH, "re");
+        char *text = NULL, line[512];
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+
+        assert_non_null(in);
+        assert_non_null(out);
+        while (fgets(line, sizeof line, in)) {
+                size_t indent = strspn(line, " ");
+                bool example = false;
+
+                if (line[indent] == '#' && line[indent + 1] == ' ') {
+                        const char *key = line + indent + 1 + strspn(line + indent + 1, " ");
+                        size_t n = strspn(key, "abcdefghijklmnopqrstuvwxyz_");
+
+                        example = n > 0 && key[n] == ':';
+                }
+                fprintf(out, "%.*s%s", (int) indent, line, line + indent + (example ? 2 : 0));     /* drop "# " */
+        }
+        fclose(in);
+        fclose(out);
+        return text;
+}
+
+static void config__sample_examples_uncommented__parse(void **state) {
+        struct fixture *f = *state;
+        char *text = sample_uncommented();
+        const struct config *c;
+
+        assert_int_equal(config_load_buffer(SAMPLE_PATH, text, strlen(text), &f->config, &f->errs), 0);
+        free(text);
+        assert_error_count(f, 0);
+        c = f->config;
+        assert_int_equal(c->health.fast_interval_usec, 2 * USEC_PER_SEC);
+        assert_string_equal(c->health.ca_file, "/etc/ssl/certs/internal-ca.pem");
+        assert_true(c->database.present);
+        assert_int_equal(c->database.max_lag_bytes, UINT64_C(16777216));
+        assert_int_equal(c->fence.argc, 7);
+        assert_int_equal(c->confirm.argc, 7);
+        assert_int_equal(c->verify.n_urls, 2);
+        assert_string_equal(c->metrics.listen, "127.0.0.1:9187");
+        assert_int_equal(c->alerts.lag_warning_bytes, UINT64_C(67108864));
+        assert_int_equal(c->hooks.argc, 1);
 }
 
 static void config__marks__lookup_keys_and_items(void **state) {
@@ -394,7 +460,7 @@ static void config__unknown_key_at_top_level__hint(void **state) {
 }
 
 static void config__unknown_key_far_from_any__no_hint(void **state) {
-        assert_only_error(*state, "health:\n  retries: 3\n" MINIMAL, 2, 3, "unknown key \"retries\" in health");
+        assert_only_error(*state, "health:\n  colour: 3\n" MINIMAL, 2, 3, "unknown key \"colour\" in health");
 }
 
 static void config__key_one_level_off__indentation_hint(void **state) {
@@ -1073,6 +1139,627 @@ static void config_errors__print__file_line_col_or_file_only(void **state) {
         config_errors_done(&errs);
 }
 
+/* ------------------------------------------------------------------ keys added with the database gates */
+
+static void config__new_keys__parsed(void **state) {
+        struct fixture *f = *state;
+        const struct config *c;
+
+        assert_int_equal(load(f,
+                "health:\n"
+                "  interval: 5s\n"
+                "  fast_interval: 200ms\n"
+                "  timeout: 1s\n"
+                "  startup_grace: 30s\n"
+                "  ca_file: /etc/ssl/certs/internal-ca.pem\n"
+                "  tls_verify: false\n"
+                "database:\n"
+                "  standby: \"host=standby_db port=5432 dbname=blacklake user=blfailoverd\"\n"
+                "  primary: \"host=primary_db port=5432 dbname=blacklake user=blfailoverd\"\n"
+                "  password_file: /etc/blfailoverd/pgpass\n"
+                "  connect_timeout: 5s\n"
+                "  max_lag_bytes: 1GB\n"
+                "  catch_up_timeout: 1m\n"
+                "  promote_timeout: 2m\n"
+                "metrics:\n"
+                "  listen: 127.0.0.1:9187\n"
+                "alerts:\n"
+                "  webhook_url: http://alertmanager:9093/api/v2/alerts\n"
+                "  timeout: 7s\n"
+                "  retries: 0\n"
+                "  lag_warning: 64MB\n"
+                "hooks:\n"
+                "  command: [/usr/local/bin/blfailoverd-hook, --verbose]\n"
+                "  timeout: 20s\n"
+                ENDPOINTS
+                "failover:\n"
+                "  promote:\n"
+                "    method: pg_promote\n"
+                FAILOVER_REST
+                "  fence:\n"
+                "    command: [ssh, active_host, docker, compose, down]\n"
+                "    timeout: 45s\n"
+                "  confirm:\n"
+                "    command: [ssh, standby_api_host, curl, -fsS, --max-time, \"2\", http://active_api:8080/health]\n"
+                "    timeout: 3s\n"
+                "  verify:\n"
+                "    urls: [http://blacklake.example.com/health, https://standby_api:8080/health/database]\n"
+                "    timeout: 1m\n"), 0);
+        assert_error_count(f, 0);
+        c = f->config;
+        assert_int_equal(c->health.interval_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(c->health.fast_interval_usec, 200 * USEC_PER_MSEC);
+        assert_int_equal(c->health.startup_grace_usec, 30 * USEC_PER_SEC);
+        assert_string_equal(c->health.ca_file, "/etc/ssl/certs/internal-ca.pem");
+        assert_false(c->health.tls_verify);
+        assert_true(c->database.present);
+        assert_string_equal(c->database.standby, "host=standby_db port=5432 dbname=blacklake user=blfailoverd");
+        assert_string_equal(c->database.primary, "host=primary_db port=5432 dbname=blacklake user=blfailoverd");
+        assert_string_equal(c->database.password_file, "/etc/blfailoverd/pgpass");
+        assert_int_equal(c->database.connect_timeout_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(c->database.max_lag_bytes, UINT64_C(1073741824));
+        assert_int_equal(c->database.catch_up_timeout_usec, 60 * USEC_PER_SEC);
+        assert_int_equal(c->database.promote_timeout_usec, 120 * USEC_PER_SEC);
+        assert_string_equal(c->metrics.listen, "127.0.0.1:9187");
+        assert_string_equal(c->alerts.webhook_url, "http://alertmanager:9093/api/v2/alerts");
+        assert_int_equal(c->alerts.timeout_usec, 7 * USEC_PER_SEC);
+        assert_int_equal(c->alerts.retries, 0);
+        assert_int_equal(c->alerts.lag_warning_bytes, UINT64_C(67108864));
+        assert_int_equal(c->hooks.argc, 2);
+        assert_string_equal(c->hooks.argv[0], "/usr/local/bin/blfailoverd-hook");
+        assert_string_equal(c->hooks.argv[1], "--verbose");
+        assert_null(c->hooks.argv[2]);
+        assert_int_equal(c->hooks.timeout_usec, 20 * USEC_PER_SEC);
+        assert_int_equal(c->promote.method, CONFIG_PROMOTE_PG_PROMOTE);
+        assert_null(c->promote.ssh.host);
+        assert_null(c->promote.trigger_file);
+        assert_int_equal(c->fence.argc, 5);
+        assert_string_equal(c->fence.argv[4], "down");
+        assert_null(c->fence.argv[5]);
+        assert_int_equal(c->fence.timeout_usec, 45 * USEC_PER_SEC);
+        assert_int_equal(c->confirm.argc, 7);
+        assert_string_equal(c->confirm.argv[5], "2");
+        assert_string_equal(c->confirm.argv[6], "http://active_api:8080/health");
+        assert_int_equal(c->confirm.timeout_usec, 3 * USEC_PER_SEC);
+        assert_int_equal(c->verify.n_urls, 2);
+        assert_string_equal(c->verify.urls[0], "http://blacklake.example.com/health");
+        assert_string_equal(c->verify.urls[1], "https://standby_api:8080/health/database");
+        assert_null(c->verify.urls[2]);
+        assert_int_equal(c->verify.timeout_usec, 60 * USEC_PER_SEC);
+}
+
+static void config__new_keys_absent__defaults_and_sections_off(void **state) {
+        struct fixture *f = *state;
+        const struct config *c;
+
+        assert_int_equal(load(f, MINIMAL), 0);
+        assert_error_count(f, 0);
+        c = f->config;
+        assert_int_equal(c->health.fast_interval_usec, 10 * USEC_PER_SEC);      /* = interval */
+        assert_int_equal(c->health.startup_grace_usec, 0);
+        assert_null(c->health.ca_file);
+        assert_true(c->health.tls_verify);
+        assert_int_equal(c->promote.method, CONFIG_PROMOTE_TRIGGER_FILE);
+        assert_false(c->database.present);
+        assert_null(c->database.standby);
+        assert_null(c->database.primary);
+        assert_null(c->database.password_file);
+        assert_int_equal(c->database.connect_timeout_usec, 3 * USEC_PER_SEC);
+        assert_int_equal(c->database.max_lag_bytes, UINT64_C(16777216));
+        assert_int_equal(c->database.catch_up_timeout_usec, 30 * USEC_PER_SEC);
+        assert_int_equal(c->database.promote_timeout_usec, 60 * USEC_PER_SEC);
+        assert_null(c->fence.argv);
+        assert_int_equal(c->fence.argc, 0);
+        assert_int_equal(c->fence.timeout_usec, 30 * USEC_PER_SEC);
+        assert_null(c->confirm.argv);
+        assert_int_equal(c->confirm.argc, 0);
+        assert_int_equal(c->confirm.timeout_usec, 10 * USEC_PER_SEC);
+        assert_non_null(c->verify.urls);        /* never NULL: empty */
+        assert_null(c->verify.urls[0]);
+        assert_int_equal(c->verify.n_urls, 0);
+        assert_int_equal(c->verify.timeout_usec, 30 * USEC_PER_SEC);
+        assert_null(c->metrics.listen);
+        assert_null(c->alerts.webhook_url);
+        assert_int_equal(c->alerts.timeout_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(c->alerts.retries, 3);
+        assert_int_equal(c->alerts.lag_warning_bytes, 0);
+        assert_null(c->hooks.argv);
+        assert_int_equal(c->hooks.argc, 0);
+        assert_int_equal(c->hooks.timeout_usec, 10 * USEC_PER_SEC);
+}
+
+static void config__fast_interval__follows_interval_unless_given(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, "health:\n  interval: 30s\n" MINIMAL), 0);
+        assert_int_equal(f->config->health.fast_interval_usec, 30 * USEC_PER_SEC);
+        config_free(f->config);
+        f->config = NULL;
+        /* below timeout is allowed: a check still running when the next is due counts as failed */
+        assert_int_equal(load(f, "health:\n  interval: 10s\n  timeout: 2s\n  fast_interval: 500ms\n" MINIMAL), 0);
+        assert_int_equal(f->config->health.fast_interval_usec, 500 * USEC_PER_MSEC);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, "health:\n  interval: 2s\n  fast_interval: 2000ms\n" MINIMAL), 0);
+        assert_int_equal(f->config->health.fast_interval_usec, 2 * USEC_PER_SEC);
+}
+
+static void config__fast_interval_above_interval__error(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, "health:\n  interval: 1s\n  timeout: 1s\n  fast_interval: 2s\n" MINIMAL, 4, 3,
+                          "health.fast_interval (2s) must not exceed health.interval (1s)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "health:\n  fast_interval: 20s\n" MINIMAL, 2, 3,
+                          "health.fast_interval (20s) must not exceed health.interval (10s)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "health:\n  fast_interval: 0s\n" MINIMAL, 2, 18,
+                          "health.fast_interval must be greater than 0");
+        config_errors_done(&f->errs);
+        /* a bad interval: no comparison with its default */
+        assert_only_error(f, "health:\n  interval: 5\n  fast_interval: 20s\n" MINIMAL, 2, 13,
+                          "health.interval needs a unit: 10s, 250ms, 2m");
+}
+
+static void config__startup_grace__zero_accepted_day_max(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, "health:\n  startup_grace: 0s\n" MINIMAL), 0);
+        assert_int_equal(f->config->health.startup_grace_usec, 0);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, "health:\n  startup_grace: 2m\n" MINIMAL), 0);
+        assert_int_equal(f->config->health.startup_grace_usec, 120 * USEC_PER_SEC);
+        config_free(f->config);
+        f->config = NULL;
+        assert_only_error(f, "health:\n  startup_grace: 25h\n" MINIMAL, 2, 18,
+                          "health.startup_grace must be at most 24h");
+}
+
+/* ------------------------------------------------------------------ sizes */
+
+static void config_parse_size__units__converted(void **state) {
+        static const struct { const char *s; uint64_t bytes; } cases[] = {
+                { "16MB", UINT64_C(16777216) },
+                { "512kB", UINT64_C(524288) },
+                { "1GB", UINT64_C(1073741824) },
+                { "1TB", UINT64_C(1099511627776) },
+                { "1048576", UINT64_C(1048576) },
+                { "0", 0 },
+                { "0MB", 0 },
+                { "10B", 10 },
+                { "1KiB", 1024 },
+                { "16MiB", UINT64_C(16777216) },
+                { "2GiB", UINT64_C(2147483648) },
+                { "1TiB", UINT64_C(1099511627776) },
+                { "16777215TB", UINT64_C(16777215) << 40 },     /* the largest whole TB that fits */
+                { "18446744073709551615", UINT64_MAX },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t bytes = 12345;
+
+                assert_int_equal(config_parse_size(cases[i].s, &bytes), 0);
+                assert_int_equal(bytes, cases[i].bytes);
+        }
+}
+
+static void assert_size_rejected(const char *s) {
+        uint64_t bytes = 777;
+
+        assert_int_equal(config_parse_size(s, &bytes), -EINVAL);
+        assert_int_equal(bytes, 777);   /* untouched on failure */
+}
+
+static void config_parse_size__bad__einval(void **state) {
+        static const char *const bad[] = {
+                "16KB", "16kb", "16mb", "16M", "16Mb", "16 MB", "16MB ", " 16MB", "16MBs", "1PB",    /* units */
+                "1.5GB", "0.5", "1,5MB",                                                        /* fractions */
+                "-1", "-1MB", "+1MB",                                                           /* signs */
+                "", "MB", "016MB", "0x10",                                                      /* shape */
+                "16777216TB", "18446744073709551616", "99999999999999999999999", "17179869184GiB", /* overflow */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_size_rejected(bad[i]);
+        assert_size_rejected(NULL);
+}
+
+static void config__max_lag_bytes_bad__errors_at_value(void **state) {
+        static const struct { const char *value, *message; } cases[] = {
+                { "0", "database.max_lag_bytes must be greater than 0" },
+                { "16KB", "database.max_lag_bytes has an unknown unit: use B, kB, MB, GB or TB (powers of 1024) "
+                  "or KiB, MiB, GiB, TiB" },
+                { "16 MB", "database.max_lag_bytes has an unknown unit: use B, kB, MB, GB or TB (powers of 1024) "
+                  "or KiB, MiB, GiB, TiB" },
+                { "1.5GB", "database.max_lag_bytes must be a whole number: use a smaller unit (1536MB, not 1.5GB)" },
+                { "-1MB", "database.max_lag_bytes must be a number of bytes, or a number with a unit: "
+                  "512kB, 16MB, 1GB" },
+                { "9223372036854775808", "database.max_lag_bytes is too large" },      /* INT64_MAX + 1 */
+                { "16777216TB", "database.max_lag_bytes is too large" },
+                { "[16MB]", "database.max_lag_bytes must be a single value, not a list" },
+        };
+        struct fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char yaml[512];
+
+                snprintf(yaml, sizeof yaml, "database:\n  standby: host=db\n  max_lag_bytes: %s\n" MINIMAL,
+                         cases[i].value);
+                assert_only_error(f, yaml, 3, 18, cases[i].message);
+                config_errors_done(&f->errs);
+        }
+        assert_int_equal(load(f, "database:\n  standby: host=db\n  max_lag_bytes: 9223372036854775807\n" MINIMAL), 0);
+        assert_int_equal(f->config->database.max_lag_bytes, UINT64_C(9223372036854775807));
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, "database:\n  standby: host=db\n  max_lag_bytes: 512kB\n" MINIMAL), 0);
+        assert_int_equal(f->config->database.max_lag_bytes, UINT64_C(524288));
+}
+
+static void config__lag_warning__zero_is_off(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, "alerts:\n  webhook_url: http://am:9093/\n  lag_warning: 0\n" MINIMAL), 0);
+        assert_int_equal(f->config->alerts.lag_warning_bytes, 0);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, "alerts:\n  webhook_url: http://am:9093/\n  lag_warning: 1MiB\n" MINIMAL), 0);
+        assert_int_equal(f->config->alerts.lag_warning_bytes, UINT64_C(1048576));
+        config_free(f->config);
+        f->config = NULL;
+        assert_only_error(f, "alerts:\n  webhook_url: http://am:9093/\n  lag_warning: 64mb\n" MINIMAL, 3, 16,
+                          "alerts.lag_warning has an unknown unit: use B, kB, MB, GB or TB (powers of 1024) "
+                          "or KiB, MiB, GiB, TiB");
+}
+
+/* ------------------------------------------------------------------ enums and booleans */
+
+static const char *method_doc(char *buf, size_t size, const char *method) {
+        snprintf(buf, size,
+                 ENDPOINTS
+                 "failover:\n"
+                 "  promote:\n"
+                 "    method: %s\n"
+                 "    ssh: {host: db}\n"
+                 "    trigger_file: /t\n"
+                 FAILOVER_REST, method);
+        return buf;
+}
+
+static void config__promote_method__enum_values(void **state) {
+        struct fixture *f = *state;
+        char buf[1024];
+
+        assert_int_equal(load(f, method_doc(buf, sizeof buf, "trigger_file")), 0);
+        assert_int_equal(f->config->promote.method, CONFIG_PROMOTE_TRIGGER_FILE);
+        config_free(f->config);
+        f->config = NULL;
+        assert_only_error(f, method_doc(buf, sizeof buf, "pg-promote"), 9, 13,
+                          "failover.promote.method must be one of trigger_file, pg_promote "
+                          "(did you mean \"pg_promote\"?)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, method_doc(buf, sizeof buf, "ssh"), 9, 13,
+                          "failover.promote.method must be one of trigger_file, pg_promote");
+        config_errors_done(&f->errs);
+        assert_only_error(f, method_doc(buf, sizeof buf, "[pg_promote]"), 9, 13,
+                          "failover.promote.method must be a single value, not a list");
+        assert_string_equal(config_promote_method_to_string(CONFIG_PROMOTE_TRIGGER_FILE), "trigger_file");
+        assert_string_equal(config_promote_method_to_string(CONFIG_PROMOTE_PG_PROMOTE), "pg_promote");
+        assert_null(config_promote_method_to_string((enum config_promote_method) 7));
+}
+
+static void config__bad_method__no_missing_key_errors_on_its_default(void **state) {
+        /* the method is wrong: requiring the trigger_file method's keys would add misleading errors */
+        assert_only_error(*state,
+                ENDPOINTS
+                "failover:\n"
+                "  promote:\n"
+                "    method: bogus\n"
+                FAILOVER_REST,
+                9, 13, "failover.promote.method must be one of trigger_file, pg_promote");
+}
+
+static void config__tls_verify__booleans(void **state) {
+        static const struct { const char *value, *message; } bad[] = {
+                { "yes", "health.tls_verify must be true or false (write true, not yes)" },
+                { "On", "health.tls_verify must be true or false (write true, not on)" },
+                { "y", "health.tls_verify must be true or false (write true, not y)" },
+                { "off", "health.tls_verify must be true or false (write false, not off)" },
+                { "NO", "health.tls_verify must be true or false (write false, not no)" },
+                { "True", "health.tls_verify must be true or false, in lower case" },
+                { "'false'", "health.tls_verify must be true or false, without quotes" },
+                { "1", "health.tls_verify must be true or false" },
+                { "~", "health.tls_verify must not be empty" },
+                { "{a: 1}", "health.tls_verify must be a single value, not a mapping" },
+        };
+        struct fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char yaml[512];
+
+                snprintf(yaml, sizeof yaml, "health:\n  tls_verify: %s\n" MINIMAL, bad[i].value);
+                assert_only_error(f, yaml, 2, 15, bad[i].message);
+                config_errors_done(&f->errs);
+        }
+        assert_int_equal(load(f, "health:\n  tls_verify: false\n" MINIMAL), 0);
+        assert_false(f->config->health.tls_verify);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, "health:\n  tls_verify: true\n" MINIMAL), 0);
+        assert_true(f->config->health.tls_verify);
+}
+
+/* ------------------------------------------------------------------ promote method and the keys it needs */
+
+static void config__pg_promote_without_database__error_at_method(void **state) {
+        assert_only_error(*state,
+                ENDPOINTS
+                "failover:\n"
+                "  promote:\n"
+                "    method: pg_promote\n"
+                FAILOVER_REST,
+                9, 5, "failover.promote.method pg_promote needs database.standby "
+                "(add a database: section with the standby's conninfo)");
+}
+
+static void config__pg_promote_with_broken_database__only_that_error(void **state) {
+        assert_only_error(*state,
+                "database: host=db\n"
+                ENDPOINTS
+                "failover:\n"
+                "  promote:\n"
+                "    method: pg_promote\n"
+                FAILOVER_REST,
+                1, 11, "database must be a section of keys, not a single value");
+}
+
+static void config__pg_promote_without_ssh__accepted(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f,
+                "database:\n"
+                "  standby: host=standby_db\n"
+                ENDPOINTS
+                "failover:\n"
+                "  promote: {method: pg_promote}\n"
+                FAILOVER_REST), 0);
+        assert_error_count(f, 0);
+        assert_int_equal(f->config->promote.method, CONFIG_PROMOTE_PG_PROMOTE);
+        assert_true(f->config->database.present);
+        assert_null(f->config->promote.ssh.host);
+        assert_null(f->config->promote.trigger_file);
+        assert_non_null(f->config->promote.ssh.options);
+}
+
+static void config__pg_promote_with_ssh__accepted(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f,
+                "database:\n"
+                "  standby: host=standby_db\n"
+                ENDPOINTS
+                "failover:\n"
+                "  promote:\n"
+                "    method: pg_promote\n"
+                "    ssh: {user: postgres}\n"       /* no host: only the trigger_file method needs it */
+                FAILOVER_REST), 0);
+        assert_string_equal(f->config->promote.ssh.user, "postgres");
+        assert_null(f->config->promote.ssh.host);
+}
+
+static void config__trigger_file_method_without_ssh_host__error(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f,
+                ENDPOINTS
+                "failover:\n"
+                "  promote:\n"
+                "    method: trigger_file\n"
+                "    timeout: 5s\n"
+                FAILOVER_REST), -EINVAL);
+        assert_error_count(f, 2);
+        assert_error(f, 0, 9, 5, "missing required key failover.promote.ssh.host "
+                     "(failover.promote.method is trigger_file)");
+        assert_error(f, 1, 9, 5, "missing required key failover.promote.trigger_file "
+                     "(failover.promote.method is trigger_file)");
+        config_errors_done(&f->errs);
+        assert_only_error(f,
+                ENDPOINTS
+                "failover:\n"
+                "  promote:\n"
+                "    method: trigger_file\n"
+                "    ssh: {user: postgres}\n"
+                "    trigger_file: /t\n"
+                FAILOVER_REST,
+                10, 10, "missing required key failover.promote.ssh.host (failover.promote.method is trigger_file)");
+}
+
+/* ------------------------------------------------------------------ optional sections */
+
+static void config__optional_sections_without_required_key__error_at_section(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f,
+                "database:\n"
+                "  primary: host=p\n"
+                "metrics:\n"
+                "alerts: {timeout: 1s}\n"
+                "hooks:\n"
+                "  timeout: 5s\n"
+                ENDPOINTS
+                "failover:\n"
+                "  promote: {ssh: {host: db}, trigger_file: /t}\n"
+                FAILOVER_REST
+                "  fence:\n"
+                "    timeout: 5s\n"
+                "  confirm: {}\n"
+                "  verify:\n"
+                "    timeout: 5s\n"), -EINVAL);
+        assert_error_count(f, 7);
+        assert_error(f, 0, 2, 3, "missing required key database.standby");
+        assert_error(f, 1, 3, 1, "missing required key metrics.listen");
+        assert_error(f, 2, 4, 9, "missing required key alerts.webhook_url");
+        assert_error(f, 3, 6, 3, "missing required key hooks.command");
+        assert_error(f, 4, 18, 5, "missing required key failover.fence.command");
+        assert_error(f, 5, 19, 12, "missing required key failover.confirm.command");
+        assert_error(f, 6, 21, 5, "missing required key failover.verify.urls");
+}
+
+static void config__empty_database_section__standby_required(void **state) {
+        assert_only_error(*state, "database:\n" MINIMAL, 1, 1, "missing required key database.standby");
+}
+
+static void config__new_sections__unknown_keys_and_hints(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, "database:\n  standby: host=db\n  max_lag_byte: 1MB\n" MINIMAL, 3, 3,
+                          "unknown key \"max_lag_byte\" in database (did you mean \"max_lag_bytes\"?)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "health:\n  fast_intervall: 1s\n" MINIMAL, 2, 3,
+                          "unknown key \"fast_intervall\" in health (did you mean \"fast_interval\"?)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "tls_verify: true\n" MINIMAL, 1, 1, "unknown key \"tls_verify\" at the top level "
+                          "(did you mean health.tls_verify? check the indentation)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "metrics:\n  listen: 127.0.0.1:9187\n  path: /metrics\n" MINIMAL, 3, 3,
+                          "unknown key \"path\" in metrics");
+        config_errors_done(&f->errs);
+        assert_int_equal(load(f, MINIMAL "  fence:\n    comand: [x]\n"), -EINVAL);
+        assert_error_count(f, 2);
+        assert_error(f, 0, 20, 5, "unknown key \"comand\" in failover.fence (did you mean \"command\"?)");
+        assert_error(f, 1, 20, 5, "missing required key failover.fence.command");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "databse:\n  standby: host=db\n" MINIMAL, 1, 1,
+                          "unknown key \"databse\" at the top level (did you mean \"database\"?)");
+}
+
+static void config__alerts_values__checked(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, "alerts:\n  webhook_url: alertmanager:9093\n" MINIMAL, 2, 16,
+                          "alerts.webhook_url must start with http:// or https://");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "alerts:\n  webhook_url: http://am/\n  retries: 11\n" MINIMAL, 3, 12,
+                          "alerts.retries must be between 0 and 10");
+        config_errors_done(&f->errs);
+        assert_int_equal(load(f, "alerts:\n  webhook_url: http://am/\n  retries: 10\n" MINIMAL), 0);
+        assert_int_equal(f->config->alerts.retries, 10);
+}
+
+static void config__new_paths_relative__errors(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f,
+                "health:\n"
+                "  ca_file: ca.pem\n"
+                "database:\n"
+                "  standby: host=db\n"
+                "  password_file: pgpass\n" MINIMAL), -EINVAL);
+        assert_error_count(f, 2);
+        assert_error(f, 0, 2, 12, "health.ca_file must be an absolute path (starting with /)");
+        assert_error(f, 1, 5, 18, "database.password_file must be an absolute path (starting with /)");
+}
+
+static void config__verify_urls__each_checked_at_its_position(void **state) {
+        struct fixture *f = *state;
+        struct config_mark m;
+
+        assert_int_equal(load(f,
+                MINIMAL
+                "  verify:\n"
+                "    urls: [http://ok/health, ftp://x/, 'http://a b/']\n"), -EINVAL);
+        assert_error_count(f, 2);
+        assert_error(f, 0, 20, 30, "failover.verify.urls[1] must start with http:// or https://");
+        assert_error(f, 1, 20, 40, "failover.verify.urls[2] must not contain whitespace or control characters");
+        config_errors_done(&f->errs);
+        assert_only_error(f, MINIMAL "  verify:\n    urls:\n      - http://ok/health\n"
+                          "      - standby_api:8080/health\n",
+                          22, 9, "failover.verify.urls[1] must start with http:// or https://");
+        config_errors_done(&f->errs);
+        assert_only_error(f, MINIMAL "  verify:\n    urls: []\n", 20, 11,
+                          "failover.verify.urls must not be an empty list");
+        config_errors_done(&f->errs);
+        assert_only_error(f, MINIMAL "  verify:\n    urls: http://x/\n", 20, 11,
+                          "failover.verify.urls must be a list like [http://host/health, ...], not a single value");
+        config_errors_done(&f->errs);
+        assert_int_equal(load(f, MINIMAL "  verify:\n    urls:\n      - http://a/\n      - https://b/x\n"), 0);
+        assert_int_equal(f->config->verify.n_urls, 2);
+        m = config_mark_of(f->config, "failover.verify.urls[1]");
+        assert_int_equal(m.line, 22);
+        assert_int_equal(m.col, 9);
+}
+
+static void config__metrics_listen__host_and_port(void **state) {
+        static const char *const good[] = {
+                "127.0.0.1:9187", "'[::1]:9187'", "0.0.0.0:1", "metrics.internal:65535", "standby_api:9187",
+                "'[::ffff:10.0.0.1]:9187'",
+        };
+        static const struct { const char *value, *message; } bad[] = {
+                { "127.0.0.1:0", "metrics.listen must end in a port from 1 to 65535" },
+                { "127.0.0.1:65536", "metrics.listen must end in a port from 1 to 65535" },
+                { "'127.0.0.1:'", "metrics.listen must end in a port from 1 to 65535" },
+                { "localhost:http", "metrics.listen must end in a port from 1 to 65535" },
+                { "127.0.0.1:09187", "metrics.listen must end in a port from 1 to 65535" },
+                { "127.0.0.1", "metrics.listen must be HOST:PORT, like 127.0.0.1:9187, [::1]:9187 or 0.0.0.0:9187 "
+                  "(every interface)" },
+                { "':9187'", "metrics.listen must be HOST:PORT, like 127.0.0.1:9187, [::1]:9187 or 0.0.0.0:9187 "
+                  "(every interface)" },
+                { "'[::1]'", "metrics.listen must be HOST:PORT, like 127.0.0.1:9187, [::1]:9187 or 0.0.0.0:9187 "
+                  "(every interface)" },
+                { "'::1:9187'", "metrics.listen must put an IPv6 address in brackets, like [::1]:9187" },
+                { "'[zz::1]:9187'", "metrics.listen has an invalid IPv6 address" },
+                { "999.0.0.1:9187", "metrics.listen has an invalid IPv4 address" },
+                { "'bad host:9187'",
+                  "metrics.listen has an invalid host name (letters, digits, '.', '-' and '_' only)" },
+                { "-x:9187", "metrics.listen has an invalid host name (letters, digits, '.', '-' and '_' only)" },
+        };
+        struct fixture *f = *state;
+        char yaml[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(yaml, sizeof yaml, "metrics:\n  listen: %s\n" MINIMAL, bad[i].value);
+                assert_only_error(f, yaml, 2, 11, bad[i].message);
+                config_errors_done(&f->errs);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                snprintf(yaml, sizeof yaml, "metrics:\n  listen: %s\n" MINIMAL, good[i]);
+                assert_int_equal(load(f, yaml), 0);
+                assert_non_null(f->config->metrics.listen);
+                config_free(f->config);
+                f->config = NULL;
+        }
+}
+
+static void config__conninfo_password__never_in_messages(void **state) {
+        static const char *const docs[] = {
+                "database:\n  standby: [host=db password=hunter2]\n",
+                "database:\n  standby: {host: db, password: hunter2}\n",
+                "database: host=db password=hunter2\n",
+                "database: {host=db password=hunter2}\n",
+                "database:\n  standby: host=db password=hunter2\n  primary: host=db password=hunter2\n",
+                "database:\n  standby: \"host=db password=hunter2\\0\"\n",
+                "database:\n  standby: host=db password=hunter2\n  password_file: hunter2\n",
+        };
+        struct fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(docs); i++) {
+                char yaml[512];
+
+                snprintf(yaml, sizeof yaml, "%s" MINIMAL, docs[i]);
+                assert_int_equal(load(f, yaml), -EINVAL);
+                assert_true(f->errs.n > 0);
+                dump_errors_unless(f, !errors_mention(&f->errs, "hunter2"));
+                assert_false(errors_mention(&f->errs, "hunter2"));
+                config_errors_done(&f->errs);
+        }
+        assert_only_error(f, "database:\n  standby: [host=db password=hunter2]\n" MINIMAL, 2, 12,
+                          "database.standby must be a single value, not a list");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "database:\n  standby: host=db password=x\n  primary: host=db password=x\n" MINIMAL,
+                          3, 3, "database.primary must differ from database.standby");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -1088,6 +1775,7 @@ int main(void) {
                 T(config__duration_units__converted_in_file),
                 T(config__empty_optional_list__accepted),
                 T(config__sample_file__parses_without_error),
+                T(config__sample_examples_uncommented__parse),
                 T(config__marks__lookup_keys_and_items),
                 T(config__unknown_key__error_with_line_and_hint),
                 T(config__unknown_key_transposed_letters__hint),
@@ -1150,6 +1838,31 @@ int main(void) {
                 T(config__invalid_buffer__ret_config_untouched),
                 T(config__null_errs_or_ret__validates_only),
                 T(config_errors__print__file_line_col_or_file_only),
+                T(config__new_keys__parsed),
+                T(config__new_keys_absent__defaults_and_sections_off),
+                T(config__fast_interval__follows_interval_unless_given),
+                T(config__fast_interval_above_interval__error),
+                T(config__startup_grace__zero_accepted_day_max),
+                T(config_parse_size__units__converted),
+                T(config_parse_size__bad__einval),
+                T(config__max_lag_bytes_bad__errors_at_value),
+                T(config__lag_warning__zero_is_off),
+                T(config__promote_method__enum_values),
+                T(config__bad_method__no_missing_key_errors_on_its_default),
+                T(config__tls_verify__booleans),
+                T(config__pg_promote_without_database__error_at_method),
+                T(config__pg_promote_with_broken_database__only_that_error),
+                T(config__pg_promote_without_ssh__accepted),
+                T(config__pg_promote_with_ssh__accepted),
+                T(config__trigger_file_method_without_ssh_host__error),
+                T(config__optional_sections_without_required_key__error_at_section),
+                T(config__empty_database_section__standby_required),
+                T(config__new_sections__unknown_keys_and_hints),
+                T(config__alerts_values__checked),
+                T(config__new_paths_relative__errors),
+                T(config__verify_urls__each_checked_at_its_position),
+                T(config__metrics_listen__host_and_port),
+                T(config__conninfo_password__never_in_messages),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

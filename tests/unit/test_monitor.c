@@ -45,9 +45,9 @@ static void monitor__threshold_one__first_failure_reaches_it(void **state) {
         struct monitor_endpoint a = {}, s = { .health = MONITOR_UP };
         struct monitor_view v = { .active = &a, .standby = &s, .threshold = 1 };
 
-        assert_int_equal(monitor_decide(&v), MONITOR_WAIT);
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_WAIT);
         monitor_record(&a, false, 1);
-        assert_int_equal(monitor_decide(&v), MONITOR_FAILOVER);
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
 }
 
 static void monitor__decide__table(void **state) {
@@ -66,6 +66,7 @@ static void monitor__decide__table(void **state) {
                 { 3, MONITOR_UP, true, false, MONITOR_HOLD_ALREADY_DONE },
                 { 3, MONITOR_DOWN, true, false, MONITOR_HOLD_ALREADY_DONE },
                 { 3, MONITOR_UP, false, true, MONITOR_BUSY },
+                { 3, MONITOR_UP, true, true, MONITOR_BUSY },
                 { 2, MONITOR_UP, true, true, MONITOR_WAIT },
         };
 
@@ -74,8 +75,104 @@ static void monitor__decide__table(void **state) {
                 struct monitor_endpoint s = { .health = cases[i].standby };
                 struct monitor_view v = { .active = &a, .standby = &s, .threshold = 3,
                                           .failed_over = cases[i].failed_over, .failover_running = cases[i].running };
-                assert_int_equal(monitor_decide(&v), cases[i].expected);
+                assert_int_equal(monitor_decide(&v).decision, cases[i].expected);
         }
+}
+
+static struct monitor_endpoint failing_active = { .health = MONITOR_DOWN, .consecutive_failures = 3 };
+static struct monitor_endpoint healthy_standby = { .health = MONITOR_UP };
+
+static struct monitor_view gated_view(struct monitor_db *standby_db, struct monitor_db *primary_db) {
+        return (struct monitor_view) { .active = &failing_active, .standby = &healthy_standby, .threshold = 3,
+                                       .standby_db = standby_db, .max_lag_bytes = 1000, .primary_db = primary_db,
+                                       .confirm = MONITOR_CONFIRM_OFF };
+}
+
+static void monitor__standby_db_gates__each_holds_with_its_name(void **state) {
+        struct monitor_db good = { .known = true, .reachable = true, .in_recovery = true, .receiving = true,
+                                   .lag_bytes = 1000 };
+        struct monitor_db db = good;
+        struct monitor_view v = gated_view(&db, NULL);
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);       /* lag == max is fine */
+        db.lag_bytes = 1001;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_LAG);
+        assert_string_equal(monitor_decision_to_string(MONITOR_HOLD_LAG), "replication_lag");
+        db = good, db.reachable = false;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_STANDBY_DB);
+        db = good, db.in_recovery = false;              /* someone already promoted it */
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_STANDBY_DB);
+        db = good, db.receiving = false;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_STANDBY_DB);
+        db = good, db.known = false;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_STANDBY_DB);
+}
+
+static void monitor__writable_primary__held_without_fence_fenced_with(void **state) {
+        struct monitor_db standby = { .known = true, .reachable = true, .in_recovery = true, .receiving = true };
+        struct monitor_db primary = { .known = true, .reachable = true, .in_recovery = false };
+        struct monitor_view v = gated_view(&standby, &primary);
+        struct monitor_verdict verdict;
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_SPLIT_BRAIN);
+        v.fence_configured = true;
+        verdict = monitor_decide(&v);
+        assert_int_equal(verdict.decision, MONITOR_FAILOVER);
+        assert_true(verdict.fence_required);
+        /* a dead primary needs no fence to be safe: the fence stays best effort */
+        primary.reachable = false;
+        verdict = monitor_decide(&v);
+        assert_int_equal(verdict.decision, MONITOR_FAILOVER);
+        assert_false(verdict.fence_required);
+        v.fence_configured = false;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+}
+
+static void monitor__confirm__asked_last_and_obeyed(void **state) {
+        struct monitor_view v = gated_view(NULL, NULL);
+
+        v.confirm = MONITOR_CONFIRM_UNKNOWN;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_ASK_CONFIRM);
+        v.confirm = MONITOR_CONFIRM_RUNNING;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_BUSY);
+        v.confirm = MONITOR_CONFIRM_ACTIVE_ALIVE;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_CONFIRM);
+        v.confirm = MONITOR_CONFIRM_ACTIVE_DOWN;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        /* the command is not even asked while a cheaper gate holds */
+        v.confirm = MONITOR_CONFIRM_UNKNOWN;
+        v.in_startup_grace = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_STARTUP_GRACE);
+}
+
+static void monitor__manual__ignores_threshold_not_gates(void **state) {
+        struct monitor_endpoint healthy_active = { .health = MONITOR_UP };
+        struct monitor_endpoint sick_standby = { .health = MONITOR_DOWN, .consecutive_failures = 1 };
+        struct monitor_view v = { .active = &healthy_active, .standby = &healthy_standby, .threshold = 3,
+                                  .manual = true };
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        v.standby = &sick_standby;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_STANDBY_UNHEALTHY);
+        assert_true(monitor_decision_is_hold(MONITOR_HOLD_STANDBY_UNHEALTHY));
+        assert_false(monitor_decision_is_hold(MONITOR_ASK_CONFIRM));
+}
+
+static void monitor__fast_interval__only_while_counting(void **state) {
+        struct monitor_endpoint e = {};
+
+        assert_int_equal(monitor_next_interval(&e, 3, 1000, 200), 1000);      /* healthy: no extra load */
+        monitor_record(&e, false, 3);
+        assert_int_equal(monitor_next_interval(&e, 3, 1000, 200), 200);
+        monitor_record(&e, false, 3);
+        assert_int_equal(monitor_next_interval(&e, 3, 1000, 200), 200);
+        monitor_record(&e, false, 3);
+        assert_int_equal(monitor_next_interval(&e, 3, 1000, 200), 1000);      /* at threshold: back to normal */
+        monitor_record(&e, true, 3);
+        assert_int_equal(monitor_next_interval(&e, 3, 1000, 200), 1000);
+        monitor_record(&e, false, 3);
+        assert_int_equal(monitor_next_interval(&e, 3, 1000, 0), 1000);        /* unset: same as interval */
+        assert_int_equal(monitor_next_interval(&e, 3, 1000, 1000), 1000);
 }
 
 static void monitor__decision_names__distinct(void **state) {
@@ -90,6 +187,11 @@ int main(void) {
                 cmocka_unit_test(monitor__first_success__is_a_change),
                 cmocka_unit_test(monitor__threshold_one__first_failure_reaches_it),
                 cmocka_unit_test(monitor__decide__table),
+                cmocka_unit_test(monitor__standby_db_gates__each_holds_with_its_name),
+                cmocka_unit_test(monitor__writable_primary__held_without_fence_fenced_with),
+                cmocka_unit_test(monitor__confirm__asked_last_and_obeyed),
+                cmocka_unit_test(monitor__manual__ignores_threshold_not_gates),
+                cmocka_unit_test(monitor__fast_interval__only_while_counting),
                 cmocka_unit_test(monitor__decision_names__distinct),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

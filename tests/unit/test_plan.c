@@ -17,6 +17,7 @@ static char *ssh_options[] = { "StrictHostKeyChecking=yes", "UserKnownHostsFile=
 
 static struct config sample(void) {
         return (struct config) {
+                .standby = { .name = "standby_api", .url = "http://standby_api:8080/health" },
                 .state_dir = "/var/lib/blfailoverd",
                 .promote = {
                         .ssh = { .host = "standby_db", .user = "postgres", .port = 2222,
@@ -46,19 +47,55 @@ static void assert_argv(char **got, const char *const *expected) {
 
 static void plan__order__prepare_promote_switch_stack(void **unused) {
         static const char *const names[] = { "nginx_write", "nginx_test", "ssh_check", "promote", "switch",
-                                             "standby_stack" };
-        static const bool restore[] = { true, true, true, true, false, false };
+                                             "standby_stack", "verify" };
+        static const bool restore[] = { true, true, true, true, false, false, false };
         struct config c = sample();
         struct plan *p;
 
-        assert_int_equal(plan_build(&c, &p), 0);
-        assert_int_equal(p->n_steps, 6);
-        for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(plan_build(&c, NULL, &p), 0);
+        assert_int_equal(p->n_steps, 7);
+        for (size_t i = 0; i < 7; i++) {
                 assert_string_equal(p->steps[i].name, names[i]);
                 assert_int_equal(p->steps[i].restore_nginx_on_failure, restore[i]);
         }
         assert_int_equal(p->steps[0].action, PLAN_NGINX_WRITE);
         assert_string_equal(p->nginx_backup, "/etc/nginx/sites-available/blacklake.blfailoverd.bak");
+        plan_free(p);
+}
+
+static void plan__fence_and_pg_promote__fence_before_promote(void **unused) {
+        static const char *const names[] = { "nginx_write", "nginx_test", "fence", "promote", "switch",
+                                             "standby_stack", "verify" };
+        static char *fence_argv[] = { "ssh", "active_host", "docker", "compose", "down", NULL };
+        static char *urls[] = { "http://lb/health", NULL };
+        struct plan_options required = { .fence_required = true };
+        struct config c = sample();
+        struct plan *p;
+
+        c.fence = (struct config_command) { .argv = fence_argv, .argc = 5, .timeout_usec = 30000000 };
+        c.promote.method = CONFIG_PROMOTE_PG_PROMOTE;
+        c.database = (struct config_database) { .present = true, .standby = "host=db user=x password=secret",
+                                                .connect_timeout_usec = 3000000, .promote_timeout_usec = 60000000 };
+        c.verify = (struct config_verify) { .urls = urls, .n_urls = 1, .timeout_usec = 5000000 };
+        c.standby.url = "http://standby_api:8080/health";
+        assert_int_equal(plan_build(&c, NULL, &p), 0);
+        assert_int_equal(p->n_steps, 7);
+        for (size_t i = 0; i < 7; i++)
+                assert_string_equal(p->steps[i].name, names[i]);
+        assert_true(p->steps[2].optional);              /* best effort unless the split-brain guard needs it */
+        assert_true(p->steps[2].restore_nginx_on_failure);
+        assert_int_equal(p->steps[3].action, PLAN_PG_PROMOTE);
+        assert_null(p->steps[3].argv);
+        assert_int_equal(p->steps[6].action, PLAN_VERIFY);
+        /* the new active's own /health first, then the operator's URLs */
+        assert_string_equal(p->verify_urls[0], "http://standby_api:8080/health");
+        assert_string_equal(p->verify_urls[1], "http://lb/health");
+        assert_null(p->verify_urls[2]);
+        assert_int_equal(p->verify_timeout_usec, 5000000);
+        plan_free(p);
+
+        assert_int_equal(plan_build(&c, &required, &p), 0);
+        assert_false(p->steps[2].optional);
         plan_free(p);
 }
 
@@ -72,7 +109,7 @@ static void plan__promote__exact_ssh_argv(void **unused) {
         struct config c = sample();
         struct plan *p;
 
-        assert_int_equal(plan_build(&c, &p), 0);
+        assert_int_equal(plan_build(&c, NULL, &p), 0);
         assert_argv(p->steps[3].argv, expected);
         assert_string_equal(p->steps[2].argv[14], "true");
         assert_int_equal(p->steps[3].timeout_usec, 15000000);
@@ -84,7 +121,7 @@ static void plan__hostile_trigger_path__one_quoted_word(void **unused) {
         struct plan *p;
 
         c.promote.trigger_file = "/tmp/it's a; touch /tmp/pwned";
-        assert_int_equal(plan_build(&c, &p), 0);
+        assert_int_equal(plan_build(&c, NULL, &p), 0);
         assert_string_equal(p->steps[3].argv[14], "touch -- '/tmp/it'\\''s a; touch /tmp/pwned'");
         plan_free(p);
 }
@@ -106,7 +143,7 @@ static void plan__commands__copied_not_borrowed(void **unused) {
         struct config c = sample();
         struct plan *p;
 
-        assert_int_equal(plan_build(&c, &p), 0);
+        assert_int_equal(plan_build(&c, NULL, &p), 0);
         assert_ptr_not_equal(p->steps[4].argv, reload_argv);
         assert_argv(p->steps[4].argv, (const char *const[]) { "nginx", "-s", "reload", NULL });
         assert_argv(p->steps[5].argv, (const char *const *) stack_argv);
@@ -118,6 +155,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(plan__order__prepare_promote_switch_stack),
                 cmocka_unit_test(plan__promote__exact_ssh_argv),
+                cmocka_unit_test(plan__fence_and_pg_promote__fence_before_promote),
                 cmocka_unit_test(plan__hostile_trigger_path__one_quoted_word),
                 cmocka_unit_test(plan__defaults__no_port_user_or_identity),
                 cmocka_unit_test(plan__commands__copied_not_borrowed),
