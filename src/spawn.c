@@ -3,6 +3,7 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -102,6 +103,12 @@ static void child_reset_signals(void) {
          * libc-internal signals fail with EINVAL, which is fine. */
         for (int sig = 1; sig < _NSIG; sig++)
                 (void) sigaction(sig, &dfl, NULL);
+        /* glibc refuses its two reserved signals (32, 33), but an ignored disposition for them survives exec:
+         * reset them with the raw system call (kernel sigaction: handler, flags, restorer, 8-byte mask). */
+        for (long sig = 32; sig < 34; sig++) {
+                struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } k = {};
+                (void) syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof k.mask);
+        }
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
