@@ -22,3 +22,8 @@ int manager_run_daemon(struct manager *m);
 
 /* --once: checks the standby (unless force), runs the failover, returns 0, 1 (failed) or EXIT_REFUSED. */
 int manager_run_once(struct manager *m, bool force);
+
+/* --once --dry-run: every gate --once would apply, then the checks that change nothing (ssh reaches the database
+ * host, test_command accepts the rewrite), one line each on stdout and a final "drill verdict:" line. Returns 0
+ * (would proceed), EXIT_REFUSED (a gate would hold it) or 1 (a check failed). */
+int manager_run_drill(struct manager *m);

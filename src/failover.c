@@ -103,7 +103,8 @@ static void step_finished(struct failover *f, bool ok, int exit_status, uint64_t
         /* The record keeps what ran and how it ended: "nginx -t: exit 1". */
         char what[sizeof st->detail];
         snprintf(what, sizeof what, "%s", st->detail);
-        snprintf(st->detail, sizeof st->detail, "%.300s: %s", what, detail);
+        /* A long argv gives way to the outcome, and says it was cut. */
+        snprintf(st->detail, sizeof st->detail, strlen(what) > 300 ? "%.297s...: %s" : "%s: %s", what, detail);
         if (!ok && optional) {
                 log_warning("failover: step %s is best effort: going on without it", st->name);
                 ok = true;

@@ -49,11 +49,21 @@ static const char *level_name(enum log_level level) {
         return "?";
 }
 
-int log_fullv(enum log_level level, int error, const char *fmt, va_list ap) {
-        int saved_errno = errno;
-        char msg[4096], stamp[32];
+static void write_plain(enum log_level level, const char *msg) {
+        char stamp[32];
         struct timeval tv;
         struct tm tm;
+
+        gettimeofday(&tv, NULL);
+        gmtime_r(&tv.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        /* One fprintf per line so concurrent writers (children share stderr only via captured pipes) never interleave. */
+        fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp, (long) tv.tv_usec / 1000, level_name(level), msg);
+}
+
+int log_fullv(enum log_level level, int error, const char *fmt, va_list ap) {
+        int saved_errno = errno;
+        char msg[4096];
 
         if (error < 0)
                 error = -error;
@@ -61,16 +71,10 @@ int log_fullv(enum log_level level, int error, const char *fmt, va_list ap) {
                 return -error;
 
         vsnprintf(msg, sizeof msg, fmt, ap);
-        if (journal) {
-                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", (int) level, "SYSLOG_IDENTIFIER=blfailoverd", NULL);
-                errno = saved_errno;
-                return -error;
-        }
-        gettimeofday(&tv, NULL);
-        gmtime_r(&tv.tv_sec, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        /* One fprintf per line so concurrent writers (children share stderr only via captured pipes) never interleave. */
-        fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp, (long) tv.tv_usec / 1000, level_name(level), msg);
+        /* A journal that refuses the entry (socket gone, full) must not swallow the line: stderr still reaches it. */
+        if (!journal ||
+            sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", (int) level, "SYSLOG_IDENTIFIER=blfailoverd", NULL) < 0)
+                write_plain(level, msg);
         errno = saved_errno;
         return -error;
 }
@@ -110,9 +114,6 @@ int log_struct(enum log_level level, const char *message, const char *const *fie
         if (journal && journal_sendv(level, message, fields) >= 0)
                 return 0;
         /* Not the journal (or it refused): the plain line still says everything a human needs. */
-        bool saved = journal;
-        journal = false;
-        log_full(level, 0, "%s", message);
-        journal = saved;
+        write_plain(level, message);
         return 0;
 }

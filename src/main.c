@@ -21,7 +21,7 @@
 
 #define EXIT_USAGE 2
 
-enum mode { MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_STATUS, MODE_CLEAR_STATE };
+enum mode { MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE };
 
 struct options {
         const char *config_path;
@@ -39,6 +39,8 @@ static void usage(FILE *out) {
                 "      --once          manual failover: run the failover sequence now, once\n"
                 "      --force         with --once: go ahead even when a safety gate says no\n"
                 "  -n, --dry-run       print every step that would run and the nginx diff; run none\n"
+                "      --once --dry-run  the drill: also run every check that changes nothing (gates, ssh,\n"
+                "                      nginx test) and print a verdict line\n"
                 "      --status        print the persisted state\n"
                 "      --clear-state   forget the recorded failover (after the pair was rebuilt)\n"
                 "  -v, --verbose       debug logging\n"
@@ -51,13 +53,14 @@ static void usage(FILE *out) {
 static int pick_mode(struct options *o) {
         int modes = o->check + o->status + o->clear_state + (o->once || o->dry_run);
 
-        if (modes > 1 || (o->force && !o->once)) {
+        if (modes > 1 || (o->force && (!o->once || o->dry_run))) {
                 fprintf(stderr, "blfailoverd: %s\n", o->force && !o->once ? "--force only goes with --once"
+                        : o->force ? "--force does not go with --dry-run: the drill reports every gate as it is"
                         : "-t, --status, --clear-state and --once/--dry-run exclude each other");
                 return -EINVAL;
         }
         o->mode = o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
-                : o->dry_run ? MODE_DRY_RUN : o->once ? MODE_ONCE : MODE_DAEMON;
+                : o->dry_run && o->once ? MODE_DRILL : o->dry_run ? MODE_DRY_RUN : o->once ? MODE_ONCE : MODE_DAEMON;
         return 0;
 }
 
@@ -162,7 +165,8 @@ static int run_manager(struct config *c, const struct options *o) {
                 log_error_errno(r, "cannot start: %s", strerror(-r));
                 return EXIT_FAILURE;
         }
-        r = o->mode == MODE_ONCE ? manager_run_once(m, o->force) : manager_run_daemon(m);
+        r = o->mode == MODE_ONCE ? manager_run_once(m, o->force)
+            : o->mode == MODE_DRILL ? manager_run_drill(m) : manager_run_daemon(m);
         manager_free(m);
         return r;
 }
@@ -193,6 +197,14 @@ int main(int argc, char **argv) {
         case MODE_DRY_RUN:
                 r = failover_dry_run(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
                 break;
+        case MODE_DRILL:
+                /* The plan and the diff first: the drill's checks below are about that exact sequence. */
+                if (failover_dry_run(c, stdout) < 0) {
+                        config_free(c);
+                        return EXIT_FAILURE;
+                }
+                fflush(stdout);
+                return run_manager(c, &o);      /* takes c */
         default:
                 return run_manager(c, &o);      /* takes c */
         }

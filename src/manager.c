@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "dbprobe.h"
+#include "drill.h"
 #include "event.h"
 #include "failover.h"
 #include "health.h"
@@ -51,6 +52,9 @@ struct manager {
         bool once, force;
         unsigned once_pending;                  /* --once: answers still awaited before deciding */
         uint64_t once_deadline_usec;            /* --once: how long a lagging standby may take to catch up */
+        bool drill;                             /* --once --dry-run: decide, run the harmless checks, say so */
+        struct drill *drill_checks;
+        struct monitor_verdict drill_verdict;
 };
 
 static void endpoint_describe(const struct health_result *r, char *buf, size_t size) {
@@ -153,6 +157,11 @@ static void on_health_done(struct health_target *t, const struct health_result *
         struct endpoint *ep = userdata;
         enum monitor_change change;
 
+        /* For bench/: when each check completed, in the clock of the state record's step times. */
+        if (log_get_max_level() >= LOG_LEVEL_DEBUG)
+                log_debug("check: %s %s done at %llu us (realtime): %s after %llu us", ep->role, ep->config->name,
+                          (unsigned long long) now_realtime_usec(), health_status_to_string(r->status),
+                          (unsigned long long) r->latency_usec);
         ep->last = *r;
         change = monitor_record(&ep->monitor, r->status == HEALTH_OK, ep->manager->config->health.failure_threshold);
         say_change(ep, change);
@@ -187,6 +196,10 @@ static int schedule_tick(struct manager *m) {
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
+        /* For bench/: how far the fixed cadence slipped (usec is when this tick was due). */
+        if (log_get_max_level() >= LOG_LEVEL_DEBUG)
+                log_debug("tick: due %llu us (monotonic), late by %llu us", (unsigned long long) usec,
+                          (unsigned long long) (now_monotonic_usec() - usec));
         endpoint_start_check(&m->active);
         endpoint_start_check(&m->standby);
         dbprobes_ask(m);
@@ -398,6 +411,7 @@ static void say_held(struct manager *m, enum monitor_decision d) {
 }
 
 static void decide_once(struct manager *m, struct monitor_verdict v);
+static void drill_gates_decided(struct manager *m, struct monitor_verdict v);
 
 static struct monitor_verdict evaluate(struct manager *m) {
         const struct config *c = m->config;
@@ -653,6 +667,10 @@ static void decide_once(struct manager *m, struct monitor_verdict v) {
                 sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
                 return;
         }
+        if (m->drill) {
+                drill_gates_decided(m, v);
+                return;
+        }
         if (monitor_decision_is_hold(v.decision)) {
                 say_held(m, v.decision);
                 sd_event_exit(m->event, EXIT_REFUSED);
@@ -688,8 +706,11 @@ int manager_run_once(struct manager *m, bool force) {
 
         m->once = true;
         m->force = force;
-        if (m->failed_over && !force)
+        if (m->failed_over && !force) {
+                if (m->drill)
+                        printf("drill verdict: HELD: a failover is already recorded (see --status); never twice\n");
                 return once_refuse_recorded(m);
+        }
         if (force) {
                 log_warning("--force: skipping every safety gate (recorded failover, standby health, database, "
                             "split-brain guard, confirm)");
@@ -711,4 +732,86 @@ int manager_run_once(struct manager *m, bool force) {
                 return log_error_errno(r, "--once: cannot check the standby: %s", strerror(-r)), EXIT_FAILURE;
         dbprobes_ask(m);
         return run_loop(m);
+}
+
+/* ---- --once --dry-run: the drill ---------------------------------------------------------------------- */
+
+static void drill_say_facts(struct manager *m) {
+        char reason[300] = "no answer";
+        const struct monitor_db *db;
+
+        if (m->standby.monitor.health != MONITOR_UNKNOWN)
+                endpoint_describe(&m->standby.last, reason, sizeof reason);
+        printf("drill: %-10s %s %s %s (%s)\n", "standby", m->standby.monitor.health == MONITOR_UP ? "ok    " : "FAILED",
+               m->config->standby.name, m->standby.url_shown, m->standby.monitor.health == MONITOR_UP ? "healthy"
+               : reason);
+        if (m->standby_db) {
+                db = dbprobe_facts(m->standby_db);
+                if (db->reachable)
+                        printf("drill: %-10s %s in recovery: %s, receiving WAL: %s, received but not replayed: %llu "
+                               "bytes (database.max_lag_bytes %llu)\n", "database",
+                               db->in_recovery && db->receiving && db->lag_bytes <= m->config->database.max_lag_bytes
+                               ? "ok    " : "FAILED", db->in_recovery ? "yes" : "NO", db->receiving ? "yes" : "NO",
+                               (unsigned long long) db->lag_bytes,
+                               (unsigned long long) m->config->database.max_lag_bytes);
+                else
+                        printf("drill: %-10s FAILED standby database unreachable: %s\n", "database",
+                               dbprobe_error(m->standby_db));
+        }
+        if (m->primary_db) {
+                db = dbprobe_facts(m->primary_db);
+                printf("drill: %-10s %s %s\n", "primary", "info  ", db->reachable && !db->in_recovery
+                       ? "the primary database answers as a writable primary: a failover now needs the fence"
+                       : "the primary database does not answer as a writable primary");
+        }
+        if (m->config->confirm.argv)
+                printf("drill: %-10s %s the confirm command says the active is %s from the second vantage point\n",
+                       "confirm", m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ? "info  " : "ok    ",
+                       m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ? "ALIVE" : "down");
+}
+
+static void on_drill_checks_done(struct drill *d, unsigned failed, void *userdata) {
+        struct manager *m = userdata;
+        enum monitor_decision g = m->drill_verdict.decision;
+        char why[512];
+        int code;
+
+        if (monitor_decision_is_hold(g)) {
+                describe_hold(m, g, why, sizeof why);
+                printf("drill verdict: HELD by gate %s: %s (--once --force would override it)\n",
+                       monitor_decision_to_string(g), why);
+                code = EXIT_REFUSED;
+        } else if (failed > 0) {
+                printf("drill verdict: WOULD FAIL: %u check(s) above failed; a failover now would stop there\n", failed);
+                code = EXIT_FAILURE;
+        } else {
+                printf("drill verdict: the failover would proceed%s\n", m->drill_verdict.fence_required
+                       ? " (the fence must succeed first: the primary database answers)" : "");
+                code = EXIT_SUCCESS;
+        }
+        fflush(stdout);
+        sd_event_exit(m->event, code);
+}
+
+static void drill_gates_decided(struct manager *m, struct monitor_verdict v) {
+        int r;
+
+        m->drill_verdict = v;
+        drill_say_facts(m);
+        r = drill_start(m->event, m->config, stdout, on_drill_checks_done, m, &m->drill_checks);
+        if (r < 0) {
+                log_error_errno(r, "drill: cannot run the checks: %s", strerror(-r));
+                sd_event_exit(m->event, EXIT_FAILURE);
+        }
+}
+
+int manager_run_drill(struct manager *m) {
+        int r;
+
+        m->drill = true;
+        printf("\nDrill: the checks that change nothing, against the live servers:\n");
+        fflush(stdout);
+        r = manager_run_once(m, false);
+        m->drill_checks = drill_free(m->drill_checks);
+        return r;
 }

@@ -277,6 +277,10 @@ void state_print(const struct state *s, FILE *out) {
                 s->trigger[0] ? s->trigger : "?", started, finished);
         if (s->failed_step[0])
                 fprintf(out, "failed at step: %s\n", s->failed_step);
+        if (s->outcome == STATE_RUNNING)
+                fprintf(out, "interrupted: the failover stopped mid-way (daemon killed or host down). Steps \"ok\" are "
+                        "done, \"running\" was interrupted, \"pending\" is left; the daemon resumes at its next start "
+                        "where that is safe, and logs what is left to do by hand where it is not.\n");
         for (size_t i = 0; i < s->n_steps; i++) {
                 const struct state_step *st = &s->steps[i];
                 fprintf(out, "  %-14s %-8s %8.3fs  %s\n", st->name, state_step_status_to_string(st->status),

@@ -3,7 +3,7 @@
 
     run.py --bin PATH [--valgrind] [-k FILTER] [--counts FILE] [--keep] [--list]
 
-Discovers the scenarios (functions named test_* in scenarios.py, in file order), brings the shared topology up
+Discovers the scenarios (functions named test_* in scenarios*.py — see SCENARIO_MODULES —, in file order), brings the shared topology up
 once (topology.py: PostgreSQL primary, sshd, nginx, the two API stand-ins, the docker recorder), then runs each
 scenario against it with fresh per-scenario state: stand-ins "ok", recorder empty, the original nginx site file
 loaded, a standby in recovery (rebuilt when the last scenario promoted it), a new scenario directory with its own
@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import copy
 import difflib
+import importlib
 import os
 import shutil
 import subprocess
@@ -33,7 +34,9 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import topology as T  # noqa: E402
-import scenarios  # noqa: E402
+
+# Scenario modules, in run order: the core, then each feature's own file.
+SCENARIO_MODULES = ("scenarios", "scenarios_safety", "scenarios_observability", "scenarios_bounds")
 
 
 class ScenarioFailure(AssertionError):
@@ -260,8 +263,15 @@ class Ctx:
 
 
 def discover(filters):
-    tests = [(n, f) for n, f in vars(scenarios).items() if n.startswith("test_") and callable(f)]
-    tests.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
+    tests = []
+    for rank, modname in enumerate(SCENARIO_MODULES):
+        if not os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), modname + ".py")):
+            continue
+        mod = importlib.import_module(modname)
+        found = [(n, f) for n, f in vars(mod).items()
+                 if n.startswith("test_") and callable(f) and f.__module__ == modname]
+        found.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
+        tests.extend(found)
     if filters:
         tests = [(n, f) for n, f in tests if any(k in n for k in filters)]
     return tests
@@ -390,7 +400,7 @@ def run_one(topo, name, fn, binary, valgrind, factor):
     except Exception as e:      # noqa: BLE001 -- a scenario's bug is its failure, not the run's
         tb = traceback.extract_tb(e.__traceback__)
         where = next((f"{os.path.basename(f.filename)}:{f.lineno}" for f in reversed(tb)
-                      if f.filename.endswith(("scenarios.py", "run.py"))), "?")
+                      if os.path.basename(f.filename).startswith(("scenarios", "run.py"))), "?")
         reason = f"{type(e).__name__} at {where}: {e}"
     if ctx:
         try:

@@ -37,6 +37,7 @@ Self-check (no blfailoverd needed):  /usr/bin/python3 tests/integration/topology
 """
 import atexit
 import contextlib
+import fcntl
 import glob
 import http.client
 import json
@@ -97,6 +98,15 @@ class LOG:
     STANDBY_HEALTHY = f"standby {STANDBY_NAME}: healthy"
     THRESHOLD = "failover: threshold reached"
     HELD = f"failover: held: standby {STANDBY_NAME} is not healthy"
+    HELD_ANY = "failover: held: "
+    HELD_LAG = "failover: held: replication lag"
+    HELD_STANDBY_DB = "failover: held: standby database unreachable"
+    HELD_SPLIT_BRAIN = "failover: held: split-brain guard"
+    HELD_CONFIRM = "failover: held: the confirm command succeeded"
+    FORCE = "--force: skipping every safety gate"
+    RESUMED = "failover: resumed at step"
+    NOT_RESUMING = "failover: not resuming the interrupted failover"
+    STATE_UNREADABLE = "cannot be read (corrupt or truncated)"
     STARTED = "failover: started"
     SUCCEEDED = "failover: succeeded"
     FAILED_AT = "failover: failed at step"
@@ -144,6 +154,7 @@ STATE_FILE = "state"                  # STATE_DIR/state: the persisted failover 
 BAK_SUFFIX = ".blfailoverd.bak"       # the nginx site file's backup, next to it
 
 PG_PROMOTE_LOG = "promote trigger file found"   # PostgreSQL 15's standby log on promotion
+PG_PROMOTE_REQUEST_LOG = "received promote request"   # ... when promoted by pg_promote()
 
 # valgrind: the scenario marked with @valgrind runs the daemon like this; exit status must be 0.
 VALGRIND_ERROR_EXIT = 99
@@ -549,6 +560,8 @@ class ApiStandIn(Fixture):
     Any other path answers 200 with body NAME in every mode but "closed" (so a request through nginx shows who
     served it; with nginx's default proxy_next_upstream a 500 on /health is passed through, not retried).
     script("500", "500") makes the next /health requests answer those modes first (deterministic sequences).
+    set_db_check(PORT) (off by default, and again after start()): an "ok" /health answers 500 while nothing accepts
+    a TCP connection on 127.0.0.1:PORT -- the API's database is down, as the runbook's /health/database says (bench/).
     """
 
     MODES = ("ok", "500", "hang", "closed")
@@ -565,6 +578,7 @@ class ApiStandIn(Fixture):
         self._stopping = False
         self.health_hits = 0
         self.other_hits = 0
+        self.db_check_port = None
 
     def __repr__(self):
         return f"ApiStandIn({self.name}, {self.port}, mode={self._mode})"
@@ -596,6 +610,10 @@ class ApiStandIn(Fixture):
         with self._cond:
             self._script = list(modes)
 
+    def set_db_check(self, port):
+        """/health also fails while nothing listens on 127.0.0.1:port (None: off)."""
+        self.db_check_port = port
+
     def hits(self):
         with self._cond:
             return self.health_hits
@@ -607,6 +625,7 @@ class ApiStandIn(Fixture):
     # -- lifecycle
     def start(self):
         self._stopping = False
+        self.db_check_port = None
         self.set_mode("ok")
         if self._server is None:
             self._open_listener()
@@ -665,6 +684,8 @@ class ApiStandIn(Fixture):
         path = h.path.split("?", 1)[0]
         if path == "/health":
             mode = self._health_mode()
+            if mode == "ok" and self.db_check_port and not port_listening(self.db_check_port):
+                mode = "500"
             if mode in ("closed", "hang"):
                 h.close_connection = True       # drop without an answer
                 return
@@ -802,6 +823,19 @@ class PgPair(Fixture):
                 os.kill(pid, signal.SIGKILL)
         self._running.discard(node)
 
+    def stop_node(self, node):
+        """Stop a node (a database fault); the next reset() brings it back (the standby rebuilt)."""
+        self._stop_node(node)
+
+    def conninfo(self, node):
+        """libpq conninfo for the daemon's database section (TCP on loopback, trust auth)."""
+        return f"host={HOST} port={self.ports[node]} dbname=postgres user={PG_USER}"
+
+    def lag_bytes(self):
+        """WAL the standby received but has not replayed."""
+        return int(self.sql("standby", "select coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), "
+                                       "pg_last_wal_replay_lsn()), 0)::bigint") or 0)
+
     def set_trigger(self, trigger_path):
         """Point the running standby's promote_trigger_file at trigger_path (SIGHUP-reloadable) and wait for it."""
         write_file(os.path.join(self.data["standby"], "blf_trigger.conf"),
@@ -832,8 +866,12 @@ class PgPair(Fixture):
     def ensure_standby(self, trigger_path):
         """A running standby in recovery whose trigger is trigger_path: re-pointed when possible, else rebuilt.
         Returns True when it was rebuilt."""
+        if not self.running("primary"):
+            self._start_node("primary")     # a scenario stopped it (database fault)
         try:
             if self.running("standby") and self.in_recovery("standby"):
+                if self.sql("standby", "select pg_is_wal_replay_paused()") == "t":
+                    self.sql("standby", "select pg_wal_replay_resume()")    # a lag scenario paused it
                 self.set_trigger(trigger_path)
                 return False
         except (TopologyError, TimeoutError):
@@ -1408,6 +1446,25 @@ def write_config(path, cfg):
 # The whole topology
 
 
+TOPOLOGY_LOCK = "/run/lock/blfailoverd-topology.lock"
+
+
+@contextlib.contextmanager
+def _topology_lock(log):
+    """One topology per machine at a time (fixed ports): tests, demo and bench queue here instead of failing."""
+    os.makedirs(os.path.dirname(TOPOLOGY_LOCK), exist_ok=True)
+    fd = os.open(TOPOLOGY_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"  waiting for {TOPOLOGY_LOCK} (another test, demo or bench run holds the topology)")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 class Topology(Fixture):
     """RunDir + PgPair (primary) + Sshd + Nginx + two ApiStandIns + Recorder, brought up and down together."""
 
@@ -1426,10 +1483,11 @@ class Topology(Fixture):
         return f"Topology({self.dir if self.rundir else None})"
 
     def start(self):
-        cleanup_stale_runs()
-        check_ports_free()
         self.stack = contextlib.ExitStack()
         try:
+            self.stack.enter_context(_topology_lock(self.log))
+            cleanup_stale_runs()
+            check_ports_free()
             self._start_all()
         except BaseException:
             self.stop()
