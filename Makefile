@@ -8,7 +8,7 @@ MANDIR      ?= $(PREFIX)/share/man
 DESTDIR     ?=
 
 CC          ?= cc
-PKGS        := libcurl libpq yaml-0.1 libsystemd
+PKGS        := libcurl libpq yaml-0.1 libsystemd libmicrohttpd
 CFLAGS      ?= -O2 -g
 BLF_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wno-unused-parameter -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -56,9 +56,9 @@ unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
 
 # ---------------------------------------------------------------- deps
 # Every Debian package the build, the tests and the demo need. `check` and `demo` install what is missing.
-DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev \
+DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev libmicrohttpd-dev \
             postgresql-15 postgresql-client-15 nginx-light openssh-server openssh-client python3 valgrind \
-            diffutils procps util-linux systemd man-db mandoc
+            diffutils procps util-linux systemd man-db mandoc clang libclang-rt-14-dev prometheus openssl
 
 .PHONY: deps
 deps:
@@ -83,10 +83,67 @@ unit: deps
 integration: deps all
 	tests/run-check --integration-only build
 
+# ---------------------------------------------------------------- fuzz
+# libFuzzer targets (tests/fuzz/fuzz_*.c), one per parser, built with clang against the library sources in their
+# own tree. `make fuzz` runs each for FUZZ_SECONDS and fails on a crash (the input lands in FUZZ_BUILD/crashes/);
+# `make fuzz-smoke` runs each for a few seconds, as `make check` does.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OBJS    := $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
+	@echo "  CC $@"; $(FUZZ_CC) $(BLF_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj:
+	mkdir -p $@
+
+$(FUZZ_BUILD)/libblf.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libblf.a
+	@echo "  CC $@"; $(FUZZ_CC) $(BLF_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libblf.a $(LDLIBS)
+
+.PHONY: fuzz fuzz-bins fuzz-smoke
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz: deps
+	tests/fuzz/run-fuzz --seconds $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	tests/fuzz/run-fuzz --seconds 5
+
 # ---------------------------------------------------------------- demo
+# The runtime check of issue #7 at full length: 10 minutes of healthy polling at 100 ms, RSS and descriptors flat
+# (make check runs the same scenario for 60 s).
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: deps all
+	BLF_SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/integration/run.py --bin $(BUILD)/blfailoverd -k test_soak
+
 .PHONY: demo
 demo: deps all
 	/usr/bin/python3 tests/integration/demo.py --bin $(BUILD)/blfailoverd
+
+# ---------------------------------------------------------------- bench
+# The failover timeline and the running cost on the integration topology, next to the operators' bash loop and
+# repmgrd; table on stdout and in bench/results/latest.md. Its packages are not needed by check or demo.
+# BENCH_ARGS: e.g. "--runs 2 --quick" while developing, "--only api,db,cost".
+BENCH_DEB_PKGS := postgresql-15-repmgr curl
+BENCH_ARGS  ?=
+
+.PHONY: bench
+bench: deps all
+	@missing=$$(for p in $(BENCH_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make bench: installing $$missing"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+	/usr/bin/python3 bench/run.py --bin $(BUILD)/blfailoverd $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- install
 # `make install PREFIX=/usr DESTDIR=/tmp/pkg`: the binary, the systemd unit (its paths follow SBINDIR and
@@ -119,4 +176,4 @@ uninstall:
 
 .PHONY: clean
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_BUILD)

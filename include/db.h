@@ -47,11 +47,13 @@ int db_parse_bool(const char *text, bool *ret);         /* "t"/"f" exactly */
 
 /* What blfailoverd asks a standby, in one round trip. Column order is part of the contract:
  * 0 pg_is_in_recovery, 1 receive lsn, 2 replay lsn, 3 receive-minus-replay bytes, 4 wal receiver status
- * ('streaming' etc., NULL when no receiver), 5 seconds since the last replayed transaction (NULL if none). */
+ * ('streaming' etc., NULL when no receiver), 5 seconds since the last replayed transaction — 0 when everything
+ * received is replayed (an idle primary must not look like lag), NULL before any replay with WAL left to replay. */
 #define DB_SQL_STANDBY_STATUS \
         "SELECT pg_is_in_recovery(), pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text, " \
         "pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint, " \
         "(SELECT status FROM pg_stat_wal_receiver LIMIT 1), " \
-        "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8"
+        "CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 " \
+        "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8"
 #define DB_SQL_IN_RECOVERY "SELECT pg_is_in_recovery()"
 #define DB_SQL_PROMOTE "SELECT pg_promote(false)"

@@ -1,6 +1,7 @@
 /* health: owns the HTTP health checks — libcurl's multi interface driven by sd-event (socket and timer callbacks
  * wired to sd_event_add_io / sd_event_add_time), one reusable easy handle per target so connections are kept
- * alive, a hard whole-request timeout, a capped body. The only module that includes curl/curl.h.
+ * alive, a hard whole-request timeout, a capped body; and one-off POSTs on the same multi handle (the alert
+ * webhook). The only module that includes curl/curl.h.
  * Results are data (an enum), not errors; it does not log. */
 #pragma once
 
@@ -41,7 +42,11 @@ struct health_target;
 typedef void (*health_done_fn)(struct health_target *t, const struct health_result *r, void *userdata);
 
 int health_new(sd_event *e, struct health **ret);
-struct health *health_free(struct health *h);           /* cancels all in-flight checks; NULL is fine */
+struct health *health_free(struct health *h);
+
+/* How https checks made by targets created from now on verify the server: against ca_file (NULL: curl's default
+ * bundle), or not at all when verify is false (health.tls_verify: false). One-off requests keep curl's defaults. */
+int health_set_tls(struct health *h, const char *ca_file, bool verify);           /* cancels all in-flight checks; NULL is fine */
 
 /* A target is one URL checked repeatedly on the same easy handle. */
 int health_target_new(struct health *h, const char *url, uint64_t timeout_usec, const char *expect_body,
@@ -54,5 +59,18 @@ bool health_target_busy(const struct health_target *t);
 /* Cancels an in-flight check; the callback runs with HEALTH_ABORTED before this returns. */
 void health_target_cancel(struct health_target *t);
 
-/* "http://user:secret@host/x" → "http://host/x" (userinfo dropped; query kept). malloc'd, NULL on ENOMEM. */
+/* A one-off POST on the same multi handle (the alert webhook): bounded by timeout_usec (connect included), no
+ * redirects, no proxy, the answer's body read and dropped. The result is data like a check's: HEALTH_OK for a 2xx
+ * answer, HEALTH_HTTP_STATUS otherwise, a transport status when no answer came. The body is copied. The callback
+ * runs once, from the loop; the request is then finished but still allocated: free it (also from inside the
+ * callback). health_free frees requests still alive, silently. */
+struct health_request;
+typedef void (*health_request_fn)(struct health_request *q, const struct health_result *r, void *userdata);
+
+int health_post(struct health *h, const char *url, const char *content_type, const char *body, size_t body_len,
+                uint64_t timeout_usec, health_request_fn done, void *userdata, struct health_request **ret);
+struct health_request *health_request_free(struct health_request *q);   /* cancels without a callback; NULL ok */
+
+/* "http://user:secret@host/x?token=t" → "http://host/x?token=***": userinfo dropped, query values masked (keys
+ * kept). malloc'd, NULL on ENOMEM. */
 char *health_url_redact(const char *url);

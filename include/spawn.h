@@ -50,5 +50,10 @@ int spawn_start(sd_event *e, char *const argv[], char *const env[], uint64_t tim
  * called after this. */
 struct spawn *spawn_free(struct spawn *s);
 
+/* The minimal environment spawn_start uses for env == NULL (PATH, LANG=C.UTF-8, HOME) followed by copies of
+ * `extra` ("KEY=value" strings; NULL: none), for commands that get documented variables (hooks' BLF_*).
+ * malloc'd strv (free with strv_free); NULL on ENOMEM. */
+char **spawn_env_minimal_with(char *const extra[]);
+
 /* "nginx -s reload" — argv joined by spaces, words with spaces/quotes shell-quoted, for logs. malloc'd. */
 char *spawn_argv_to_string(char *const argv[]);

@@ -1,13 +1,17 @@
-/* check: the -t checks that look past the YAML — files, commands, the nginx upstream. */
+/* check: the -t checks that look past the YAML — files, commands, the nginx upstream, who may change the config. */
 #include "check.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "failover.h"
 #include "fileio.h"
+#include "log.h"
 #include "nginx.h"
 #include "util.h"
 
@@ -70,6 +74,14 @@ static void check_nginx(const struct config *c, struct config_errors *errs) {
         int r;
 
         r = fileio_read(c->nginx.config, FAILOVER_NGINX_MAX, &data, &size);
+        if (r == -EFBIG) {
+                struct config_mark m = config_mark_of(c, "failover.nginx.config");
+
+                config_errors_add(errs, m.line, m.col, "nginx site file %s is larger than %u MiB, the most "
+                                  "blfailoverd reads (is it the right file?)", c->nginx.config,
+                                  FAILOVER_NGINX_MAX >> 20);
+                return;
+        }
         if (r < 0) {
                 add_at(errs, c, "failover.nginx.config", "cannot read nginx site file %s: %s", c->nginx.config,
                        strerror(-r));
@@ -84,6 +96,14 @@ static void check_nginx(const struct config *c, struct config_errors *errs) {
         add_at(errs, c, nginx_problem_key(c, err.message), "%s: %s", where ? where : c->nginx.config, err.message);
 }
 
+static void check_tls(const struct config *c, struct config_errors *errs) {
+        const char *ca = c->health.ca_file;
+
+        if (ca && access(ca, R_OK) < 0)
+                add_at(errs, c, "health.ca_file", "cannot read CA file %s: %s (https checks would all fail)", ca,
+                       strerror(errno));
+}
+
 static void check_ssh(const struct config *c, struct config_errors *errs) {
         const struct config_ssh *ssh = &c->promote.ssh;
 
@@ -95,13 +115,75 @@ static void check_ssh(const struct config *c, struct config_errors *errs) {
                        "ssh", "");
 }
 
+enum check_trust check_config_trust(mode_t mode, uid_t owner, uid_t euid) {
+        bool others_write = mode & (S_IWGRP | S_IWOTH);
+
+        if (euid == 0 && (others_write || owner != 0))
+                return CHECK_TRUST_REFUSE;
+        return others_write ? CHECK_TRUST_WARN : CHECK_TRUST_OK;
+}
+
+enum check_trust check_key_trust(mode_t mode) {
+        return mode & (S_IRGRP | S_IROTH) ? CHECK_TRUST_WARN : CHECK_TRUST_OK;
+}
+
+/* Whoever can edit the config chooses the commands we run (as root, under the shipped unit). A warning is logged
+ * here rather than returned: it must not fail -t or a reload, and config_errors has no notion of one. */
+static int check_config_file(const struct config *c, uid_t euid, struct config_errors *errs) {
+        struct stat st;
+
+        if (!c->path || stat(c->path, &st) < 0)
+                return 0;       /* it was just read: a file gone since is the next load's problem */
+        switch (check_config_trust(st.st_mode, st.st_uid, euid)) {
+        case CHECK_TRUST_REFUSE:
+                config_errors_add(errs, 0, 0, "refusing to run as root with a config others can change (owner uid "
+                                  "%u, mode %04o): it names the commands run as root; make it root's and not "
+                                  "group/world-writable (chown root %s; chmod go-w %s)", (unsigned) st.st_uid,
+                                  (unsigned) (st.st_mode & 07777), c->path, c->path);
+                return -EPERM;
+        case CHECK_TRUST_WARN:
+                log_warning("%s: writable by group or others (mode %04o): whoever can edit it chooses the commands "
+                            "blfailoverd runs; chmod go-w %s", c->path, (unsigned) (st.st_mode & 07777), c->path);
+                return 0;
+        default:
+                return 0;
+        }
+}
+
+static void check_key_file(const struct config *c) {
+        const char *key = c->promote.ssh.identity_file;
+        struct config_mark m = config_mark_of(c, "failover.promote.ssh.identity_file");
+        char where[32] = "";
+        struct stat st;
+
+        if (!key || stat(key, &st) < 0 || check_key_trust(st.st_mode) == CHECK_TRUST_OK)
+                return;
+        if (m.line > 0)
+                snprintf(where, sizeof where, ":%u:%u", m.line, m.col);
+        log_warning("%s%s: ssh identity file %s is readable by group or others (mode %04o): ssh refuses such a key "
+                    "(\"UNPROTECTED PRIVATE KEY FILE\"); chmod 600 %s", c->path ? c->path : "<config>", where, key,
+                    (unsigned) (st.st_mode & 07777), key);
+}
+
+int check_trust(const struct config *c, uid_t euid, struct config_errors *errs) {
+        int r = check_config_file(c, euid, errs);
+
+        check_key_file(c);
+        return r;
+}
+
 int check_environment(const struct config *c, struct config_errors *errs) {
         size_t before = errs->n;
 
+        (void) check_trust(c, geteuid(), errs);
         check_nginx(c, errs);
         check_ssh(c, errs);
+        check_tls(c, errs);
         check_one_command(c, errs, "failover.nginx.test_command", c->nginx.test_command.argv);
         check_one_command(c, errs, "failover.nginx.reload_command", c->nginx.reload_command.argv);
         check_one_command(c, errs, "failover.standby_stack.command", c->standby_stack.argv);
+        check_one_command(c, errs, "failover.fence.command", c->fence.argv);
+        check_one_command(c, errs, "failover.confirm.command", c->confirm.argv);
+        check_one_command(c, errs, "hooks.command", c->hooks.argv);
         return errs->n > before ? -EINVAL : 0;
 }

@@ -20,6 +20,12 @@
 
 #define UNPARSEABLE_URL "<unparseable url>"
 
+/* What CURLINFO_PRIVATE points at: a target or a request, told apart by their first member. */
+enum xfer_kind {
+        XFER_TARGET,
+        XFER_REQUEST,
+};
+
 struct health {
         sd_event *event;
         CURLM *multi;
@@ -27,10 +33,14 @@ struct health {
         sd_event_source **ios;          /* every io source handed to curl_multi_assign, to free what curl forgets */
         size_t n_ios, n_ios_alloc;
         struct health_target *targets;  /* all targets, so health_free can free the ones still alive */
+        struct health_request *requests;        /* likewise for requests */
         bool curl_initialized;
+        char *ca_file;                  /* NULL: curl's default CA bundle */
+        bool tls_insecure;              /* health.tls_verify: false — the operator opted out, and was warned */
 };
 
 struct health_target {
+        enum xfer_kind kind;            /* XFER_TARGET (0): first member */
         struct health *health;
         struct health_target *prev, *next;
         CURL *easy;
@@ -165,18 +175,25 @@ static void target_finish(struct health_target *t, CURLcode code) {
         t->done(t, &r, t->userdata);
 }
 
+static void request_finish(struct health_request *q, CURLcode code);
+
 static void health_reap(struct health *h) {
         CURLMsg *msg;
         int left;
 
         while ((msg = curl_multi_info_read(h->multi, &left))) {
-                struct health_target *t = NULL;
+                enum xfer_kind *kind = NULL;
                 CURLcode code = msg->data.result;
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
-                if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t) != CURLE_OK || !t)
+                if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &kind) != CURLE_OK || !kind)
                         continue;
+                if (*kind == XFER_REQUEST) {
+                        request_finish((struct health_request *) kind, code);
+                        continue;
+                }
+                struct health_target *t = (struct health_target *) kind;
                 if (!t->busy)   /* cannot happen: remove_handle drops a handle's pending message */
                         continue;
                 target_finish(t, code);
@@ -336,6 +353,8 @@ struct health *health_free(struct health *h) {
 
         while (h->targets)
                 health_target_free(h->targets);
+        while (h->requests)
+                health_request_free(h->requests);
         if (h->multi)
                 (void) curl_multi_cleanup(h->multi);    /* may still call on_curl_socket: h is intact */
         for (size_t i = 0; i < h->n_ios; i++)
@@ -345,8 +364,20 @@ struct health *health_free(struct health *h) {
         sd_event_unref(h->event);
         if (h->curl_initialized)
                 curl_global_cleanup();
+        free(h->ca_file);
         free(h);
         return NULL;
+}
+
+int health_set_tls(struct health *h, const char *ca_file, bool verify) {
+        char *copy = NULL;
+
+        if (ca_file && !(copy = strdup(ca_file)))
+                return -ENOMEM;
+        free(h->ca_file);
+        h->ca_file = copy;
+        h->tls_insecure = !verify;
+        return 0;
 }
 
 /* ---------------------------------------------------------------- targets */
@@ -388,6 +419,18 @@ static int url_check(const char *url) {
         return r;
 }
 
+/* https is verified (peer and host name) unless the operator opted out; http ignores these. */
+static CURLcode setup_tls(const struct health *h, CURL *e) {
+        CURLcode c;
+
+        if ((c = curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_insecure ? 0L : 1L)) ||
+            (c = curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_insecure ? 0L : 2L)))
+                return c;
+        if (h->ca_file)
+                return curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+        return CURLE_OK;
+}
+
 static CURLcode target_setup_easy(struct health_target *t, const char *url, long timeout_ms) {
         CURL *e = t->easy;
         CURLcode c;
@@ -407,7 +450,7 @@ static CURLcode target_setup_easy(struct health_target *t, const char *url, long
             (c = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf)) ||
             (c = curl_easy_setopt(e, CURLOPT_PRIVATE, t)))
                 return c;
-        return CURLE_OK;
+        return setup_tls(t->health, e);
 }
 
 /* timeout_usec bounds the whole check, connect included; rounded up to ms. -EINVAL for 0 (curl would read it as
@@ -518,6 +561,136 @@ void health_target_cancel(struct health_target *t) {
         t->done(t, &r, t->userdata);
 }
 
+/* ---------------------------------------------------------------- one-off requests */
+
+struct health_request {
+        enum xfer_kind kind;            /* XFER_REQUEST: first member */
+        struct health *health;
+        struct health_request *prev, *next;
+        CURL *easy;
+        struct curl_slist *headers;
+        health_request_fn done;
+        void *userdata;
+        bool busy;
+        uint64_t started_usec;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+/* The answer's body is not needed: read and dropped so the connection can be reused. */
+static size_t on_write_discard(char *data, size_t size, size_t nmemb, void *userdata) {
+        return size * nmemb;
+}
+
+static void request_finish(struct health_request *q, CURLcode code) {
+        struct health_result r = { .latency_usec = now_monotonic_usec() - q->started_usec };
+        long http_code = 0;
+
+        (void) curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &http_code);
+        r.http_code = http_code;
+        if (code == CURLE_OK)
+                r.status = health_evaluate(http_code, NULL, 0, NULL);
+        else {
+                r.status = status_from_curle(code);
+                snprintf(r.error, sizeof r.error, "%s", q->errbuf[0] ? q->errbuf : curl_easy_strerror(code));
+        }
+        (void) curl_multi_remove_handle(q->health->multi, q->easy);
+        q->busy = false;
+        q->done(q, &r, q->userdata);    /* last: it may free q */
+}
+
+static CURLcode request_setup_easy(struct health_request *q, const char *url, const char *body, size_t body_len,
+                                   long timeout_ms) {
+        CURL *e = q->easy;
+        CURLcode c;
+
+        if ((c = curl_easy_setopt(e, CURLOPT_URL, url)) ||
+            (c = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https")) ||
+            (c = curl_easy_setopt(e, CURLOPT_PROXY, "")) ||
+            (c = curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms)) ||
+            (c = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms)) ||
+            (c = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L)) ||
+            (c = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L)) ||
+            (c = curl_easy_setopt(e, CURLOPT_USERAGENT, HEALTH_USER_AGENT)) ||
+            (c = curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers)) ||
+            (c = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len)) ||
+            (c = curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body)) ||
+            (c = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write_discard)) ||
+            (c = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->errbuf)) ||
+            (c = curl_easy_setopt(e, CURLOPT_PRIVATE, q)))
+                return c;
+        return CURLE_OK;
+}
+
+static int request_prepare(struct health_request *q, const char *url, const char *content_type, const char *body,
+                           size_t body_len, long timeout_ms) {
+        _cleanup_free_ char *header = NULL;
+        struct curl_slist *l;
+
+        if (asprintf(&header, "Content-Type: %s", content_type) < 0)
+                return -ENOMEM;
+        q->easy = curl_easy_init();
+        /* "Expect:" off: curl would otherwise wait up to a second for "100 Continue" on bodies over 1 KiB. */
+        l = curl_slist_append(NULL, header);
+        q->headers = l ? curl_slist_append(l, "Expect:") : NULL;
+        if (!q->headers)
+                curl_slist_free_all(l);
+        if (!q->easy || !q->headers)
+                return -ENOMEM;
+        return errno_from_curle(request_setup_easy(q, url, body, body_len, timeout_ms));
+}
+
+int health_post(struct health *h, const char *url, const char *content_type, const char *body, size_t body_len,
+                uint64_t timeout_usec, health_request_fn done, void *userdata, struct health_request **ret) {
+        struct health_request *q;
+        long timeout_ms;
+        CURLMcode c;
+        int r;
+
+        if (!h || !url || !content_type || !body || !done || !ret)
+                return -EINVAL;
+        if ((r = target_timeout_ms(timeout_usec, &timeout_ms)) < 0 || (r = url_check(url)) < 0)
+                return r;
+        q = calloc(1, sizeof *q);
+        if (!q)
+                return -ENOMEM;
+        *q = (struct health_request) { .kind = XFER_REQUEST, .health = h, .done = done, .userdata = userdata };
+        r = request_prepare(q, url, content_type, body, body_len, timeout_ms);
+        if (r >= 0) {
+                q->started_usec = now_monotonic_usec();
+                c = curl_multi_add_handle(h->multi, q->easy);
+                r = errno_from_curlm(c);
+        }
+        if (r < 0) {
+                health_request_free(q);         /* not linked yet */
+                return r;
+        }
+        q->busy = true;
+        q->next = h->requests;
+        if (h->requests)
+                h->requests->prev = q;
+        h->requests = q;
+        *ret = q;
+        return 0;
+}
+
+struct health_request *health_request_free(struct health_request *q) {
+        if (!q)
+                return NULL;
+        if (q->busy)
+                (void) curl_multi_remove_handle(q->health->multi, q->easy);
+        if (q->prev)
+                q->prev->next = q->next;
+        else if (q->health->requests == q)
+                q->health->requests = q->next;
+        if (q->next)
+                q->next->prev = q->prev;
+        if (q->easy)
+                curl_easy_cleanup(q->easy);
+        curl_slist_free_all(q->headers);
+        free(q);
+        return NULL;
+}
+
 /* ---------------------------------------------------------------- redaction */
 
 /* Parsed the way CURLOPT_URL parses (a missing scheme becomes http://), userinfo removed. -EINVAL when curl
@@ -572,6 +745,41 @@ static int redact_by_hand(const char *url, char **ret) {
         return 0;
 }
 
+/* Query values carry tokens as often as userinfo does (?token=, ?api_key=): each value becomes "***", the keys
+ * stay so a human can still tell the URLs apart. A bare word (no '=') is a value too. In place; it only shrinks
+ * or keeps length except for short values, so it rebuilds into a new string. */
+static int redact_query(char **url) {
+        char *q = strchr(*url, '?'), *hash, *out, *o;
+        size_t n;
+
+        if (!q)
+                return 0;
+        hash = strchr(q, '#');
+        n = strlen(*url);
+        out = malloc(n + 4 * (n + 1) + 1);     /* worst case: every byte a one-char parameter */
+        if (!out)
+                return -ENOMEM;
+        o = mempcpy(out, *url, (size_t) (q - *url) + 1);
+        for (const char *p = q + 1, *end = hash ? hash : *url + n; p < end;) {
+                const char *amp = memchr(p, '&', (size_t) (end - p)), *stop = amp ? amp : end;
+                const char *eq = memchr(p, '=', (size_t) (stop - p));
+
+                if (eq) {
+                        o = mempcpy(o, p, (size_t) (eq - p) + 1);
+                        if (eq + 1 < stop)
+                                o = mempcpy(o, "***", 3);
+                } else if (stop > p)
+                        o = mempcpy(o, "***", 3);
+                if (amp)
+                        *o++ = '&';
+                p = amp ? amp + 1 : end;
+        }
+        strcpy(o, hash ? hash : "");
+        free(*url);
+        *url = out;
+        return 0;
+}
+
 char *health_url_redact(const char *url) {
         char *s = NULL;
         int r;
@@ -583,5 +791,11 @@ char *health_url_redact(const char *url) {
                 r = redact_by_hand(url, &s);
         if (r == -EINVAL)
                 return strdup(UNPARSEABLE_URL);
-        return r < 0 ? NULL : s;
+        if (r == 0)
+                r = redact_query(&s);
+        if (r < 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
 }

@@ -1,6 +1,7 @@
 /* main: the command line — parse options, load the config, pick the mode, turn results into exit codes. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "manager.h"
 #include "state.h"
+#include "status.h"
 #include "util.h"
 
 #ifndef BLF_VERSION
@@ -26,13 +28,13 @@ enum mode { MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_S
 struct options {
         const char *config_path;
         enum mode mode;
-        bool once, force, dry_run, status, check, clear_state;
+        bool once, force, dry_run, status, check, clear_state, json;
 };
 
 static void usage(FILE *out) {
         fprintf(out,
-                "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status] [--clear-state] [-v]\n"
-                "                   [--version] [-h]\n"
+                "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]] [--clear-state]\n"
+                "                   [-v] [--version] [-h]\n"
                 "Failover supervisor for an active-standby pair behind nginx.\n\n"
                 "  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
                 "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
@@ -41,7 +43,8 @@ static void usage(FILE *out) {
                 "  -n, --dry-run       print every step that would run and the nginx diff; run none\n"
                 "      --once --dry-run  the drill: also run every check that changes nothing (gates, ssh,\n"
                 "                      nginx test) and print a verdict line\n"
-                "      --status        print the persisted state\n"
+                "      --status        print the live view (roles, last checks, database, held gate) and the\n"
+                "                      persisted failover record; --json: one JSON object\n"
                 "      --clear-state   forget the recorded failover (after the pair was rebuilt)\n"
                 "  -v, --verbose       debug logging\n"
                 "      --version       print the version\n"
@@ -53,6 +56,10 @@ static void usage(FILE *out) {
 static int pick_mode(struct options *o) {
         int modes = o->check + o->status + o->clear_state + (o->once || o->dry_run);
 
+        if (o->json && !o->status) {
+                fprintf(stderr, "blfailoverd: --json only goes with --status\n");
+                return -EINVAL;
+        }
         if (modes > 1 || (o->force && (!o->once || o->dry_run))) {
                 fprintf(stderr, "blfailoverd: %s\n", o->force && !o->once ? "--force only goes with --once"
                         : o->force ? "--force does not go with --dry-run: the drill reports every gate as it is"
@@ -66,13 +73,14 @@ static int pick_mode(struct options *o) {
 
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
-        enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION };
+        enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
                 { "dry-run", no_argument, NULL, 'n' },          { "status", no_argument, NULL, OPT_STATUS },
                 { "clear-state", no_argument, NULL, OPT_CLEAR }, { "verbose", no_argument, NULL, 'v' },
                 { "version", no_argument, NULL, OPT_VERSION },  { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, OPT_JSON },
                 {}
         };
         int c;
@@ -88,6 +96,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_FORCE: o->force = true; break;
                 case OPT_STATUS: o->status = true; break;
                 case OPT_CLEAR: o->clear_state = true; break;
+                case OPT_JSON: o->json = true; break;
                 case OPT_VERSION: printf("blfailoverd %s\n", BLF_VERSION); return 1000 + EXIT_SUCCESS;
                 case 'h': usage(stdout); return 1000 + EXIT_SUCCESS;
                 default: usage(stderr); return 1000 + EXIT_USAGE;
@@ -120,25 +129,54 @@ static int load_config(const char *path, bool deep, struct config **ret) {
         return 0;
 }
 
-static int show_status(const struct config *c) {
+/* The live view when no daemon ever wrote one: the configured endpoints, nothing checked yet. */
+static void status_from_config(const struct config *c, struct status *s) {
         _cleanup_free_ char *active = health_url_redact(c->active.url), *standby = health_url_redact(c->standby.url);
-        struct state s;
-        int r;
 
-        printf("active:  %s (%s)\nstandby: %s (%s)\nstate:   %s/%s\n", c->active.name, active ? active : "?",
-               c->standby.name, standby ? standby : "?", c->state_dir, STATE_FILE_NAME);
-        r = state_load(c->state_dir, &s);
-        if (r == -ENOENT) {
-                printf("last failover: never (monitoring; a failover will run when the active fails)\n");
-                return EXIT_SUCCESS;
+        *s = (struct status) { .threshold = c->health.failure_threshold, .standby_db.lag_seconds = -1,
+                               .primary_db.lag_seconds = -1 };
+        snprintf(s->active.name, sizeof s->active.name, "%s", c->active.name);
+        snprintf(s->active.url, sizeof s->active.url, "%s", active ? active : "?");
+        snprintf(s->standby.name, sizeof s->standby.name, "%s", c->standby.name);
+        snprintf(s->standby.url, sizeof s->standby.url, "%s", standby ? standby : "?");
+        s->standby_db.configured = c->database.present;
+        s->primary_db.configured = c->database.present && c->database.primary;
+}
+
+/* The file says "running" until a clean stop; a daemon killed outright leaves it so: ask the kernel too. */
+static bool status_daemon_alive(const struct status *s) {
+        return s->running && s->pid > 0 && (kill(s->pid, 0) == 0 || errno == EPERM);
+}
+
+static int show_status(const struct config *c, bool json) {
+        struct status live;
+        struct state record;
+        struct status_view v = { .status = &live };
+        int r = status_load(c->state_dir, &live);
+
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "status: %s/%s cannot be read (%s); showing the configured endpoints only",
+                                  c->state_dir, STATUS_FILE_NAME, r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
+        if (r < 0)
+                status_from_config(c, &live);
+        v.daemon_alive = status_daemon_alive(&live);
+        r = state_load(c->state_dir, &record);
+        if (r >= 0)
+                v.record = &record;
+        else if (r != -ENOENT)
+                v.record_error = r;
+        if (json)
+                status_print_json(&v, stdout);
+        else {
+                status_print_human(&v, stdout);
+                if (v.record)
+                        printf("no further failover will run until the record is cleared (blfailoverd --clear-state)\n");
         }
-        if (r < 0) {
-                log_error_errno(r, "state: %s/%s cannot be read: %s", c->state_dir, STATE_FILE_NAME,
-                                r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
+        if (v.record_error) {
+                log_error_errno(v.record_error, "state: %s/%s cannot be read: %s", c->state_dir, STATE_FILE_NAME,
+                                v.record_error == -EBADMSG ? "corrupt or truncated" : strerror(-v.record_error));
                 return EXIT_FAILURE;
         }
-        state_print(&s, stdout);
-        printf("no further failover will run until the record is cleared (blfailoverd --clear-state)\n");
         return EXIT_SUCCESS;
 }
 
@@ -189,7 +227,7 @@ int main(int argc, char **argv) {
                 r = EXIT_SUCCESS;
                 break;
         case MODE_STATUS:
-                r = show_status(c);
+                r = show_status(c, o.json);
                 break;
         case MODE_CLEAR_STATE:
                 r = clear_state(c);

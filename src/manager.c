@@ -6,16 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "dbprobe.h"
 #include "drill.h"
 #include "event.h"
 #include "failover.h"
+#include "gates.h"
 #include "health.h"
 #include "log.h"
 #include "monitor.h"
 #include "notify.h"
+#include "observe.h"
 #include "spawn.h"
 #include "state.h"
 #include "util.h"
@@ -28,6 +31,8 @@ struct endpoint {
         struct health_target *target;
         struct monitor_endpoint monitor;
         struct health_result last;
+        uint64_t checks;                        /* finished since start, for the live view's histograms */
+        uint64_t checked_usec;                  /* CLOCK_REALTIME of the last finished check */
 };
 
 struct manager {
@@ -40,11 +45,14 @@ struct manager {
         struct endpoint active, standby;
         sd_event_source *tick;
         uint64_t next_tick_usec;
+        uint64_t last_tick_usec;                /* when the tick that started the latest checks was due */
         struct dbprobe *standby_db;             /* NULL without a database section */
         struct dbprobe *primary_db;             /* NULL without database.primary */
         struct spawn *confirm;                  /* the second-opinion command while it runs */
         enum monitor_confirm confirm_state;
         uint64_t started_usec;                  /* CLOCK_MONOTONIC, for health.startup_grace */
+        uint64_t started_realtime_usec;         /* for the live view */
+        struct observe *observe;                /* daemon mode only: status file, metrics, alerts, hooks */
         struct failover *failover;
         struct state state;
         bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
@@ -57,22 +65,13 @@ struct manager {
         struct monitor_verdict drill_verdict;
 };
 
-static void endpoint_describe(const struct health_result *r, char *buf, size_t size) {
-        if (r->status == HEALTH_HTTP_STATUS)
-                snprintf(buf, size, "HTTP status %ld", r->http_code);
-        else if (r->status == HEALTH_ABORTED)
-                snprintf(buf, size, "no answer before the next check was due");
-        else if (r->error[0])
-                snprintf(buf, size, "%s: %s", health_status_to_string(r->status), r->error);
-        else
-                snprintf(buf, size, "%s", health_status_to_string(r->status));
-}
-
 /* ---- the one-line summary (systemctl status) ---------------------------------------------------------- */
 
 static const char *health_word(const struct monitor_endpoint *e) {
         return e->health == MONITOR_UP ? "ok" : e->health == MONITOR_DOWN ? "failing" : "unknown";
 }
+
+static void observe_status(struct manager *m);
 
 static void update_status(struct manager *m) {
         char status[256], last[96];
@@ -90,6 +89,7 @@ static void update_status(struct manager *m) {
                  health_word(&m->active.monitor), m->active.monitor.consecutive_failures,
                  m->config->health.failure_threshold, health_word(&m->standby.monitor), last);
         notify_status(&m->notify, status);
+        observe_status(m);
 }
 
 /* ---- state ---------------------------------------------------------------------------------------------- */
@@ -126,6 +126,7 @@ static void load_state(struct manager *m) {
 /* ---- health checks -------------------------------------------------------------------------------------- */
 
 static void on_decision(struct manager *m);
+static void pull_tick_in(struct manager *m);
 static void dbprobes_ask(struct manager *m);
 static void confirm_reset(struct manager *m);
 
@@ -142,13 +143,13 @@ static void say_change(struct endpoint *ep, enum monitor_change change) {
                            ep->last.http_code, (double) ep->last.latency_usec / 1000.0);
         } else if (change == MONITOR_FAILING && ep == &m->active) {
                 ev.kind = EVENT_ENDPOINT_FAILING;
-                endpoint_describe(&ep->last, why, sizeof why);
+                gates_describe_check(&ep->last, why, sizeof why);
                 event_emit(&m->bus, &ev, "%s %s: failing (%u/%u): %s (%s)", ep->role, ep->config->name, ev.failures,
                            ev.threshold, why, ep->url_shown);
         } else if (change == MONITOR_FAILING && ev.failures == 1) {
                 /* The standby has no threshold: its first failure is the news; it holds any failover until it passes. */
                 ev.kind = EVENT_ENDPOINT_FAILING;
-                endpoint_describe(&ep->last, why, sizeof why);
+                gates_describe_check(&ep->last, why, sizeof why);
                 event_emit(&m->bus, &ev, "%s %s: failing: %s (%s)", ep->role, ep->config->name, why, ep->url_shown);
         }
 }
@@ -163,8 +164,12 @@ static void on_health_done(struct health_target *t, const struct health_result *
                           (unsigned long long) now_realtime_usec(), health_status_to_string(r->status),
                           (unsigned long long) r->latency_usec);
         ep->last = *r;
+        ep->checks++;
+        ep->checked_usec = now_realtime_usec();
         change = monitor_record(&ep->monitor, r->status == HEALTH_OK, ep->manager->config->health.failure_threshold);
         say_change(ep, change);
+        if (ep == &ep->manager->active && change == MONITOR_FAILING)
+                pull_tick_in(ep->manager);
         on_decision(ep->manager);
         update_status(ep->manager);
 }
@@ -193,8 +198,24 @@ static int schedule_tick(struct manager *m) {
         return sd_event_source_set_time(m->tick, m->next_tick_usec);
 }
 
+/* The tick after this one was scheduled at the full interval before its check failed: the active's first failure
+ * brings it in to fast_interval at once, or fast_interval would only apply from the second failure on. */
+static void pull_tick_in(struct manager *m) {
+        const struct config_health *h = &m->config->health;
+        uint64_t due = m->last_tick_usec + monitor_next_interval(&m->active.monitor, h->failure_threshold,
+                                                                 h->interval_usec, h->fast_interval_usec);
+        uint64_t now = now_monotonic_usec();
+
+        if (!m->tick || m->once || due >= m->next_tick_usec)
+                return;
+        m->next_tick_usec = due > now ? due : now;
+        (void) sd_event_source_set_time(m->tick, m->next_tick_usec);
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
+
+        m->last_tick_usec = usec;
 
         /* For bench/: how far the fixed cadence slipped (usec is when this tick was due). */
         if (log_get_max_level() >= LOG_LEVEL_DEBUG)
@@ -234,6 +255,12 @@ static int endpoints_init(struct manager *m, const struct config *old) {
 
         endpoint_free(&m->active);
         endpoint_free(&m->standby);
+        r = health_set_tls(m->health, m->config->health.ca_file, m->config->health.tls_verify);
+        if (r < 0)
+                return r;
+        if (!m->config->health.tls_verify)
+                log_warning("health.tls_verify is false: https health checks accept any certificate, so anyone on "
+                            "the path can answer for an endpoint; set health.ca_file instead");
         /* A reload that keeps an endpoint keeps its counter: a reload must not hide an ongoing outage. */
         if (!same_active)
                 m->active.monitor = (struct monitor_endpoint) {};
@@ -350,64 +377,83 @@ static void say_threshold(struct manager *m) {
                    m->config->active.name, ev.failures);
 }
 
-static void describe_db_hold(struct manager *m, char *why, size_t size) {
-        const struct monitor_db *db = dbprobe_facts(m->standby_db);
-
-        if (!db->known)
-                snprintf(why, size, "standby database: no answer yet");
-        else if (!db->reachable)
-                snprintf(why, size, "standby database unreachable: %s", dbprobe_error(m->standby_db));
-        else if (!db->in_recovery)
-                snprintf(why, size, "standby database is not in recovery (already promoted, or not a standby): "
-                         "promoting it again would be wrong; check it by hand");
-        else
-                snprintf(why, size, "standby database is not receiving WAL (no receive position): it never "
-                         "streamed from the primary");
-}
-
-/* The one human sentence for each gate, with the figures that made it say no. */
-static void describe_hold(struct manager *m, enum monitor_decision d, char *why, size_t size) {
-        char reason[300] = "no check has finished yet";
-
-        switch (d) {
-        case MONITOR_HOLD_STARTUP_GRACE:
-                snprintf(why, size, "the daemon started less than %.3gs ago (health.startup_grace)",
-                         (double) m->config->health.startup_grace_usec / 1e6);
-                break;
-        case MONITOR_HOLD_STANDBY_UNHEALTHY:
-                if (m->standby.monitor.health == MONITOR_DOWN)
-                        endpoint_describe(&m->standby.last, reason, sizeof reason);
-                snprintf(why, size, "standby %s is not healthy (%s)", m->config->standby.name, reason);
-                break;
-        case MONITOR_HOLD_STANDBY_DB:
-                describe_db_hold(m, why, size);
-                break;
-        case MONITOR_HOLD_LAG:
-                snprintf(why, size, "replication lag: the standby has %llu bytes of WAL received but not replayed "
-                         "(database.max_lag_bytes %llu)", (unsigned long long) dbprobe_facts(m->standby_db)->lag_bytes,
-                         (unsigned long long) m->config->database.max_lag_bytes);
-                break;
-        case MONITOR_HOLD_SPLIT_BRAIN:
-                snprintf(why, size, "split-brain guard: the primary database answers as a writable primary while "
-                         "the active API fails, and no failover.fence is configured to stop it");
-                break;
-        case MONITOR_HOLD_CONFIRM:
-                snprintf(why, size, "the confirm command succeeded: the active answers from the second vantage "
-                         "point, so this monitor's own view is suspect (network partition?)");
-                break;
-        default:
-                snprintf(why, size, "%s", monitor_decision_to_string(d));
-        }
+/* What the gates module words a hold or the drill from: borrowed pointers, valid until the loop runs again. */
+static struct gate_facts gate_facts(const struct manager *m) {
+        return (struct gate_facts) {
+                .config = m->config, .standby = &m->standby.monitor, .standby_last = &m->standby.last,
+                .standby_url_shown = m->standby.url_shown,
+                .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
+                .standby_db_error = m->standby_db ? dbprobe_error(m->standby_db) : "",
+                .primary_db = m->primary_db ? dbprobe_facts(m->primary_db) : NULL,
+                .confirm = m->confirm_state,
+        };
 }
 
 static void say_held(struct manager *m, enum monitor_decision d) {
         struct event ev = { .kind = EVENT_FAILOVER_HELD, .gate = monitor_decision_to_string(d), .exit_status = -1,
                             .role = "standby", .endpoint = m->config->standby.name };
+        struct gate_facts facts = gate_facts(m);
         char why[512];
 
-        describe_hold(m, d, why, sizeof why);
+        gates_describe_hold(&facts, d, why, sizeof why);
         event_emit(&m->bus, &ev, "failover: held: %s; %s", why, m->once ? "not failing over (override with --force)"
                    : "re-checked every tick");
+}
+
+/* ---- the live view (observe.h: status file, metrics, alerts) --------------------------------------------- */
+
+static void fill_endpoint(const struct endpoint *ep, struct status_endpoint *s) {
+        const struct monitor_endpoint *mon = &ep->monitor;
+
+        snprintf(s->name, sizeof s->name, "%s", ep->config->name);
+        snprintf(s->url, sizeof s->url, "%s", ep->url_shown);
+        s->health = mon->health == MONITOR_UP ? STATUS_UP : mon->health == MONITOR_DOWN ? STATUS_DOWN : STATUS_UNKNOWN;
+        s->failures = mon->consecutive_failures;
+        s->checks = ep->checks;
+        s->checked_usec = ep->checked_usec;
+        if (ep->checks == 0)
+                return;
+        snprintf(s->result, sizeof s->result, "%s", health_status_to_string(ep->last.status));
+        snprintf(s->error, sizeof s->error, "%s", ep->last.error);
+        s->http_code = ep->last.http_code;
+        s->latency_usec = ep->last.latency_usec;
+}
+
+static void fill_db(const struct dbprobe *p, struct status_db *s) {
+        const struct monitor_db *db;
+        uint64_t answered, now;
+
+        s->lag_seconds = -1;
+        if (!p)
+                return;
+        db = dbprobe_facts(p);
+        answered = dbprobe_answered_usec(p);
+        now = now_monotonic_usec();
+        *s = (struct status_db) { .configured = true, .known = db->known, .reachable = db->reachable,
+                                  .in_recovery = db->in_recovery, .receiving = db->receiving,
+                                  .lag_bytes = db->lag_bytes, .lag_seconds = dbprobe_replay_lag_seconds(p) };
+        if (answered)
+                s->checked_usec = now_realtime_usec() - (now - answered);
+        snprintf(s->error, sizeof s->error, "%s", dbprobe_error(p));
+}
+
+static void observe_status(struct manager *m) {
+        struct status s = { .pid = getpid(), .running = true, .started_usec = m->started_realtime_usec,
+                            .updated_usec = now_realtime_usec(), .threshold = m->config->health.failure_threshold,
+                            .failover_running = m->failover != NULL, .failed_over = m->failed_over };
+
+        if (!m->observe)
+                return;
+        fill_endpoint(&m->active, &s.active);
+        fill_endpoint(&m->standby, &s.standby);
+        fill_db(m->standby_db, &s.standby_db);
+        fill_db(m->primary_db, &s.primary_db);
+        if (!m->failover && monitor_decision_is_hold(m->last_said)) {
+                snprintf(s.held_gate, sizeof s.held_gate, "%s", monitor_decision_to_string(m->last_said));
+                struct gate_facts facts = gate_facts(m);
+                gates_describe_hold(&facts, m->last_said, s.held_detail, sizeof s.held_detail);
+        }
+        observe_update(m->observe, &s);
 }
 
 static void decide_once(struct manager *m, struct monitor_verdict v);
@@ -499,6 +545,8 @@ static void manager_reload(struct manager *m) {
                 return;
         }
         m->config = fresh;
+        if (m->observe)
+                observe_reload(m->observe, fresh);
         r = endpoints_init(m, old);
         if (r >= 0)
                 r = dbprobes_init(m);
@@ -596,6 +644,7 @@ struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
         failover_free(m->failover);
+        observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
         spawn_free(m->confirm);
         dbprobe_free(m->standby_db);
         dbprobe_free(m->primary_db);
@@ -624,6 +673,11 @@ int manager_run_daemon(struct manager *m) {
         struct event ev = { .kind = EVENT_DAEMON_STARTED, .exit_status = -1 };
         int r;
 
+        m->started_realtime_usec = now_realtime_usec();
+        r = observe_new(m->event, m->health, &m->bus, m->config, &m->observe);
+        if (r < 0)      /* a metrics address that cannot be bound is already explained in the log */
+                return log_error_errno(r, "cannot start the status file, metrics, alerts or hooks: %s", strerror(-r)),
+                       EXIT_FAILURE;
         m->next_tick_usec = now_monotonic_usec();
         r = sd_event_add_time(m->event, &m->tick, CLOCK_MONOTONIC, m->next_tick_usec, 1, on_tick, m);
         if (r < 0)
@@ -736,68 +790,21 @@ int manager_run_once(struct manager *m, bool force) {
 
 /* ---- --once --dry-run: the drill ---------------------------------------------------------------------- */
 
-static void drill_say_facts(struct manager *m) {
-        char reason[300] = "no answer";
-        const struct monitor_db *db;
-
-        if (m->standby.monitor.health != MONITOR_UNKNOWN)
-                endpoint_describe(&m->standby.last, reason, sizeof reason);
-        printf("drill: %-10s %s %s %s (%s)\n", "standby", m->standby.monitor.health == MONITOR_UP ? "ok    " : "FAILED",
-               m->config->standby.name, m->standby.url_shown, m->standby.monitor.health == MONITOR_UP ? "healthy"
-               : reason);
-        if (m->standby_db) {
-                db = dbprobe_facts(m->standby_db);
-                if (db->reachable)
-                        printf("drill: %-10s %s in recovery: %s, receiving WAL: %s, received but not replayed: %llu "
-                               "bytes (database.max_lag_bytes %llu)\n", "database",
-                               db->in_recovery && db->receiving && db->lag_bytes <= m->config->database.max_lag_bytes
-                               ? "ok    " : "FAILED", db->in_recovery ? "yes" : "NO", db->receiving ? "yes" : "NO",
-                               (unsigned long long) db->lag_bytes,
-                               (unsigned long long) m->config->database.max_lag_bytes);
-                else
-                        printf("drill: %-10s FAILED standby database unreachable: %s\n", "database",
-                               dbprobe_error(m->standby_db));
-        }
-        if (m->primary_db) {
-                db = dbprobe_facts(m->primary_db);
-                printf("drill: %-10s %s %s\n", "primary", "info  ", db->reachable && !db->in_recovery
-                       ? "the primary database answers as a writable primary: a failover now needs the fence"
-                       : "the primary database does not answer as a writable primary");
-        }
-        if (m->config->confirm.argv)
-                printf("drill: %-10s %s the confirm command says the active is %s from the second vantage point\n",
-                       "confirm", m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ? "info  " : "ok    ",
-                       m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ? "ALIVE" : "down");
-}
-
 static void on_drill_checks_done(struct drill *d, unsigned failed, void *userdata) {
         struct manager *m = userdata;
-        enum monitor_decision g = m->drill_verdict.decision;
-        char why[512];
-        int code;
+        struct gate_facts facts = gate_facts(m);
+        int code = gates_print_drill_verdict(&facts, m->drill_verdict, failed, stdout);
 
-        if (monitor_decision_is_hold(g)) {
-                describe_hold(m, g, why, sizeof why);
-                printf("drill verdict: HELD by gate %s: %s (--once --force would override it)\n",
-                       monitor_decision_to_string(g), why);
-                code = EXIT_REFUSED;
-        } else if (failed > 0) {
-                printf("drill verdict: WOULD FAIL: %u check(s) above failed; a failover now would stop there\n", failed);
-                code = EXIT_FAILURE;
-        } else {
-                printf("drill verdict: the failover would proceed%s\n", m->drill_verdict.fence_required
-                       ? " (the fence must succeed first: the primary database answers)" : "");
-                code = EXIT_SUCCESS;
-        }
         fflush(stdout);
         sd_event_exit(m->event, code);
 }
 
 static void drill_gates_decided(struct manager *m, struct monitor_verdict v) {
+        struct gate_facts facts = gate_facts(m);
         int r;
 
         m->drill_verdict = v;
-        drill_say_facts(m);
+        gates_print_drill_facts(&facts, stdout);
         r = drill_start(m->event, m->config, stdout, on_drill_checks_done, m, &m->drill_checks);
         if (r < 0) {
                 log_error_errno(r, "drill: cannot run the checks: %s", strerror(-r));

@@ -392,6 +392,10 @@ static int emit_server(struct out *o, const char *in, size_t len, size_t *cursor
                         size_t from, to;
 
                         cut_range(in, len, prev_end, t.start, t.end, &from, &to);
+                        /* The previous cut may already have taken the blanks before this word (it went with the
+                         * blanks after it, past a comment): never copy backwards. */
+                        if (from < *cursor)
+                                from = *cursor;
                         out_put(o, in + *cursor, from - *cursor);
                         *cursor = to;
                 }

@@ -214,6 +214,31 @@ static char **env_minimal(void) {
         return v;
 }
 
+char **spawn_env_minimal_with(char *const extra[]) {
+        char **base = env_minimal(), **v;
+        size_t n = strv_length(extra), k;
+
+        if (!base)
+                return NULL;
+        v = reallocarray(base, 3 + n + 1, sizeof(char *));
+        if (!v) {
+                strv_free(base);
+                return NULL;
+        }
+        /* env_minimal leaves HOME out (NULL) when there is none: append after what is there. */
+        k = strv_length(v);
+        for (size_t i = 0; i < n; i++, k++) {
+                v[k + 1] = NULL;
+                v[k] = strdup(extra[i]);
+                if (!v[k]) {
+                        strv_free(v);
+                        return NULL;
+                }
+        }
+        v[k] = NULL;
+        return v;
+}
+
 /* The PATH the command is looked up in: the one the child gets. */
 static const char *env_path(char *const env[]) {
         for (size_t i = 0; env && env[i]; i++)

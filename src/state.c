@@ -6,10 +6,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
+#include "textesc.h"
 #include "util.h"
 
 #define STATE_MAGIC "blfailoverd-state 1"
@@ -38,47 +40,6 @@ static int lookup(const char *const *names, size_t n, const char *word) {
         return -EBADMSG;
 }
 
-/* Free text (details) is escaped so a record is always one line: \\, \n, and \xHH for other controls. */
-static void escape_into(FILE *f, const char *s) {
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '\\')
-                        fputs("\\\\", f);
-                else if (c == '\n')
-                        fputs("\\n", f);
-                else if (c < 0x20 || c == 0x7f)
-                        fprintf(f, "\\x%02x", c);
-                else
-                        fputc(c, f);
-        }
-}
-
-static int unescape(const char *in, char *out, size_t size) {
-        size_t o = 0;
-
-        for (; *in; in++) {
-                char c = *in;
-                if (c == '\\') {
-                        in++;
-                        if (*in == '\\')
-                                c = '\\';
-                        else if (*in == 'n')
-                                c = '\n';
-                        else if (*in == 'x' && in[1] && in[2]) {
-                                char hex[3] = { in[1], in[2], 0 };
-                                c = (char) strtol(hex, NULL, 16);
-                                in += 2;
-                        } else
-                                return -EBADMSG;
-                }
-                if (o + 1 >= size)
-                        return -EBADMSG;
-                out[o++] = c;
-        }
-        out[o] = 0;
-        return 0;
-}
-
 int state_serialize(const struct state *s, char **ret_text, size_t *ret_size) {
         char *text = NULL;
         size_t size = 0;
@@ -91,10 +52,11 @@ int state_serialize(const struct state *s, char **ret_text, size_t *ret_size) {
                 s->finished_usec, s->failed_step[0] ? s->failed_step : "-");
         for (size_t i = 0; i < s->n_steps; i++) {
                 const struct state_step *st = &s->steps[i];
-                fprintf(f, "step %s %s %" PRIu64 " %" PRIu64 " %d ", st->name,
+                /* "-" stands for an empty name, as for trigger: an empty word would shift every field after it */
+                fprintf(f, "step %s %s %" PRIu64 " %" PRIu64 " %d ", st->name[0] ? st->name : "-",
                         state_step_status_to_string(st->status), st->started_usec, st->duration_usec,
                         st->exit_status);
-                escape_into(f, st->detail);
+                textesc_write(f, st->detail);
                 fputc('\n', f);
         }
         fputs("end\n", f);
@@ -135,11 +97,14 @@ static int parse_step(char *rest, struct state *s) {
 
         if (s->n_steps >= STATE_STEPS_MAX)
                 return -EBADMSG;
-        if (sscanf(rest, "%63s %15s %llu %llu %d %n", name, status, &started, &duration, &exit_status, &consumed) < 5 ||
-            consumed == 0)
+        if (sscanf(rest, "%63s %15s %llu %llu %d%n", name, status, &started, &duration, &exit_status, &consumed) < 5 ||
+            consumed == 0 || (rest[consumed] != ' ' && rest[consumed] != '\0'))
                 return -EBADMSG;
+        /* exactly the one blank state_serialize writes: a detail may itself start with blanks */
+        if (rest[consumed] == ' ')
+                consumed++;
         st = &s->steps[s->n_steps];
-        if (copy_word(st->name, sizeof st->name, name) < 0 || unescape(rest + consumed, detail, sizeof detail) < 0 ||
+        if (copy_word(st->name, sizeof st->name, name) < 0 || textesc_read(rest + consumed, detail, sizeof detail) < 0 ||
             strlen(detail) >= sizeof st->detail)
                 return -EBADMSG;
         r = lookup(step_names, ELEMENTSOF(step_names), status);
@@ -245,6 +210,10 @@ int state_save(const char *state_dir, const struct state *s) {
         r = state_serialize(s, &text, &size);
         if (r < 0)
                 return r;
+        /* fileio keeps an existing file's mode: a record left readable by others (an old install, a hand copy)
+         * would stay so, and the new content with it. Step details quote commands and their output. */
+        if (chmod(path, 0600) < 0 && errno != ENOENT)
+                return -errno;
         return fileio_write_atomic(path, text, size, 0600);
 }
 

@@ -254,6 +254,30 @@ def test_dry_run_changes_nothing(ctx):
     ctx.expect_unchanged()
 
 
+def _log_time(line):
+    """Seconds of a log line's UTC timestamp (same day)."""
+    hms = line.split(" ", 1)[0].split("T")[1].rstrip("Z")
+    h, m, sec = hms.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+
+def test_fast_interval_rechecks_from_the_first_failure(ctx):
+    """health.fast_interval (HAProxy's fastinter): after the active's first failure the re-checks come every
+    fast_interval, from the first one on. With interval 3s and fast_interval 200ms the threshold (3) is reached
+    about 0.4 s after the first failure; at the plain cadence it would take 6 s."""
+    cfg = ctx.config(interval=3.0, timeout=0.15, failure_threshold=THRESHOLD)
+    cfg["health"]["fast_interval"] = "200ms"
+    d = ctx.daemon(cfg)
+    m = d.mark()
+    ctx.topo.active.set_mode("500")
+    first = d.wait_log(LOG.active_failing(1, THRESHOLD), ctx.t(8), since=m)
+    reached = d.wait_log(LOG.THRESHOLD, ctx.t(8), since=m)
+    took = _log_time(reached) - _log_time(first)
+    ctx.expect(took < 2.0, f"first failure → threshold took {took:.2f}s: the re-checks did not use fast_interval")
+    d.wait_log(LOG.SUCCEEDED, ctx.t(30), since=m, fail_on=(LOG.FAILED_AT,))
+    ctx.stop_daemon(d)
+
+
 # ---------------------------------------------------------------------------------------------------- config check
 
 def test_check_good_config(ctx):

@@ -60,7 +60,7 @@ static int read_request(int fd, char *path, size_t path_size) {
                 if (strstr(buf, "\r\n\r\n"))
                         break;
         }
-        snprintf(fmt, sizeof(fmt), "GET %%%zus", path_size - 1);
+        snprintf(fmt, sizeof(fmt), "%%*s %%%zus", path_size - 1);    /* GET checks, POST webhooks */
         return sscanf(buf, fmt, path) == 1 ? 0 : -1;
 }
 
@@ -351,12 +351,17 @@ static void health__url_redact__table(void **state) {
         static const struct {
                 const char *in, *want;
         } cases[] = {
-                { "http://u:p@h:1/x?y", "http://h:1/x?y" },
+                { "http://u:p@h:1/x?y", "http://h:1/x?***" },
                 { "http://user:secret@host/x", "http://host/x" },
                 { "https://admin:secret@db.example.com:8443/health", "https://db.example.com:8443/health" },
                 { "http://user@host/x", "http://host/x" },
-                { "http://host/x?mail=a@b", "http://host/x?mail=a@b" },                 /* '@' in the query */
-                { "http://u:secret@host/x?mail=a@b#c@d", "http://host/x?mail=a@b#c@d" },
+                { "http://host/x?mail=a@b", "http://host/x?mail=***" },                 /* '@' in the query */
+                { "http://u:secret@host/x?mail=a@b#c@d", "http://host/x?mail=***#c@d" },
+                /* query values are tokens as often as userinfo is */
+                { "http://host/alerts?token=secret", "http://host/alerts?token=***" },
+                { "http://host/a?x=secret&full=1&flag&empty=&=v", "http://host/a?x=***&full=***&***&empty=&=***" },
+                { "http://host/a?secret", "http://host/a?***" },
+                { "http://host/a?", "http://host/a" },                  /* curl drops an empty query */
                 { "http://host:8080/health", "http://host:8080/health" },               /* no creds: unchanged */
                 { "https://host/", "https://host/" },
                 { "http://u:secret@[::1]:8080/x", "http://[::1]:8080/x" },              /* IPv6 literal */
@@ -662,6 +667,74 @@ static void health__free_with_targets_in_flight__frees_them_silently(void **stat
         assert_int_equal(idle.calls, 1);
 }
 
+/* ---------------------------------------------------------------- one-off POSTs (the alert webhook) */
+
+struct post {
+        unsigned calls;
+        struct health_result result;
+        struct health_request *q;
+};
+
+static void on_posted(struct health_request *q, const struct health_result *r, void *userdata) {
+        struct post *p = userdata;
+
+        p->calls++;
+        p->result = *r;
+        p->q = health_request_free(q);          /* freeing from inside the callback is allowed */
+}
+
+static void post_once(struct fixture *f, struct post *p, const char *url, unsigned timeout_ms) {
+        uint64_t deadline = now_monotonic_usec() + WAIT_MAX_USEC;
+
+        *p = (struct post) {};
+        assert_int_equal(health_post(f->health, url, "application/json", "{\"a\":1}", 7, timeout_ms * USEC_PER_MSEC,
+                                     on_posted, p, &p->q), 0);
+        while (p->calls == 0 && now_monotonic_usec() < deadline)
+                assert_true(sd_event_run(f->event, 50 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(p->calls, 1);
+        assert_null(p->q);
+}
+
+static void health__post__2xx_ok_500_status_hang_timeout_refused_connect(void **state) {
+        struct fixture *f = *state;
+        char url[128];
+        struct post p;
+
+        snprintf(url, sizeof url, "http://user:pw@127.0.0.1:%u/ok", f->server.port);
+        post_once(f, &p, url, 2000);
+        assert_int_equal(p.result.status, HEALTH_OK);
+        assert_int_equal(p.result.http_code, 200);
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/500", f->server.port);
+        post_once(f, &p, url, 2000);
+        assert_int_equal(p.result.status, HEALTH_HTTP_STATUS);
+        assert_int_equal(p.result.http_code, 500);
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/hang", f->server.port);
+        post_once(f, &p, url, 300);
+        assert_int_equal(p.result.status, HEALTH_TIMEOUT);
+        assert_true(p.result.latency_usec >= 300 * USEC_PER_MSEC && p.result.latency_usec < 3 * USEC_PER_SEC);
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/ok", f->refuse_port);
+        post_once(f, &p, url, 2000);
+        assert_int_equal(p.result.status, HEALTH_CONNECT_ERROR);
+}
+
+static void health__post_bad_arguments_and_free_in_flight__no_callback(void **state) {
+        struct fixture *f = *state;
+        struct post p = {};
+        char url[128];
+
+        assert_int_equal(health_post(f->health, "ftp://x/", "text/plain", "", 0, USEC_PER_SEC, on_posted, &p, &p.q),
+                         -EINVAL);
+        assert_int_equal(health_post(f->health, "http://x/", "text/plain", "", 0, 0, on_posted, &p, &p.q), -EINVAL);
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/hang", f->server.port);
+        assert_int_equal(health_post(f->health, url, "text/plain", "x", 1, USEC_PER_SEC, on_posted, &p, &p.q), 0);
+        run_for(f, 100 * USEC_PER_MSEC);
+        p.q = health_request_free(p.q);
+        run_for(f, 100 * USEC_PER_MSEC);
+        assert_int_equal(p.calls, 0);
+        /* one left in flight is freed by health_free (teardown), silently */
+        assert_int_equal(health_post(f->health, url, "text/plain", "x", 1, USEC_PER_SEC, on_posted, &p, &p.q), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(health__evaluate__table),
@@ -687,6 +760,8 @@ int main(void) {
                 T(health__double_start__ebusy),
                 T(health__free_target_in_flight__no_callback),
                 T(health__free_with_targets_in_flight__frees_them_silently),
+                T(health__post__2xx_ok_500_status_hang_timeout_refused_connect),
+                T(health__post_bad_arguments_and_free_in_flight__no_callback),
 #undef T
         };
 

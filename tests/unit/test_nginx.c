@@ -580,6 +580,71 @@ static struct rewrite_case error_after_upstream = {
         .message = "unterminated string: the single quote opened here is never closed",
 };
 
+/* Found by fuzz_nginx: after a comment the first `backup` goes with the blanks after it, and the second one then
+ * reached back over those same blanks — a copy of negative length (a crash), not just a wrong byte. */
+static struct rewrite_case comment_then_two_backups = {
+        .name = "nginx__comment_then_two_backups__both_dropped",
+        .in = "upstream blacklake_backend {\n"
+              "    server active_api:8080;\n"
+              "    server standby_api:8080 # the standby\n"
+              "        backup backup;\n"
+              "}\n",
+        .out = "upstream blacklake_backend {\n"
+               "    server active_api:8080 down;\n"
+               "    server standby_api:8080 # the standby\n"
+               "        ;\n"
+               "}\n",
+};
+
+static struct rewrite_case comment_then_two_backups_minimal = {
+        .name = "nginx__comment_then_two_backups_fuzzer_input__both_dropped",
+        .in = "upstream blacklake_backend{server active_api:8080;server standby_api:8080 #\nbackup backup;}",
+        .out = "upstream blacklake_backend{server active_api:8080 down;server standby_api:8080 #\n;}",
+};
+
+/* ------------------------------------------------------------------ include lines: never followed */
+
+/* An include is one more directive: outside the upstream it stays byte for byte, inside it stays too (only the two
+ * server directives are edited), and servers that live only in an included file are not found (we do not follow
+ * includes: the rewrite would have to edit another file). */
+static struct rewrite_case include_outside = {
+        .name = "nginx__include_outside_upstream__left_as_is",
+        .in = "include /etc/nginx/conf.d/*.conf;\n" RUNBOOK "include \"snippets/x y.conf\";\n",
+        .out = "include /etc/nginx/conf.d/*.conf;\n" RUNBOOK_SWITCHED "include \"snippets/x y.conf\";\n",
+};
+
+static struct rewrite_case include_inside = {
+        .name = "nginx__include_inside_upstream__left_as_is",
+        .in = "upstream blacklake_backend {\n"
+              "    include /etc/nginx/upstream-common.conf;\n"
+              "    server active_api:8080;\n"
+              "    server standby_api:8080 backup;\n"
+              "}\n",
+        .out = "upstream blacklake_backend {\n"
+               "    include /etc/nginx/upstream-common.conf;\n"
+               "    server active_api:8080 down;\n"
+               "    server standby_api:8080;\n"
+               "}\n",
+};
+
+static struct rewrite_case servers_in_include = {
+        .name = "nginx__servers_only_in_included_file__enoent_at_upstream",
+        .in = "http {\n  upstream blacklake_backend {\n    include /etc/nginx/servers.conf;\n  }\n}\n",
+        .rc = -ENOENT,
+        .line = 2,
+        .col = 3,
+        .message = "server \"active_api:8080\" not found in upstream \"blacklake_backend\" (line 2)",
+};
+
+static struct rewrite_case include_unterminated = {
+        .name = "nginx__include_with_unterminated_string__einval_at_the_quote",
+        .in = "include \"/etc/nginx/conf.d/*.conf;\n" RUNBOOK,
+        .rc = -EINVAL,
+        .line = 1,
+        .col = 9,
+        .message = "unterminated string: the double quote opened here is never closed",
+};
+
 /* ------------------------------------------------------------------ hand-written tests */
 
 /* Every byte before the upstream and after its closing brace is the input's, even amid look-alike text. */
@@ -780,6 +845,12 @@ int main(void) {
                 TABLE(lone_semicolon),
                 TABLE(anonymous_block),
                 TABLE(error_after_upstream),
+                TABLE(comment_then_two_backups),
+                TABLE(comment_then_two_backups_minimal),
+                TABLE(include_outside),
+                TABLE(include_inside),
+                TABLE(servers_in_include),
+                TABLE(include_unterminated),
                 cmocka_unit_test(nginx__bytes_outside_block__identical),
                 cmocka_unit_test(nginx__rewrite_twice__equals_rewrite_once),
                 cmocka_unit_test(nginx__nesting_past_cap__einval_at_the_brace),

@@ -1,0 +1,54 @@
+/* alert: owns which alert conditions are firing — the pure mapping from events (and the standby's replication lag)
+ * to Alertmanager-style alerts that fire and resolve — and the JSON body of one webhook post (the payload
+ * Alertmanager itself sends to webhook receivers: version 4, status, labels, annotations, startsAt, endsAt).
+ * No I/O, no clock: the caller passes the time. Sending is webhook.h's job. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+enum alert_kind {
+        ALERT_ACTIVE_DOWN,              /* threshold reached; resolved when the active answers again */
+        ALERT_FAILOVER_HELD,            /* a gate holds the failover; resolved when it starts or the active recovers */
+        ALERT_FAILOVER_RUNNING,         /* started; resolved when it ends either way */
+        ALERT_FAILOVER_SUCCEEDED,       /* fires once; the record stays until --clear-state */
+        ALERT_FAILOVER_FAILED,          /* fires once: finish by hand */
+        ALERT_STANDBY_DOWN,             /* the standby API fails; resolved when it passes again */
+        ALERT_REPLICATION_LAG,          /* lag above alerts.lag_warning; resolved below it */
+        _ALERT_KIND_MAX,
+};
+
+const char *alert_kind_name(enum alert_kind k);         /* the alertname label: "BlfailoverdActiveDown", ... */
+const char *alert_kind_severity(enum alert_kind k);     /* "critical", "warning" */
+
+#define ALERT_TEXT_MAX 1024
+
+struct alert {
+        enum alert_kind kind;
+        bool resolved;
+        uint64_t starts_usec;           /* CLOCK_REALTIME */
+        uint64_t ends_usec;             /* resolved: when; firing: 0 */
+        char gate[32];                  /* ALERT_FAILOVER_HELD only */
+        char step[32];                  /* ALERT_FAILOVER_FAILED only */
+        char description[ALERT_TEXT_MAX];
+};
+
+struct alert_state {
+        bool firing[_ALERT_KIND_MAX];
+        uint64_t starts_usec[_ALERT_KIND_MAX];
+        char gate[32];                  /* of the firing ALERT_FAILOVER_HELD */
+};
+
+/* What this event fires or resolves, in order, into out (at most max; returns how many). */
+size_t alert_on_event(struct alert_state *s, const struct event *ev, uint64_t now_usec, struct alert *out, size_t max);
+
+/* The standby's lag against alerts.lag_warning (0: off). known=false (no answer, unreachable) changes nothing. */
+size_t alert_on_lag(struct alert_state *s, bool known, uint64_t lag_bytes, uint64_t warning_bytes, uint64_t now_usec,
+                    struct alert *out, size_t max);
+
+/* The webhook body for one alert. instance: this monitor's host name; active/standby: the endpoints' names. */
+int alert_render(const struct alert *a, const char *instance, const char *active, const char *standby,
+                 char **ret_text, size_t *ret_size);

@@ -1,0 +1,86 @@
+/* status: owns the live view of the running daemon — roles, each endpoint's last check, the failure counters, the
+ * standby (and primary) database facts, the held gate — as one plain struct, its small text file in state_dir
+ * (serialize/parse are pure; written atomically, without fsync: see status_save), and its two renderings for
+ * `--status` (human) and `--status --json` (together with the persisted failover record, state.h).
+ * It does not gather anything: the manager fills the struct. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "state.h"
+
+#define STATUS_FILE_NAME "status"
+#define STATUS_FILE_MAX (64u * 1024u)
+
+enum status_health {
+        STATUS_UNKNOWN,         /* no check finished yet */
+        STATUS_UP,
+        STATUS_DOWN,
+};
+
+const char *status_health_to_string(enum status_health h);     /* "unknown", "up", "down" */
+
+struct status_endpoint {
+        char name[128];
+        char url[512];                  /* redacted: never carries credentials */
+        enum status_health health;
+        uint64_t checks;                /* checks finished since the daemon started */
+        uint64_t checked_usec;          /* CLOCK_REALTIME when the last check finished; 0: none yet */
+        char result[32];                /* health_status_to_string() of the last check: "ok", "timeout", ... */
+        long http_code;                 /* 0: no HTTP answer */
+        uint64_t latency_usec;
+        char error[256];                /* "" when there is nothing to add to `result` */
+        unsigned failures;              /* consecutive */
+};
+
+struct status_db {
+        bool configured;
+        bool known;                     /* an answer came back */
+        bool reachable;
+        bool in_recovery;
+        bool receiving;
+        uint64_t lag_bytes;             /* received, not yet replayed */
+        double lag_seconds;             /* now() - last replayed transaction; < 0: unknown */
+        uint64_t checked_usec;          /* CLOCK_REALTIME of the answer */
+        char error[256];
+};
+
+struct status {
+        int pid;
+        bool running;                   /* false once the daemon stopped cleanly */
+        uint64_t started_usec;          /* CLOCK_REALTIME: daemon start */
+        uint64_t updated_usec;          /* CLOCK_REALTIME: this snapshot */
+        unsigned threshold;
+        struct status_endpoint active, standby;
+        struct status_db standby_db, primary_db;
+        bool failover_running;
+        bool failed_over;               /* a failover record exists (or is unreadable) */
+        char held_gate[32];             /* "" unless a gate holds the failover right now */
+        char held_detail[512];
+};
+
+/* Which endpoint serves now: the standby once a failover succeeded (or switched), else the active. */
+const char *status_serving(const struct status *s, const struct state *record);
+
+/* Pure. Line-based "key value" text ending in "end"; -EBADMSG on anything malformed or torn. */
+int status_serialize(const struct status *s, char **ret_text, size_t *ret_size);
+int status_parse(const char *data, size_t size, struct status *ret);
+
+/* STATE_DIR/status: atomic (temp file + rename) but not fsync'ed. -ENOENT: no daemon ever wrote one. */
+int status_save(const char *state_dir, const struct status *s);
+int status_load(const char *state_dir, struct status *ret);
+
+/* record: the persisted failover record, NULL when there is none; record_error: why it could not be read (0 when
+ * fine or absent). daemon_alive: whether the pid in s still runs (the caller checks, so this stays pure). */
+struct status_view {
+        const struct status *status;
+        const struct state *record;
+        int record_error;
+        bool daemon_alive;
+};
+
+void status_print_json(const struct status_view *v, FILE *out);
+void status_print_human(const struct status_view *v, FILE *out);

@@ -1,0 +1,256 @@
+/* metrics: counters and histograms, rendered as Prometheus text and as the /health cluster JSON. */
+#include "metrics.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "monitor.h"
+#include "util.h"
+
+/* From a fast LAN answer to health.timeout's usual range: a check slower than 10 s is +Inf. */
+static const double bucket_bounds[METRICS_N_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+
+double metrics_bucket_bound(size_t i) {
+        return i < METRICS_N_BUCKETS ? bucket_bounds[i] : 0;
+}
+
+void metrics_observe_check(struct metrics *m, enum metrics_role role, uint64_t latency_usec) {
+        struct metrics_histogram *h = &m->checks[role];
+        double seconds = (double) latency_usec / 1e6;
+
+        for (size_t i = 0; i < METRICS_N_BUCKETS; i++)
+                if (seconds <= bucket_bounds[i]) {
+                        h->buckets[i]++;
+                        break;
+                }
+        h->count++;
+        h->sum += seconds;
+}
+
+void metrics_count_failover(struct metrics *m, bool succeeded) {
+        if (succeeded)
+                m->failovers_succeeded++;
+        else
+                m->failovers_failed++;
+}
+
+/* Label values: backslash, double quote and newline escaped, as the exposition format requires. */
+static void label_value(FILE *f, const char *s) {
+        fputc('"', f);
+        for (; *s; s++) {
+                if (*s == '\\' || *s == '"')
+                        fprintf(f, "\\%c", *s);
+                else if (*s == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*s, f);
+        }
+        fputc('"', f);
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void role_labels(FILE *f, const char *role, const char *name) {
+        fprintf(f, "{role=\"%s\",name=", role);
+        label_value(f, name);
+        fputc('}', f);
+}
+
+static void render_endpoints(FILE *f, const struct status *s) {
+        const struct { const char *role; const struct status_endpoint *e; } eps[] = {
+                { "active", &s->active }, { "standby", &s->standby },
+        };
+
+        header(f, "blfailoverd_endpoint_up", "gauge", "1 when the endpoint's last health check passed, 0 when it "
+               "failed (absent before the first check).");
+        for (size_t i = 0; i < ELEMENTSOF(eps); i++)
+                if (eps[i].e->health != STATUS_UNKNOWN) {
+                        fputs("blfailoverd_endpoint_up", f);
+                        role_labels(f, eps[i].role, eps[i].e->name);
+                        fprintf(f, " %d\n", eps[i].e->health == STATUS_UP);
+                }
+        header(f, "blfailoverd_consecutive_failures", "gauge", "Consecutive failed health checks of the endpoint.");
+        for (size_t i = 0; i < ELEMENTSOF(eps); i++) {
+                fputs("blfailoverd_consecutive_failures", f);
+                role_labels(f, eps[i].role, eps[i].e->name);
+                fprintf(f, " %u\n", eps[i].e->failures);
+        }
+        header(f, "blfailoverd_failover_threshold", "gauge", "Consecutive failures of the active that trigger the "
+               "failover (health.failure_threshold).");
+        fprintf(f, "blfailoverd_failover_threshold %u\n", s->threshold);
+}
+
+static void render_histograms(FILE *f, const struct metrics *m, const struct status *s) {
+        const struct status_endpoint *eps[_METRICS_ROLE_MAX] = { &s->active, &s->standby };
+        static const char *const roles[_METRICS_ROLE_MAX] = { "active", "standby" };
+
+        header(f, "blfailoverd_check_duration_seconds", "histogram", "Duration of the health checks, answered or "
+               "not.");
+        for (size_t r = 0; r < _METRICS_ROLE_MAX; r++) {
+                const struct metrics_histogram *h = &m->checks[r];
+                uint64_t cumulative = 0;
+
+                for (size_t i = 0; i <= METRICS_N_BUCKETS; i++) {
+                        cumulative += i < METRICS_N_BUCKETS ? h->buckets[i] : 0;
+                        fprintf(f, "blfailoverd_check_duration_seconds_bucket{role=\"%s\",name=", roles[r]);
+                        label_value(f, eps[r]->name);
+                        if (i < METRICS_N_BUCKETS)
+                                fprintf(f, ",le=\"%g\"} %" PRIu64 "\n", bucket_bounds[i], cumulative);
+                        else
+                                fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", h->count);
+                }
+                fputs("blfailoverd_check_duration_seconds_sum", f);
+                role_labels(f, roles[r], eps[r]->name);
+                fprintf(f, " %.6f\n", h->sum);
+                fputs("blfailoverd_check_duration_seconds_count", f);
+                role_labels(f, roles[r], eps[r]->name);
+                fprintf(f, " %" PRIu64 "\n", h->count);
+        }
+}
+
+static void render_failover(FILE *f, const struct metrics *m, const struct status *s, const struct state *record) {
+        static const char *const outcomes[] = { "none", "running", "succeeded", "failed" };
+        const char *outcome = !record && s->failed_over ? "unreadable" : state_outcome_to_string(record ? record->outcome
+                                                                                                 : STATE_NONE);
+
+        header(f, "blfailoverd_failovers_total", "counter", "Failovers this daemon process ran, by result.");
+        fprintf(f, "blfailoverd_failovers_total{result=\"succeeded\"} %" PRIu64 "\n", m->failovers_succeeded);
+        fprintf(f, "blfailoverd_failovers_total{result=\"failed\"} %" PRIu64 "\n", m->failovers_failed);
+        header(f, "blfailoverd_failover_recorded", "gauge", "1 for the outcome of the persisted failover record "
+               "(none until a failover; it stays until blfailoverd --clear-state).");
+        for (size_t i = 0; i < ELEMENTSOF(outcomes); i++)
+                fprintf(f, "blfailoverd_failover_recorded{outcome=\"%s\"} %d\n", outcomes[i],
+                        strcmp(outcome, outcomes[i]) == 0);
+        if (strcmp(outcome, "unreadable") == 0)
+                fputs("blfailoverd_failover_recorded{outcome=\"unreadable\"} 1\n", f);
+        header(f, "blfailoverd_failover_step_duration_seconds", "gauge", "Duration of each step of the last "
+               "failover.");
+        for (size_t i = 0; record && i < record->n_steps; i++) {
+                fputs("blfailoverd_failover_step_duration_seconds{step=", f);
+                label_value(f, record->steps[i].name);
+                fprintf(f, "} %.6f\n", (double) record->steps[i].duration_usec / 1e6);
+        }
+        header(f, "blfailoverd_last_failover_timestamp_seconds", "gauge", "When the recorded failover started (Unix "
+               "time); 0 when none is recorded.");
+        fprintf(f, "blfailoverd_last_failover_timestamp_seconds %.3f\n",
+                record ? (double) record->started_usec / 1e6 : 0.0);
+        header(f, "blfailoverd_failover_held", "gauge", "1 for the safety gate that holds the failover right now.");
+        for (int d = 0; d < 64; d++) {
+                const char *gate = monitor_decision_to_string((enum monitor_decision) d);
+                if (strcmp(gate, "unknown") == 0)
+                        break;
+                if (monitor_decision_is_hold((enum monitor_decision) d))
+                        fprintf(f, "blfailoverd_failover_held{gate=\"%s\"} %d\n", gate,
+                                strcmp(gate, s->held_gate) == 0);
+        }
+}
+
+static void render_database(FILE *f, const struct status *s) {
+        const struct status_db *sb = &s->standby_db;
+
+        header(f, "blfailoverd_database_up", "gauge", "1 when the database answered the last status query.");
+        if (sb->configured && sb->known)
+                fprintf(f, "blfailoverd_database_up{role=\"standby\"} %d\n", sb->reachable);
+        if (s->primary_db.configured && s->primary_db.known)
+                fprintf(f, "blfailoverd_database_up{role=\"primary\"} %d\n", s->primary_db.reachable);
+        header(f, "blfailoverd_replication_lag_bytes", "gauge", "WAL the standby received but has not replayed.");
+        if (sb->configured && sb->known && sb->reachable)
+                fprintf(f, "blfailoverd_replication_lag_bytes %" PRIu64 "\n", sb->lag_bytes);
+        header(f, "blfailoverd_replication_lag_seconds", "gauge", "Age of the last transaction the standby replayed "
+               "(0 when it replayed everything it received).");
+        if (sb->configured && sb->known && sb->reachable && sb->lag_seconds >= 0)
+                fprintf(f, "blfailoverd_replication_lag_seconds %.6f\n", sb->lag_seconds);
+}
+
+int metrics_render(const struct metrics *m, const struct status *s, const struct state *record, const char *version,
+                   char **ret_text, size_t *ret_size) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                return -ENOMEM;
+        render_endpoints(f, s);
+        render_histograms(f, m, s);
+        render_failover(f, m, s, record);
+        render_database(f, s);
+        header(f, "blfailoverd_build_info", "gauge", "Always 1; the version is in the label.");
+        fputs("blfailoverd_build_info{version=", f);
+        label_value(f, version);
+        fputs("} 1\n", f);
+        if (fclose(f) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        *ret_size = size;
+        return 0;
+}
+
+/* ---- /health -------------------------------------------------------------------------------------------- */
+
+const char *metrics_cluster_status(const struct status *s) {
+        const struct status_db *db = &s->standby_db;
+
+        if (s->failed_over || s->failover_running)
+                return "failed_over";
+        if (s->active.health == STATUS_UP && s->standby.health == STATUS_UP &&
+            (!db->configured || (db->known && db->reachable && db->in_recovery)))
+                return "healthy";
+        return "degraded";
+}
+
+static const char *endpoint_word(enum status_health h) {
+        return h == STATUS_UP ? "healthy" : h == STATUS_DOWN ? "unhealthy" : "unknown";
+}
+
+static void health_member(struct json *j, const char *key, const struct status_endpoint *e, const struct status_db *db) {
+        json_key(j, key);
+        json_object_begin(j);
+        json_key(j, "name"), json_string(j, e->name);
+        json_key(j, "status"), json_string(j, endpoint_word(e->health));
+        json_key(j, "last_check"), json_time(j, e->checked_usec);
+        json_key(j, "replication_lag");
+        if (!db)
+                json_double(j, 0);      /* the primary is the source of the WAL: it lags behind nobody */
+        else if (db->configured && db->known && db->reachable && db->lag_seconds >= 0)
+                json_double(j, db->lag_seconds);
+        else
+                json_null(j);
+        if (db && db->configured && db->known && db->reachable) {
+                json_key(j, "replication_lag_bytes"), json_u64(j, db->lag_bytes);
+                json_key(j, "in_recovery"), json_bool(j, db->in_recovery);
+        }
+        json_object_end(j);
+}
+
+int metrics_health_json(const struct status *s, char **ret_text, size_t *ret_size) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        struct json j;
+
+        if (!f)
+                return -ENOMEM;
+        json_init(&j, f);
+        json_object_begin(&j);
+        json_key(&j, "status"), json_string(&j, metrics_cluster_status(s));
+        health_member(&j, "primary", &s->active, NULL);
+        health_member(&j, "standby", &s->standby, &s->standby_db);
+        json_key(&j, "held"), json_string(&j, s->held_gate[0] ? s->held_gate : NULL);
+        json_object_end(&j);
+        fputc('\n', f);
+        if (fclose(f) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        *ret_size = size;
+        return 0;
+}

@@ -1,0 +1,202 @@
+/* fuzz_nginx: libFuzzer target for the nginx upstream rewrite.
+ * Input: the bytes of an nginx file, rewritten with the runbook's names (blacklake_backend, active_api:8080,
+ * standby_api:8080). An input that starts with \x01 carries its own names first: \x01UPSTREAM\0ACTIVE\0STANDBY\0.
+ * Invariants: nginx_check_upstream gives the rewrite's verdict (code, line:col, message); a syntax error has a
+ * line:col; a rewrite that succeeds parses again, rewrites to itself (idempotent), and differs from the input only
+ * inside the named upstream block — whose extent this target finds with its own small nginx lexer. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nginx.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct names {
+        const char *upstream, *active, *standby;
+};
+
+#define FAIL(...) do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+
+/* ---- an independent lexer, just enough to find where a block ends (nginx's rules: see src/nginx.c) */
+
+static bool blank(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Returns the offset after the token starting at or after *pos; *kind is the token's first byte, or 0 at EOF. */
+static size_t next_token(const char *in, size_t len, size_t pos, char *kind) {
+        while (pos < len && (blank(in[pos]) || in[pos] == '#'))
+                if (in[pos] == '#')
+                        while (pos < len && in[pos] != '\n')
+                                pos++;
+                else
+                        pos++;
+        *kind = pos < len ? in[pos] : 0;
+        if (pos >= len)
+                return pos;
+        if (in[pos] == ';' || in[pos] == '{' || in[pos] == '}')
+                return pos + 1;
+        if (in[pos] == '"' || in[pos] == '\'') {
+                char q = in[pos++];
+                while (pos < len && in[pos] != q)
+                        pos += in[pos] == '\\' ? 2 : 1;
+                return pos + 1 > len ? len : pos + 1;
+        }
+        for (bool dollar = false; pos < len; pos++) {
+                char c = in[pos];
+                if (c == '\\') {
+                        pos++;
+                        dollar = false;
+                        continue;
+                }
+                if (c == '{' && dollar)
+                        continue;
+                if (blank(c) || c == ';' || c == '{')
+                        break;
+                dollar = c == '$';
+        }
+        *kind = 'w';
+        return pos > len ? len : pos;
+}
+
+/* The offset just past the '}' closing the block whose directive starts at `start`. */
+static size_t block_end(const char *in, size_t len, size_t start) {
+        unsigned depth = 0;
+        size_t pos = start;
+        char kind;
+
+        for (;;) {
+                pos = next_token(in, len, pos, &kind);
+                if (kind == 0)
+                        FAIL("upstream block at offset %zu never closes, yet the rewrite succeeded", start);
+                if (kind == '{')
+                        depth++;
+                else if (kind == '}' && --depth == 0)
+                        return pos;
+        }
+}
+
+static size_t offset_of(const char *in, size_t len, unsigned line, unsigned col) {
+        size_t pos = 0;
+
+        for (unsigned l = 1; l < line && pos < len; pos++)
+                if (in[pos] == '\n')
+                        l++;
+        return pos + col - 1;
+}
+
+/* Where the named upstream's directive starts, as the library itself reports it: with two server names the file
+ * cannot hold, the scan stops at "server not found in upstream" and points at the upstream. */
+static bool upstream_start(const char *in, size_t len, const struct names *n, size_t *ret) {
+        struct nginx_error err;
+
+        if (nginx_check_upstream(in, len, n->upstream, "\x02no-such-server-a", "\x02no-such-server-b", &err) !=
+                    -ENOENT || err.line == 0)
+                return false;
+        *ret = offset_of(in, len, err.line, err.col);
+        return true;
+}
+
+static void check_diff_inside_block(const char *in, size_t len, const char *out, size_t out_len,
+                                    const struct names *n) {
+        size_t p = 0, s = 0, start, end;
+
+        while (p < len && p < out_len && in[p] == out[p])
+                p++;
+        while (s < len - p && s < out_len - p && in[len - 1 - s] == out[out_len - 1 - s])
+                s++;
+        if (p == len && p == out_len)
+                return;                 /* already switched: identical */
+        if (!upstream_start(in, len, n, &start))
+                FAIL("the rewrite succeeded but the upstream cannot be located");
+        end = block_end(in, len, start);
+        if (p < start || len - s > end)
+                FAIL("bytes [%zu, %zu) changed, outside the upstream block [%zu, %zu)", p, len - s, start, end);
+}
+
+/* ---- the invariants */
+
+static void same_verdict(int r, const struct nginx_error *err, int rc, const struct nginx_error *cerr) {
+        if (r != rc)
+                FAIL("rewrite says %d, check says %d (%s / %s)", r, rc, err->message, cerr->message);
+        if (r < 0 && (err->line != cerr->line || err->col != cerr->col || strcmp(err->message, cerr->message) != 0))
+                FAIL("rewrite and check disagree: %u:%u %s / %u:%u %s", err->line, err->col, err->message,
+                     cerr->line, cerr->col, cerr->message);
+}
+
+static void check_failure(int r, const struct nginx_error *err) {
+        if (r != -ENOENT && r != -EINVAL && r != -EEXIST && r != -ENOMEM)
+                FAIL("unexpected return %d: %s", r, err->message);
+        if (!err->message[0])
+                FAIL("error %d without a message", r);
+        if (r == -EINVAL && (err->line == 0 || err->col == 0) && !strstr(err->message, "must be given") &&
+            !strstr(err->message, "same server"))
+                FAIL("syntax error without line:col: %s", err->message);
+}
+
+static void check_success(const char *in, size_t len, const char *out, size_t out_len, const struct names *n) {
+        struct nginx_error err;
+        char *again = NULL;
+        size_t again_len = 0;
+        int r;
+
+        if (out[out_len] != '\0')
+                FAIL("output not NUL-terminated");
+        if (nginx_check_upstream(out, out_len, n->upstream, n->active, n->standby, &err) != 0)
+                FAIL("the rewritten file does not parse: %u:%u %s", err.line, err.col, err.message);
+        r = nginx_rewrite_upstream(out, out_len, n->upstream, n->active, n->standby, &again, &again_len, &err);
+        if (r != 0 || again_len != out_len || memcmp(again, out, out_len) != 0)
+                FAIL("rewrite is not idempotent (%d: %s)", r, err.message);
+        free(again);
+        check_diff_inside_block(in, len, out, out_len, n);
+}
+
+/* \x01UPSTREAM\0ACTIVE\0STANDBY\0 in front: the input's own names. Returns the offset of the file's bytes. */
+static size_t read_names(const char *d, size_t size, struct names *n) {
+        static const struct names runbook = { "blacklake_backend", "active_api:8080", "standby_api:8080" };
+        const char **slot[] = { &n->upstream, &n->active, &n->standby };
+        size_t pos = 1;
+
+        *n = runbook;
+        if (size == 0 || d[0] != '\x01')
+                return 0;
+        for (size_t i = 0; i < 3; i++) {
+                const char *nul = memchr(d + pos, 0, size - pos);
+                if (!nul) {
+                        *n = runbook;
+                        return 0;
+                }
+                *slot[i] = d + pos;
+                pos = (size_t) (nul - d) + 1;
+        }
+        return pos;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        struct nginx_error err, cerr;
+        struct names n;
+        char *out = NULL, *in;
+        size_t out_len = 0, skip, len;
+        int r, rc;
+
+        skip = read_names((const char *) data, size, &n);
+        len = size - skip;
+        in = malloc(len ? len : 1);     /* exactly len bytes: ASan sees any read past the end */
+        if (!in)
+                return 0;
+        memcpy(in, data + skip, len);
+        r = nginx_rewrite_upstream(in, len, n.upstream, n.active, n.standby, &out, &out_len, &err);
+        rc = nginx_check_upstream(in, len, n.upstream, n.active, n.standby, &cerr);
+        same_verdict(r, &err, rc, &cerr);
+        if (r == 0)
+                check_success(in, len, out, out_len, &n);
+        else
+                check_failure(r, &err);
+        free(out);
+        free(in);
+        return 0;
+}

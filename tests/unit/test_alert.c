@@ -1,0 +1,196 @@
+/* Unit tests for alert: which events fire and resolve which alerts (once, in order), the lag condition, and the
+ * Alertmanager webhook body. Also the webhook's backoff and the hooks' environment (the pure parts of delivery). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "hooks.h"
+#include "spawn.h"
+#include "util.h"
+#include "webhook.h"
+
+#define NOW UINT64_C(1764100000000000)
+
+static struct event ev_of(enum event_kind k, const char *role, const char *message) {
+        return (struct event) { .kind = k, .role = role, .exit_status = -1, .message = message };
+}
+
+static size_t feed(struct alert_state *s, struct event ev, uint64_t now, struct alert *out) {
+        return alert_on_event(s, &ev, now, out, 4);
+}
+
+static void alert__threshold__fires_once_resolves_on_recovery(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+
+        assert_int_equal(feed(&s, ev_of(EVENT_THRESHOLD_REACHED, "active", "threshold"), NOW, a), 1);
+        assert_int_equal(a[0].kind, ALERT_ACTIVE_DOWN);
+        assert_false(a[0].resolved);
+        assert_string_equal(a[0].description, "threshold");
+        assert_int_equal(feed(&s, ev_of(EVENT_THRESHOLD_REACHED, "active", "again"), NOW + 1, a), 0);
+        assert_int_equal(feed(&s, ev_of(EVENT_ENDPOINT_HEALTHY, "active", "healthy"), NOW + 5, a), 1);
+        assert_int_equal(a[0].kind, ALERT_ACTIVE_DOWN);
+        assert_true(a[0].resolved);
+        assert_int_equal(a[0].starts_usec, NOW);
+        assert_int_equal(a[0].ends_usec, NOW + 5);
+        /* nothing left to resolve */
+        assert_int_equal(feed(&s, ev_of(EVENT_ENDPOINT_HEALTHY, "active", "healthy"), NOW + 6, a), 0);
+}
+
+static void alert__failover_sequence__in_order(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+        struct event held = ev_of(EVENT_FAILOVER_HELD, "standby", "held");
+        struct event failed = ev_of(EVENT_FAILOVER_FAILED, NULL, "failed at promote");
+
+        held.gate = "standby_unhealthy";
+        assert_int_equal(alert_on_event(&s, &held, NOW, a, 4), 1);
+        assert_int_equal(a[0].kind, ALERT_FAILOVER_HELD);
+        assert_string_equal(a[0].gate, "standby_unhealthy");
+        assert_int_equal(alert_on_event(&s, &held, NOW, a, 4), 0);      /* same gate: said once */
+        held.gate = "replication_lag";                                  /* another gate: resolve, fire */
+        assert_int_equal(alert_on_event(&s, &held, NOW, a, 4), 2);
+        assert_true(a[0].resolved);
+        assert_string_equal(a[0].gate, "standby_unhealthy");
+        assert_false(a[1].resolved);
+        assert_string_equal(a[1].gate, "replication_lag");
+        assert_int_equal(feed(&s, ev_of(EVENT_FAILOVER_STARTED, NULL, "started"), NOW, a), 2);
+        assert_int_equal(a[0].kind, ALERT_FAILOVER_HELD);
+        assert_true(a[0].resolved);
+        assert_int_equal(a[1].kind, ALERT_FAILOVER_RUNNING);
+        failed.step = "promote";
+        assert_int_equal(alert_on_event(&s, &failed, NOW, a, 4), 2);
+        assert_int_equal(a[0].kind, ALERT_FAILOVER_RUNNING);
+        assert_true(a[0].resolved);
+        assert_int_equal(a[1].kind, ALERT_FAILOVER_FAILED);
+        assert_string_equal(a[1].step, "promote");
+}
+
+static void alert__standby__fires_and_resolves_other_events_nothing(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+
+        assert_int_equal(feed(&s, ev_of(EVENT_ENDPOINT_HEALTHY, "standby", "up"), NOW, a), 0);
+        assert_int_equal(feed(&s, ev_of(EVENT_ENDPOINT_FAILING, "standby", "down"), NOW, a), 1);
+        assert_int_equal(a[0].kind, ALERT_STANDBY_DOWN);
+        assert_int_equal(feed(&s, ev_of(EVENT_ENDPOINT_FAILING, "active", "1/3"), NOW, a), 0);
+        assert_int_equal(feed(&s, ev_of(EVENT_STEP_SUCCEEDED, NULL, "step"), NOW, a), 0);
+        assert_int_equal(feed(&s, ev_of(EVENT_ENDPOINT_HEALTHY, "standby", "up"), NOW, a), 1);
+        assert_true(a[0].resolved);
+        assert_string_equal(a[0].description, "resolved: up");
+}
+
+static void alert__lag__above_warning_fires_below_resolves_off_is_silent(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+
+        assert_int_equal(alert_on_lag(&s, true, 100, 0, NOW, a, 4), 0);         /* off */
+        assert_int_equal(alert_on_lag(&s, true, 100, 100, NOW, a, 4), 0);       /* not above */
+        assert_int_equal(alert_on_lag(&s, true, 101, 100, NOW, a, 4), 1);
+        assert_int_equal(a[0].kind, ALERT_REPLICATION_LAG);
+        assert_non_null(strstr(a[0].description, "101 bytes"));
+        assert_int_equal(alert_on_lag(&s, true, 500, 100, NOW, a, 4), 0);
+        assert_int_equal(alert_on_lag(&s, false, 0, 100, NOW, a, 4), 0);       /* unknown changes nothing */
+        assert_int_equal(alert_on_lag(&s, true, 0, 100, NOW, a, 4), 1);
+        assert_true(a[0].resolved);
+}
+
+static void alert__render__alertmanager_webhook_shape(void **unused) {
+        struct alert a = { .kind = ALERT_FAILOVER_HELD, .starts_usec = NOW };
+        char *t;
+        size_t size;
+
+        strcpy(a.gate, "split_brain");
+        strcpy(a.description, "held: \"primary\" answers\n");
+        assert_int_equal(alert_render(&a, "mon1", "active_api", "standby_api", &t, &size), 0);
+        assert_non_null(strstr(t, "{\"version\":\"4\",\"groupKey\":\"{}:{alertname=\\\"BlfailoverdFailoverHeld\\\"}\""));
+        assert_non_null(strstr(t, "\"status\":\"firing\",\"receiver\":\"blfailoverd\""));
+        assert_non_null(strstr(t, "\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\"BlfailoverdFailoverHeld\","
+                                  "\"severity\":\"critical\",\"instance\":\"mon1\",\"service\":\"blfailoverd\","
+                                  "\"active\":\"active_api\",\"standby\":\"standby_api\",\"gate\":\"split_brain\"}"));
+        assert_non_null(strstr(t, "\"description\":\"held: \\\"primary\\\" answers\\n\""));
+        assert_non_null(strstr(t, "\"startsAt\":\"2025-11-25T19:46:40.000Z\",\"endsAt\":\"0001-01-01T00:00:00Z\""));
+        assert_non_null(strstr(t, "\"fingerprint\":\""));
+        free(t);
+        a.resolved = true;
+        a.ends_usec = NOW + 2 * USEC_PER_SEC;
+        assert_int_equal(alert_render(&a, "mon1", "active_api", "standby_api", &t, &size), 0);
+        assert_non_null(strstr(t, "\"alerts\":[{\"status\":\"resolved\""));
+        assert_non_null(strstr(t, "\"endsAt\":\"2025-11-25T19:46:42.000Z\""));
+        free(t);
+}
+
+static void webhook__backoff__doubles_and_caps(void **unused) {
+        assert_int_equal(webhook_backoff_usec(1), 1 * USEC_PER_SEC);
+        assert_int_equal(webhook_backoff_usec(2), 2 * USEC_PER_SEC);
+        assert_int_equal(webhook_backoff_usec(3), 4 * USEC_PER_SEC);
+        assert_int_equal(webhook_backoff_usec(6), WEBHOOK_BACKOFF_MAX_USEC);
+        assert_int_equal(webhook_backoff_usec(1000), WEBHOOK_BACKOFF_MAX_USEC);
+}
+
+static void hooks__env__documented_variables(void **unused) {
+        struct event ev = { .kind = EVENT_STEP_FAILED, .step = "promote", .exit_status = 255,
+                            .message = "failover: step promote failed" };
+        char **env;
+
+        assert_int_equal(hooks_event_env(&ev, "active_api", "standby_api", &env), 0);
+        assert_string_equal(env[0], "BLF_EVENT=step_failed");
+        assert_string_equal(env[1], "BLF_ACTIVE=active_api");
+        assert_string_equal(env[2], "BLF_STANDBY=standby_api");
+        assert_string_equal(env[3], "BLF_STEP=promote");
+        assert_string_equal(env[4], "BLF_RESULT=failed");
+        assert_string_equal(env[5], "BLF_DETAIL=failover: step promote failed");
+        assert_string_equal(env[6], "BLF_ROLE=");
+        assert_string_equal(env[9], "BLF_EXIT_STATUS=255");
+        assert_null(env[10]);
+        strv_free(env);
+        ev = (struct event) { .kind = EVENT_FAILOVER_HELD, .gate = "confirm", .exit_status = -1, .message = "held" };
+        assert_int_equal(hooks_event_env(&ev, "a", "b", &env), 0);
+        assert_string_equal(env[4], "BLF_RESULT=held");
+        assert_string_equal(env[8], "BLF_GATE=confirm");
+        assert_string_equal(env[9], "BLF_EXIT_STATUS=");
+        strv_free(env);
+}
+
+static void hooks__full_env__minimal_then_blf(void **unused) {
+        char *extra[] = { "BLF_EVENT=x", "BLF_STEP=", NULL };
+        char **env = spawn_env_minimal_with(extra);
+        size_t n = strv_length(env);
+
+        assert_non_null(env);
+        assert_true(n >= 4);
+        assert_int_equal(strncmp(env[0], "PATH=", 5), 0);
+        assert_string_equal(env[1], "LANG=C.UTF-8");
+        assert_string_equal(env[n - 2], "BLF_EVENT=x");
+        assert_string_equal(env[n - 1], "BLF_STEP=");
+        strv_free(env);
+}
+
+static void hooks__wants__everything_but_output_and_stop(void **unused) {
+        assert_true(hooks_wants(EVENT_FAILOVER_STARTED));
+        assert_true(hooks_wants(EVENT_THRESHOLD_REACHED));
+        assert_false(hooks_wants(EVENT_STEP_OUTPUT));
+        assert_false(hooks_wants(EVENT_STOPPING));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(alert__threshold__fires_once_resolves_on_recovery),
+                cmocka_unit_test(alert__failover_sequence__in_order),
+                cmocka_unit_test(alert__standby__fires_and_resolves_other_events_nothing),
+                cmocka_unit_test(alert__lag__above_warning_fires_below_resolves_off_is_silent),
+                cmocka_unit_test(alert__render__alertmanager_webhook_shape),
+                cmocka_unit_test(webhook__backoff__doubles_and_caps),
+                cmocka_unit_test(hooks__env__documented_variables),
+                cmocka_unit_test(hooks__full_env__minimal_then_blf),
+                cmocka_unit_test(hooks__wants__everything_but_output_and_stop),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,159 @@
+/* Unit tests for metrics: the histogram, the exposition text (names, labels, escaping, values that move), and
+ * the /health cluster view. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static struct status healthy(void) {
+        struct status s = { .threshold = 3, .running = true };
+
+        strcpy(s.active.name, "active_api");
+        s.active.health = STATUS_UP;
+        s.active.checked_usec = 1764100000000000;
+        strcpy(s.standby.name, "standby\"api\\x\n");
+        s.standby.health = STATUS_UP;
+        s.standby.checked_usec = 1764100000000000;
+        s.standby_db = (struct status_db) { .configured = true, .known = true, .reachable = true, .in_recovery = true,
+                                            .receiving = true, .lag_bytes = 4096, .lag_seconds = 0.5 };
+        return s;
+}
+
+static char *render(const struct metrics *m, const struct status *s, const struct state *r) {
+        char *text;
+        size_t size;
+
+        assert_int_equal(metrics_render(m, s, r, "1.2.3", &text, &size), 0);
+        assert_int_equal(strlen(text), size);
+        return text;
+}
+
+static void metrics__histogram__cumulative_buckets_sum_count(void **unused) {
+        struct metrics m = {};
+        struct status s = healthy();
+        char *t;
+
+        metrics_observe_check(&m, METRICS_ACTIVE, 3000);          /* 3 ms → le 0.005 */
+        metrics_observe_check(&m, METRICS_ACTIVE, 300000);        /* 0.3 s → le 0.5 */
+        metrics_observe_check(&m, METRICS_ACTIVE, 60000000);      /* 60 s → +Inf only */
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "# TYPE blfailoverd_check_duration_seconds histogram\n"));
+        assert_non_null(strstr(t, "blfailoverd_check_duration_seconds_bucket{role=\"active\",name=\"active_api\",le=\"0.005\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_check_duration_seconds_bucket{role=\"active\",name=\"active_api\",le=\"0.25\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_check_duration_seconds_bucket{role=\"active\",name=\"active_api\",le=\"0.5\"} 2\n"));
+        assert_non_null(strstr(t, "blfailoverd_check_duration_seconds_bucket{role=\"active\",name=\"active_api\",le=\"10\"} 2\n"));
+        assert_non_null(strstr(t, "blfailoverd_check_duration_seconds_bucket{role=\"active\",name=\"active_api\",le=\"+Inf\"} 3\n"));
+        assert_non_null(strstr(t, "blfailoverd_check_duration_seconds_count{role=\"active\",name=\"active_api\"} 3\n"));
+        assert_non_null(strstr(t, "blfailoverd_check_duration_seconds_sum{role=\"active\",name=\"active_api\"} 60.303000\n"));
+        free(t);
+}
+
+static void metrics__label_values__escaped(void **unused) {
+        struct metrics m = {};
+        struct status s = healthy();
+        char *t = render(&m, &s, NULL);
+
+        assert_non_null(strstr(t, "blfailoverd_endpoint_up{role=\"standby\",name=\"standby\\\"api\\\\x\\n\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_build_info{version=\"1.2.3\"} 1\n"));
+        free(t);
+}
+
+static void metrics__values__follow_status_and_record(void **unused) {
+        struct metrics m = {};
+        struct status s = healthy();
+        struct state r = { .outcome = STATE_SUCCEEDED, .started_usec = 1764100001500000, .n_steps = 1 };
+        char *t;
+
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "blfailoverd_endpoint_up{role=\"active\",name=\"active_api\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_failovers_total{result=\"succeeded\"} 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_recorded{outcome=\"none\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_last_failover_timestamp_seconds 0.000\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"standby_unhealthy\"} 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_replication_lag_bytes 4096\n"));
+        assert_non_null(strstr(t, "blfailoverd_replication_lag_seconds 0.500000\n"));
+        assert_non_null(strstr(t, "blfailoverd_database_up{role=\"standby\"} 1\n"));
+        assert_null(strstr(t, "blfailoverd_failover_step_duration_seconds{"));
+        free(t);
+
+        s.active.health = STATUS_DOWN;
+        s.active.failures = 3;
+        strcpy(s.held_gate, "standby_unhealthy");
+        strcpy(r.steps[0].name, "promote");
+        r.steps[0].duration_usec = 1250000;
+        metrics_count_failover(&m, true);
+        t = render(&m, &s, &r);
+        assert_non_null(strstr(t, "blfailoverd_endpoint_up{role=\"active\",name=\"active_api\"} 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_consecutive_failures{role=\"active\",name=\"active_api\"} 3\n"));
+        assert_non_null(strstr(t, "blfailoverd_failovers_total{result=\"succeeded\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_recorded{outcome=\"succeeded\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_recorded{outcome=\"none\"} 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_step_duration_seconds{step=\"promote\"} 1.250000\n"));
+        assert_non_null(strstr(t, "blfailoverd_last_failover_timestamp_seconds 1764100001.500\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"standby_unhealthy\"} 1\n"));
+        free(t);
+}
+
+static void metrics__unknown__samples_absent(void **unused) {
+        struct metrics m = {};
+        struct status s = healthy();
+        char *t;
+
+        s.active.health = STATUS_UNKNOWN;
+        s.standby_db.reachable = false;
+        t = render(&m, &s, NULL);
+        assert_null(strstr(t, "blfailoverd_endpoint_up{role=\"active\""));
+        assert_non_null(strstr(t, "blfailoverd_database_up{role=\"standby\"} 0\n"));
+        assert_null(strstr(t, "blfailoverd_replication_lag_bytes 4096"));
+        assert_null(strstr(t, "blfailoverd_replication_lag_seconds 0"));
+        free(t);
+}
+
+static void metrics__cluster_status__healthy_degraded_failed_over(void **unused) {
+        struct status s = healthy();
+
+        assert_string_equal(metrics_cluster_status(&s), "healthy");
+        s.standby_db.in_recovery = false;
+        assert_string_equal(metrics_cluster_status(&s), "degraded");
+        s = healthy();
+        s.standby.health = STATUS_DOWN;
+        assert_string_equal(metrics_cluster_status(&s), "degraded");
+        s.failover_running = true;
+        assert_string_equal(metrics_cluster_status(&s), "failed_over");
+        s = healthy();
+        s.failed_over = true;
+        assert_string_equal(metrics_cluster_status(&s), "failed_over");
+}
+
+static void metrics__health_json__runbook_shape(void **unused) {
+        struct status s = healthy();
+        char *t;
+        size_t size;
+
+        s.active.health = STATUS_DOWN;
+        assert_int_equal(metrics_health_json(&s, &t, &size), 0);
+        assert_non_null(strstr(t, "{\"status\":\"degraded\",\"primary\":{\"name\":\"active_api\",\"status\":\"unhealthy\","
+                                  "\"last_check\":\"2025-11-25T19:46:40.000Z\",\"replication_lag\":0}"));
+        assert_non_null(strstr(t, "\"standby\":{\"name\":\"standby\\\"api\\\\x\\n\",\"status\":\"healthy\""));
+        assert_non_null(strstr(t, "\"replication_lag\":0.5,\"replication_lag_bytes\":4096"));
+        free(t);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(metrics__histogram__cumulative_buckets_sum_count),
+                cmocka_unit_test(metrics__label_values__escaped),
+                cmocka_unit_test(metrics__values__follow_status_and_record),
+                cmocka_unit_test(metrics__unknown__samples_absent),
+                cmocka_unit_test(metrics__cluster_status__healthy_degraded_failed_over),
+                cmocka_unit_test(metrics__health_json__runbook_shape),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

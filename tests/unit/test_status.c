@@ -1,0 +1,226 @@
+/* Unit tests for status: the live view's file format (round trip, every truncation rejected, escapes), who
+ * serves, and the human and JSON renderings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "status.h"
+
+static struct status sample(void) {
+        struct status s = { .pid = 4242, .running = true, .started_usec = 1764100000000000,
+                            .updated_usec = 1764100005000000, .threshold = 3 };
+
+        strcpy(s.active.name, "active_api");
+        strcpy(s.active.url, "http://10.0.0.1:8080/health");
+        s.active.health = STATUS_DOWN;
+        s.active.checks = 7;
+        s.active.checked_usec = 1764100004500000;
+        strcpy(s.active.result, "http status");
+        s.active.http_code = 503;
+        s.active.latency_usec = 12345;
+        s.active.failures = 2;
+        strcpy(s.standby.name, "standby \"api\"");
+        strcpy(s.standby.url, "http://10.0.0.2:8080/health");
+        s.standby.health = STATUS_UP;
+        s.standby.checks = 7;
+        s.standby.checked_usec = 1764100004600000;
+        strcpy(s.standby.result, "ok");
+        s.standby.http_code = 200;
+        strcpy(s.standby.error, "line one\nline\\two\x01");
+        s.standby_db = (struct status_db) { .configured = true, .known = true, .reachable = true, .in_recovery = true,
+                                            .receiving = true, .lag_bytes = 8192, .lag_seconds = 1.5,
+                                            .checked_usec = 1764100004000000 };
+        s.primary_db = (struct status_db) { .configured = true, .known = true, .lag_seconds = -1 };
+        strcpy(s.primary_db.error, "connection refused");
+        strcpy(s.held_gate, "replication_lag");
+        strcpy(s.held_detail, "replication lag: 8192 bytes");
+        return s;
+}
+
+static void status__serialize_then_parse__round_trips(void **unused) {
+        struct status s = sample(), back;
+        char *text;
+        size_t size;
+
+        assert_int_equal(status_serialize(&s, &text, &size), 0);
+        assert_int_equal(status_parse(text, size, &back), 0);
+        assert_int_equal(back.pid, 4242);
+        assert_true(back.running);
+        assert_int_equal(back.started_usec, s.started_usec);
+        assert_int_equal(back.threshold, 3);
+        assert_string_equal(back.active.name, "active_api");
+        assert_int_equal(back.active.health, STATUS_DOWN);
+        assert_int_equal(back.active.http_code, 503);
+        assert_int_equal(back.active.latency_usec, 12345);
+        assert_int_equal(back.active.failures, 2);
+        assert_int_equal(back.active.checks, 7);
+        assert_string_equal(back.standby.name, "standby \"api\"");
+        assert_string_equal(back.standby.error, s.standby.error);
+        assert_true(back.standby_db.in_recovery);
+        assert_int_equal(back.standby_db.lag_bytes, 8192);
+        assert_true(back.standby_db.lag_seconds > 1.49 && back.standby_db.lag_seconds < 1.51);
+        assert_true(back.primary_db.lag_seconds < 0);
+        assert_string_equal(back.primary_db.error, "connection refused");
+        assert_string_equal(back.held_gate, "replication_lag");
+        /* one value per line: the newline in the error was escaped */
+        assert_null(strstr(text, "line one\nline"));
+        free(text);
+}
+
+static void status__every_truncation__is_rejected(void **unused) {
+        struct status s = sample(), back;
+        char *text;
+        size_t size;
+
+        assert_int_equal(status_serialize(&s, &text, &size), 0);
+        for (size_t cut = 0; cut < size; cut++)
+                assert_int_equal(status_parse(text, cut, &back), -EBADMSG);
+        free(text);
+}
+
+static void status__bad_lines__rejected(void **unused) {
+        static const char *const bad[] = {
+                "blfailoverd-status 1\nnope 1\nend\n",                  /* unknown key */
+                "blfailoverd-status 1\nactive.health sideways\nend\n",  /* unknown word */
+                "blfailoverd-status 1\nthreshold -3\nend\n",            /* no sign */
+                "blfailoverd-status 1\nrunning maybe\nend\n",
+                "blfailoverd-status 1\nactive.error a\\qb\nend\n",      /* unknown escape */
+                "blfailoverd-status 2\nend\n",                          /* another format */
+                "blfailoverd-status 1\nend\npid 3\n",                   /* after the end */
+                "blfailoverd-status 1\nactive.nope 3\nend\n",
+                "blfailoverd-status 1\npid  3\nend\n",                  /* blanks strtol would skip */
+                "blfailoverd-status 1\nactive.checks +3\nend\n",
+                "blfailoverd-status 1\nstandby_db.lag_seconds nan\nend\n",
+        };
+        struct status back;
+
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                assert_int_equal(status_parse(bad[i], strlen(bad[i]), &back), -EBADMSG);
+}
+
+static void status__save_then_load__in_a_fresh_dir(void **unused) {
+        char dir[] = "/tmp/blf-test-status-XXXXXX", sub[64], path[96];
+        struct status s = sample(), back;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(sub, sizeof sub, "%s/state", dir);
+        assert_int_equal(status_load(sub, &back), -ENOENT);
+        assert_int_equal(status_save(sub, &s), 0);
+        assert_int_equal(status_load(sub, &back), 0);
+        assert_int_equal(back.pid, 4242);
+        snprintf(path, sizeof path, "%s/%s.tmp", sub, STATUS_FILE_NAME);
+        assert_int_equal(access(path, F_OK), -1);       /* renamed, not left behind */
+        snprintf(path, sizeof path, "%s/%s", sub, STATUS_FILE_NAME);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(sub), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+static struct state switched_record(void) {
+        struct state r = { .outcome = STATE_SUCCEEDED, .started_usec = 1764100001000000,
+                           .finished_usec = 1764100003000000, .n_steps = 2 };
+
+        strcpy(r.trigger, "automatic");
+        strcpy(r.steps[0].name, "promote");
+        r.steps[0].status = STATE_STEP_OK;
+        r.steps[0].duration_usec = 250000;
+        r.steps[0].exit_status = 0;
+        strcpy(r.steps[1].name, "switch");
+        r.steps[1].status = STATE_STEP_OK;
+        r.steps[1].exit_status = -1;
+        strcpy(r.steps[1].detail, "nginx -s \"reload\"");
+        return r;
+}
+
+static void status__serving__standby_once_switched(void **unused) {
+        struct status s = sample();
+        struct state r = switched_record();
+
+        assert_string_equal(status_serving(&s, NULL), "active_api");
+        assert_string_equal(status_serving(&s, &r), "standby \"api\"");
+        r.steps[1].status = STATE_STEP_FAILED;
+        assert_string_equal(status_serving(&s, &r), "active_api");
+}
+
+static char *render(void (*fn)(const struct status_view *, FILE *), const struct status_view *v) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        fn(v, f);
+        fclose(f);
+        return text;
+}
+
+static void status__json__has_live_view_and_record(void **unused) {
+        struct status s = sample();
+        struct state r = switched_record();
+        struct status_view v = { .status = &s, .record = &r, .daemon_alive = true };
+        char *j = render(status_print_json, &v);
+
+        assert_non_null(strstr(j, "\"daemon\":{\"running\":true,\"pid\":4242,"));
+        assert_non_null(strstr(j, "\"serving\":\"standby \\\"api\\\"\""));
+        assert_non_null(strstr(j, "\"status\":\"down\",\"consecutive_failures\":2,\"threshold\":3"));
+        assert_non_null(strstr(j, "\"http_status\":503"));
+        assert_non_null(strstr(j, "\"error\":\"line one\\nline\\\\two\\u0001\""));
+        assert_non_null(strstr(j, "\"lag_bytes\":8192,\"replay_lag_seconds\":1.5"));
+        assert_non_null(strstr(j, "\"held\":{\"gate\":\"replication_lag\""));
+        assert_non_null(strstr(j, "\"outcome\":\"succeeded\",\"trigger\":\"automatic\""));
+        assert_non_null(strstr(j, "{\"name\":\"promote\",\"result\":\"ok\",\"started\":null,\"duration_seconds\":0.25,"
+                                  "\"exit_status\":0,"));
+        assert_non_null(strstr(j, "\"detail\":\"nginx -s \\\"reload\\\"\""));
+        assert_string_equal(j + strlen(j) - 2, "}\n");
+        free(j);
+}
+
+static void status__json__no_record_is_null_unreadable_is_said(void **unused) {
+        struct status s = sample();
+        struct status_view v = { .status = &s };
+        char *j = render(status_print_json, &v);
+
+        assert_non_null(strstr(j, "\"failover\":null}"));
+        assert_non_null(strstr(j, "\"running\":false"));
+        free(j);
+        v.record_error = -EBADMSG;
+        j = render(status_print_json, &v);
+        assert_non_null(strstr(j, "\"failover\":{\"outcome\":\"unreadable\""));
+        free(j);
+}
+
+static void status__human__names_everything(void **unused) {
+        struct status s = sample();
+        struct state r = switched_record();
+        struct status_view v = { .status = &s, .record = &r, .daemon_alive = true };
+        char *h = render(status_print_human, &v);
+
+        assert_non_null(strstr(h, "daemon:  running (pid 4242"));
+        assert_non_null(strstr(h, "active:  active_api (http://10.0.0.1:8080/health): down, 2/3 consecutive failures"));
+        assert_non_null(strstr(h, "http status, HTTP 503, 12.3 ms"));
+        assert_non_null(strstr(h, "standby database: in recovery, receiving WAL, lag 8192 bytes, replay lag 1.500s"));
+        assert_non_null(strstr(h, "primary database: unreachable: connection refused"));
+        assert_non_null(strstr(h, "failover: held by gate replication_lag"));
+        assert_non_null(strstr(h, "last failover: succeeded (automatic)"));
+        free(h);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(status__serialize_then_parse__round_trips),
+                cmocka_unit_test(status__every_truncation__is_rejected),
+                cmocka_unit_test(status__bad_lines__rejected),
+                cmocka_unit_test(status__save_then_load__in_a_fresh_dir),
+                cmocka_unit_test(status__serving__standby_once_switched),
+                cmocka_unit_test(status__json__has_live_view_and_record),
+                cmocka_unit_test(status__json__no_record_is_null_unreadable_is_said),
+                cmocka_unit_test(status__human__names_everything),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
