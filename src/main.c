@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "config.h"
@@ -119,6 +120,10 @@ static int load_config(const char *path, bool deep, struct config **ret) {
         r = config_load_file(path, &c, &errs);
         if (r == 0 && deep)
                 r = check_environment(c, &errs);
+        else if (r == 0)
+                /* --status and --clear-state skip the environment, not the trust: a config others may write names
+                 * the state_dir that --clear-state deletes from. */
+                r = check_trust(c, geteuid(), &errs);
         config_errors_print(&errs, stderr);
         config_errors_done(&errs);
         if (r < 0) {
@@ -165,6 +170,10 @@ static int show_status(const struct config *c, bool json) {
                 v.record = &record;
         else if (r != -ENOENT)
                 v.record_error = r;
+        /* The live view may be up to a second old; the record is written at every step: it says whether a
+         * failover still runs. */
+        live.failover_running = live.failover_running && v.daemon_alive && v.record &&
+                                record.outcome == STATE_RUNNING;
         if (json)
                 status_print_json(&v, stdout);
         else {

@@ -366,3 +366,22 @@ def test_soak_healthy_polling_rss_and_fds_flat(ctx):
                f"RSS grew during healthy polling (KiB): {rss}")
     ctx.expect(not d.has_log(LOG.ACTIVE_FAILING), "a check failed during healthy polling")
     ctx.stop_daemon(d)
+
+
+def test_root_refuses_a_config_others_can_write(ctx):
+    """Run as root (the tests are), a config anyone can change names the commands root runs and the state_dir
+    --clear-state deletes from: refused by the daemon, -t, --once and --clear-state alike (exit 78)."""
+    ctx.write_config()
+    os.chmod(ctx.config_path, 0o666)
+    for args in (T.ARGS_CHECK, T.ARGS_ONCE, T.ARGS_CLEAR_STATE):
+        r = ctx.cli(*args)
+        ctx.expect_rc(r, T.EXIT_CONFIG, f"{' '.join(args)} with a world-writable config")
+        ctx.expect("refusing to run as root" in r.stderr, f"no refusal named:\n{r.stderr}")
+    # ctx.daemon() would rewrite the config (0644): start this one on the file as it is.
+    d = T.Daemon(ctx.bin, ctx.config_path, os.path.join(ctx.dir, "daemon-untrusted.log"), prefix=ctx._prefix())
+    ctx.daemons.append(d)
+    d.start()
+    ctx.expect_eq(d.wait_exit(ctx.t(10)), T.EXIT_CONFIG, "daemon exit with a world-writable config")
+    os.chmod(ctx.config_path, 0o644)
+    ctx.expect_rc(ctx.cli(*T.ARGS_CHECK), T.EXIT_OK, "-t once the config is 0644 again")
+    ctx.expect_unchanged()
