@@ -64,6 +64,8 @@ struct status {
 
 /* Which endpoint serves now: the standby once a failover succeeded (or switched), else the active. */
 const char *status_serving(const struct status *s, const struct state *record);
+/* Whether a failover runs now. The live view may be a second old; the record, saved at every step, decides. */
+bool status_failover_running(const struct status *s, bool daemon_alive, const struct state *record);
 
 /* Pure. Line-based "key value" text ending in "end"; -EBADMSG on anything malformed or torn. */
 int status_serialize(const struct status *s, char **ret_text, size_t *ret_size);

@@ -12,6 +12,26 @@
 static inline void freep(void *p) { free(*(void **) p); }
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 
+/* Intrusive doubly linked lists: items have `prev` and `next` members; `head` points at the first. Removing an
+ * item that was never added (prev NULL, not the head) is a no-op. */
+#define LIST_PREPEND(head, item)                                        \
+        do {                                                            \
+                (item)->next = (head);                                  \
+                if (head)                                               \
+                        (head)->prev = (item);                          \
+                (head) = (item);                                        \
+        } while (0)
+#define LIST_REMOVE(head, item)                                         \
+        do {                                                            \
+                if ((item)->prev)                                       \
+                        (item)->prev->next = (item)->next;              \
+                else if ((head) == (item))                              \
+                        (head) = (item)->next;                          \
+                if ((item)->next)                                       \
+                        (item)->next->prev = (item)->prev;              \
+                (item)->prev = (item)->next = NULL;                     \
+        } while (0)
+
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in microseconds */
 uint64_t now_monotonic_usec(void);
 uint64_t now_realtime_usec(void);

@@ -242,8 +242,28 @@ static const char *parse_decimal(const char *s, uint64_t *ret, size_t *ret_len) 
         return NULL;
 }
 
+struct unit {
+        const char *name;
+        uint64_t factor;
+};
+
+/* v scaled by the unit named exactly `suffix`: NULL, "is too large", or "" when no unit has that name (the
+ * caller words that, listing its own units). */
+static const char *scale_by_unit(const char *suffix, uint64_t v, const struct unit *units, size_t n_units,
+                                 uint64_t *ret) {
+        for (size_t i = 0; i < n_units; i++) {
+                if (strcmp(suffix, units[i].name) != 0)
+                        continue;
+                if (v > UINT64_MAX / units[i].factor)
+                        return "is too large";
+                *ret = v * units[i].factor;
+                return NULL;
+        }
+        return "";
+}
+
 static const char *duration_parse(const char *s, uint64_t *ret_usec) {
-        static const struct { const char *unit; uint64_t usec; } units[] = {
+        static const struct unit units[] = {
                 { "ms", USEC_PER_MSEC },
                 { "s", USEC_PER_SEC },
                 { "m", 60 * USEC_PER_SEC },
@@ -261,15 +281,8 @@ static const char *duration_parse(const char *s, uint64_t *ret_usec) {
                 return "needs a unit: 10s, 250ms, 2m";
         if (s[n] == '.' || s[n] == ',')
                 return "must be a whole number: use a smaller unit (1500ms, not 1.5s)";
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                if (strcmp(s + n, units[i].unit) != 0)
-                        continue;
-                if (v > UINT64_MAX / units[i].usec)
-                        return "is too large";
-                *ret_usec = v * units[i].usec;
-                return NULL;
-        }
-        return "has an unknown unit: use ms, s, m or h (10s, 250ms, 2m, 1h)";
+        why = scale_by_unit(s + n, v, units, ELEMENTSOF(units), ret_usec);
+        return why && !*why ? "has an unknown unit: use ms, s, m or h (10s, 250ms, 2m, 1h)" : why;
 }
 
 int config_parse_duration(const char *s, uint64_t *ret_usec) {
@@ -298,9 +311,10 @@ static const char *uint_parse(const char *s, uint64_t *ret) {
 /* "1048576" (bytes), or a whole number with a unit: B, kB, MB, GB, TB (powers of 1024, as PostgreSQL spells
  * them) or KiB, MiB, GiB, TiB. Case matters, as in PostgreSQL: "KB" and "mb" are unknown units. */
 static const char *size_parse(const char *s, uint64_t *ret_bytes) {
-        static const struct { const char *unit; unsigned shift; } units[] = {
-                { "B", 0 }, { "kB", 10 }, { "MB", 20 }, { "GB", 30 }, { "TB", 40 },
-                { "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+        static const struct unit units[] = {
+                { "B", 1 }, { "kB", UINT64_C(1) << 10 }, { "MB", UINT64_C(1) << 20 }, { "GB", UINT64_C(1) << 30 },
+                { "TB", UINT64_C(1) << 40 }, { "KiB", UINT64_C(1) << 10 }, { "MiB", UINT64_C(1) << 20 },
+                { "GiB", UINT64_C(1) << 30 }, { "TiB", UINT64_C(1) << 40 },
         };
         uint64_t v;
         size_t n;
@@ -319,15 +333,9 @@ static const char *size_parse(const char *s, uint64_t *ret_bytes) {
                 *ret_bytes = v;
                 return NULL;
         }
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                if (strcmp(s + n, units[i].unit) != 0)
-                        continue;
-                if (v > UINT64_MAX >> units[i].shift)
-                        return "is too large";
-                *ret_bytes = v << units[i].shift;
-                return NULL;
-        }
-        return "has an unknown unit: use B, kB, MB, GB or TB (powers of 1024) or KiB, MiB, GiB, TiB";
+        why = scale_by_unit(s + n, v, units, ELEMENTSOF(units), ret_bytes);
+        return why && !*why ? "has an unknown unit: use B, kB, MB, GB or TB (powers of 1024) or KiB, MiB, GiB, TiB"
+                            : why;
 }
 
 int config_parse_size(const char *s, uint64_t *ret_bytes) {

@@ -497,10 +497,7 @@ int health_target_new(struct health *h, const char *url, uint64_t timeout_usec, 
                 return r;
         }
 
-        t->next = h->targets;
-        if (h->targets)
-                h->targets->prev = t;
-        h->targets = t;
+        LIST_PREPEND(h->targets, t);
         *ret = t;
         return 0;
 }
@@ -511,12 +508,7 @@ struct health_target *health_target_free(struct health_target *t) {
                 return NULL;
         if (t->busy)
                 target_detach(t);
-        if (t->prev)
-                t->prev->next = t->next;
-        else if (t->health->targets == t)
-                t->health->targets = t->next;
-        if (t->next)
-                t->next->prev = t->prev;
+        LIST_REMOVE(t->health->targets, t);
         if (t->easy)
                 curl_easy_cleanup(t->easy);
         free(t->expect_body);
@@ -665,10 +657,7 @@ int health_post(struct health *h, const char *url, const char *content_type, con
                 return r;
         }
         q->busy = true;
-        q->next = h->requests;
-        if (h->requests)
-                h->requests->prev = q;
-        h->requests = q;
+        LIST_PREPEND(h->requests, q);
         *ret = q;
         return 0;
 }
@@ -678,12 +667,7 @@ struct health_request *health_request_free(struct health_request *q) {
                 return NULL;
         if (q->busy)
                 (void) curl_multi_remove_handle(q->health->multi, q->easy);
-        if (q->prev)
-                q->prev->next = q->next;
-        else if (q->health->requests == q)
-                q->health->requests = q->next;
-        if (q->next)
-                q->next->prev = q->prev;
+        LIST_REMOVE(q->health->requests, q);
         if (q->easy)
                 curl_easy_cleanup(q->easy);
         curl_slist_free_all(q->headers);

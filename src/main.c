@@ -170,10 +170,7 @@ static int show_status(const struct config *c, bool json) {
                 v.record = &record;
         else if (r != -ENOENT)
                 v.record_error = r;
-        /* The live view may be up to a second old; the record is written at every step: it says whether a
-         * failover still runs. */
-        live.failover_running = live.failover_running && v.daemon_alive && v.record &&
-                                record.outcome == STATE_RUNNING;
+        live.failover_running = status_failover_running(&live, v.daemon_alive, v.record);
         if (json)
                 status_print_json(&v, stdout);
         else {

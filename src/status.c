@@ -30,6 +30,10 @@ const char *status_serving(const struct status *s, const struct state *record) {
         return s->active.name;
 }
 
+bool status_failover_running(const struct status *s, bool daemon_alive, const struct state *record) {
+        return s->failover_running && daemon_alive && record && record->outcome == STATE_RUNNING;
+}
+
 /* ---- the file format: one "key value" per line, a table says where each key lives -------------------------- */
 
 enum field_type { F_STR, F_U64, F_UINT, F_INT, F_LONG, F_BOOL, F_DOUBLE, F_HEALTH };

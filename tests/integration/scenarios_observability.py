@@ -447,8 +447,11 @@ def test_obs_status_json_matches_the_state(ctx):
     ctx.expect_eq(st["active"]["threshold"], THRESHOLD, "active.threshold")
 
     fail_over_timed(ctx, d)
+    # At once, before the live view (rewritten at most once a second) has caught up: the record, saved at every
+    # step, decides that no failover runs any more.
+    ctx.expect_eq(status_json(ctx)["failover_running"], False, "failover_running right after the failover ended")
     ctx.expect_failed_over(d.text())
-    # Fresh within one interval (the file is rewritten at most once per interval).
+    # Fresh within one interval (the file is rewritten at most once per interval, and once a second).
     T.wait_until(lambda: status_json(ctx)["active"]["consecutive_failures"] >= THRESHOLD and
                  status_json(ctx)["failover"] is not None, ctx.t(3), "--status to show the failover")
     st = status_json(ctx)

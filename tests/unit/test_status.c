@@ -160,6 +160,20 @@ static char *render(void (*fn)(const struct status_view *, FILE *), const struct
         return text;
 }
 
+static void status__failover_running__the_record_decides(void **unused) {
+        struct status live = { .failover_running = true };
+        struct state running = { .outcome = STATE_RUNNING }, done = { .outcome = STATE_SUCCEEDED };
+
+        assert_true(status_failover_running(&live, true, &running));
+        /* A live view written before the last step finished, read after it: the record says it is over. */
+        assert_false(status_failover_running(&live, true, &done));
+        /* The daemon died mid-failover: nothing runs it any more (the record says "interrupted"). */
+        assert_false(status_failover_running(&live, false, &running));
+        assert_false(status_failover_running(&live, true, NULL));
+        live.failover_running = false;
+        assert_false(status_failover_running(&live, true, &running));
+}
+
 static void status__json__has_live_view_and_record(void **unused) {
         struct status s = sample();
         struct state r = switched_record();
@@ -218,6 +232,7 @@ int main(void) {
                 cmocka_unit_test(status__bad_lines__rejected),
                 cmocka_unit_test(status__save_then_load__in_a_fresh_dir),
                 cmocka_unit_test(status__serving__standby_once_switched),
+                cmocka_unit_test(status__failover_running__the_record_decides),
                 cmocka_unit_test(status__json__has_live_view_and_record),
                 cmocka_unit_test(status__json__no_record_is_null_unreadable_is_said),
                 cmocka_unit_test(status__human__names_everything),
