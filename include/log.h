@@ -26,6 +26,13 @@ enum log_level log_get_max_level(void);
 int log_full(enum log_level level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int log_fullv(enum log_level level, int error, const char *fmt, va_list ap);
 
+/* While a command given over the control channel runs, every line logged is also handed to `tee` (the level's name
+ * and the message), so the command's caller sees the progress the journal sees. NULL turns it off. The tee must not
+ * log itself: a line it would log is dropped. */
+typedef void (*log_tee_fn)(const char *level_name, const char *message, void *userdata);
+void log_set_tee(log_tee_fn tee, void *userdata);
+const char *log_level_name(enum log_level level);
+
 /* One message with extra journal fields ("KEY=value" strings, NULL-terminated). On stderr only the message shows. */
 int log_struct(enum log_level level, const char *message, const char *const *fields);
 

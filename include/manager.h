@@ -1,6 +1,7 @@
 /* manager: owns the running daemon — the one sd-event loop, the config in force, the two health targets and
- * their counters, the check cadence, signals (TERM/INT stop, HUP reload), the failover in progress and the
- * persisted state. It dispatches; decisions live in monitor.h, the failover sequence in failover.h. */
+ * their counters, the check cadence, signals (TERM/INT stop, HUP reload, USR1 live view, USR2 debug), commands
+ * from the CLI over the control socket, the failover in progress and the persisted state. The caller holds the
+ * state_dir lock (lock.h) for as long as a manager runs. It dispatches; decisions live in monitor.h, the failover sequence in failover.h. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 
 /* Process exit codes (main returns them). */
 #define EXIT_REFUSED 3          /* --once: a gate said no, or a failover is already recorded */
+#define EXIT_BUSY 75            /* EX_TEMPFAIL: another blfailoverd holds the pair's lock and takes no commands */
 #define EXIT_CONFIG 78          /* EX_CONFIG */
 
 struct manager;
@@ -17,7 +19,7 @@ struct manager;
 int manager_new(const char *config_path, struct config *config, struct manager **ret);
 struct manager *manager_free(struct manager *m);
 
-/* Runs until SIGTERM/SIGINT; returns the process exit code. */
+/* Runs until SIGTERM/SIGINT, serving commands on STATE_DIR/control; returns the process exit code. */
 int manager_run_daemon(struct manager *m);
 
 /* --once: checks the standby (unless force), runs the failover, returns 0, 1 (failed) or EXIT_REFUSED. */

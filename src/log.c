@@ -16,6 +16,9 @@
 
 static enum log_level max_level = LOG_LEVEL_INFO;
 static bool journal = false;
+static log_tee_fn tee;
+static void *tee_userdata;
+static bool in_tee;
 
 void log_open(void) {
         const char *e = getenv("JOURNAL_STREAM");
@@ -38,7 +41,12 @@ enum log_level log_get_max_level(void) {
         return max_level;
 }
 
-static const char *level_name(enum log_level level) {
+void log_set_tee(log_tee_fn fn, void *userdata) {
+        tee = fn;
+        tee_userdata = userdata;
+}
+
+const char *log_level_name(enum log_level level) {
         switch (level) {
         case LOG_LEVEL_ERR:     return "error";
         case LOG_LEVEL_WARNING: return "warning";
@@ -47,6 +55,14 @@ static const char *level_name(enum log_level level) {
         case LOG_LEVEL_DEBUG:   return "debug";
         }
         return "?";
+}
+
+static void tee_line(enum log_level level, const char *msg) {
+        if (!tee || in_tee)
+                return;
+        in_tee = true;
+        tee(log_level_name(level), msg, tee_userdata);
+        in_tee = false;
 }
 
 static void write_plain(enum log_level level, const char *msg) {
@@ -58,7 +74,7 @@ static void write_plain(enum log_level level, const char *msg) {
         gmtime_r(&tv.tv_sec, &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
         /* One fprintf per line so concurrent writers (children share stderr only via captured pipes) never interleave. */
-        fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp, (long) tv.tv_usec / 1000, level_name(level), msg);
+        fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp, (long) tv.tv_usec / 1000, log_level_name(level), msg);
 }
 
 int log_fullv(enum log_level level, int error, const char *fmt, va_list ap) {
@@ -75,6 +91,7 @@ int log_fullv(enum log_level level, int error, const char *fmt, va_list ap) {
         if (!journal ||
             sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", (int) level, "SYSLOG_IDENTIFIER=blfailoverd", NULL) < 0)
                 write_plain(level, msg);
+        tee_line(level, msg);
         errno = saved_errno;
         return -error;
 }
@@ -111,6 +128,7 @@ static int journal_sendv(enum log_level level, const char *message, const char *
 int log_struct(enum log_level level, const char *message, const char *const *fields) {
         if (level > max_level)
                 return 0;
+        tee_line(level, message);
         if (journal && journal_sendv(level, message, fields) >= 0)
                 return 0;
         /* Not the journal (or it refused): the plain line still says everything a human needs. */

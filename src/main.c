@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "config.h"
+#include "control.h"
 #include "failover.h"
 #include "health.h"
+#include "lock.h"
 #include "log.h"
 #include "manager.h"
 #include "state.h"
@@ -50,8 +53,11 @@ static void usage(FILE *out) {
                 "  -v, --verbose       debug logging\n"
                 "      --version       print the version\n"
                 "  -h, --help          this help\n\n"
-                "Without a mode option it runs as the daemon in the foreground (SIGHUP reloads, SIGTERM stops).\n"
-                "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 78 bad config.\n");
+                "Without a mode option it runs as the daemon in the foreground (SIGHUP reloads, SIGTERM stops,\n"
+                "SIGUSR1 logs the live view, SIGUSR2 toggles debug logging). One blfailoverd acts per state_dir:\n"
+                "while a daemon runs, --once and --clear-state are carried out by it.\n"
+                "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 75 another blfailoverd is busy\n"
+                "with this pair, 78 bad config.\n");
 }
 
 static int pick_mode(struct options *o) {
@@ -186,6 +192,7 @@ static int show_status(const struct config *c, bool json) {
         return EXIT_SUCCESS;
 }
 
+/* Under the lock, with no daemon running (one that runs does this itself, see command_clear_state). */
 static int clear_state(const struct config *c) {
         int r = state_clear(c->state_dir);
 
@@ -197,8 +204,100 @@ static int clear_state(const struct config *c) {
                 log_error_errno(r, "cannot remove %s/%s: %s", c->state_dir, STATE_FILE_NAME, strerror(-r));
                 return EXIT_FAILURE;
         }
-        printf("cleared the failover record in %s; a running daemon picks this up on reload (SIGHUP)\n", c->state_dir);
+        printf("cleared the failover record in %s; no daemon runs on it: the next one started watches the pair "
+               "again\n", c->state_dir);
         return EXIT_SUCCESS;
+}
+
+static int run_manager(struct config *c, const struct options *o);
+
+static int lock_failed(const struct config *c, int r) {
+        log_error_errno(r, "cannot take the lock %s/%s: %s", c->state_dir, LOCK_FILE_NAME, strerror(-r));
+        return EXIT_FAILURE;
+}
+
+/* The daemon holds the lock for its whole life; a second one on the same state_dir would be a second actor. */
+static int run_daemon(struct config *c, const struct options *o) {
+        pid_t holder = 0;
+        int fd = -1, r = lock_take(c->state_dir, &fd, &holder);
+
+        if (r == -EBUSY) {
+                log_error("not starting: another blfailoverd (pid %d) already manages this pair (it holds %s/%s). "
+                          "One daemon per state_dir; give it commands with blfailoverd --once / --clear-state, see it "
+                          "with --status", (int) holder, c->state_dir, LOCK_FILE_NAME);
+                config_free(c);
+                return EXIT_BUSY;
+        }
+        if (r < 0) {
+                r = lock_failed(c, r);
+                config_free(c);
+                return r;
+        }
+        r = run_manager(c, o);          /* takes c */
+        lock_release(fd);
+        return r;
+}
+
+static const char *control_words(const struct options *o) {
+        return o->mode == MODE_CLEAR_STATE ? "1 clear-state" : o->force ? "1 once force" : "1 once";
+}
+
+/* The daemon holds the lock: it carries the command out, we relay its progress and exit code. Returns an exit code,
+ * or -1 when nobody listens (the holder is not a daemon, or one still starting). */
+static int forward_to_daemon(const struct config *c, const struct options *o, pid_t holder) {
+        int code = EXIT_FAILURE, r = control_request(c->state_dir, control_words(o), stdout, stderr, &code);
+
+        if (r == -ECONNREFUSED || r == -ENOENT)
+                return -1;
+        if (r == -ECONNRESET || r == -ETIMEDOUT) {
+                log_error("the daemon (pid %d) %s before the command finished; it may have been interrupted: see "
+                          "blfailoverd --status and the daemon's journal", (int) holder,
+                          r == -ETIMEDOUT ? "stopped answering" : "closed the connection");
+                return EXIT_FAILURE;
+        }
+        if (r < 0) {
+                log_error_errno(r, "cannot talk to the daemon (pid %d) on %s/%s: %s", (int) holder, c->state_dir,
+                                CONTROL_SOCKET_NAME, strerror(-r));
+                return r == -EACCES ? 77 : EXIT_FAILURE;
+        }
+        return code;
+}
+
+/* --once and --clear-state: done here under the lock when no daemon runs, by the daemon when one does. A lock held
+ * with nobody listening is another command (or a daemon starting): wait a little, then say who is in the way. */
+static int run_command(struct config *c, const struct options *o) {
+        const struct timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
+        uint64_t deadline = now_monotonic_usec() + 2 * USEC_PER_SEC;
+        pid_t holder = 0;
+        int fd = -1, r;
+
+        for (;;) {
+                r = lock_take(c->state_dir, &fd, &holder);
+                if (r == 0) {
+                        r = o->mode == MODE_CLEAR_STATE ? clear_state(c) : run_manager(c, o);
+                        if (o->mode == MODE_CLEAR_STATE)
+                                config_free(c);
+                        lock_release(fd);
+                        return r;
+                }
+                if (r != -EBUSY)
+                        break;
+                r = forward_to_daemon(c, o, holder);
+                if (r >= 0) {
+                        config_free(c);
+                        return r;
+                }
+                if (now_monotonic_usec() >= deadline) {
+                        log_error("another blfailoverd (pid %d) is changing this pair (it holds %s/%s) and takes no "
+                                  "commands; try again when it is done", (int) holder, c->state_dir, LOCK_FILE_NAME);
+                        config_free(c);
+                        return EXIT_BUSY;
+                }
+                nanosleep(&pause, NULL);
+        }
+        r = lock_failed(c, r);
+        config_free(c);
+        return r;
 }
 
 static int run_manager(struct config *c, const struct options *o) {
@@ -236,8 +335,8 @@ int main(int argc, char **argv) {
                 r = show_status(c, o.json);
                 break;
         case MODE_CLEAR_STATE:
-                r = clear_state(c);
-                break;
+        case MODE_ONCE:
+                return run_command(c, &o);      /* takes c */
         case MODE_DRY_RUN:
                 r = failover_dry_run(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
                 break;
@@ -250,7 +349,7 @@ int main(int argc, char **argv) {
                 fflush(stdout);
                 return run_manager(c, &o);      /* takes c */
         default:
-                return run_manager(c, &o);      /* takes c */
+                return run_daemon(c, &o);       /* takes c */
         }
         config_free(c);
         return r;

@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "control.h"
 #include "dbprobe.h"
 #include "drill.h"
 #include "event.h"
@@ -33,6 +35,7 @@ struct endpoint {
         struct health_result last;
         uint64_t checks;                        /* finished since start, for the live view's histograms */
         uint64_t checked_usec;                  /* CLOCK_REALTIME of the last finished check */
+        uint64_t checked_mono_usec;             /* the same in CLOCK_MONOTONIC: is an answer newer than a request */
 };
 
 struct manager {
@@ -63,6 +66,12 @@ struct manager {
         bool drill;                             /* --once --dry-run: decide, run the harmless checks, say so */
         struct drill *drill_checks;
         struct monitor_verdict drill_verdict;
+        struct control *control;                /* daemon mode: commands from the CLI */
+        struct control_call *call;              /* the command in progress, if any */
+        bool request_once;                      /* that command is a --once waiting for fresh answers or a verdict */
+        bool once_said_lag;                     /* "waiting for the standby to replay" is said once */
+        uint64_t request_since_usec;            /* CLOCK_MONOTONIC: answers older than the request do not count */
+        enum log_level level_before_usr2;       /* SIGUSR2 toggles debug logging and back to this */
 };
 
 /* ---- the one-line summary (systemctl status) ---------------------------------------------------------- */
@@ -73,8 +82,8 @@ static const char *health_word(const struct monitor_endpoint *e) {
 
 static void observe_status(struct manager *m);
 
-static void update_status(struct manager *m) {
-        char status[256], last[96];
+static void describe_status(const struct manager *m, char *status, size_t size) {
+        char last[96];
 
         if (m->failover)
                 snprintf(last, sizeof last, "failover in progress");
@@ -85,9 +94,15 @@ static void update_status(struct manager *m) {
         else
                 snprintf(last, sizeof last, "%s", m->state.outcome == STATE_NONE ? "record unreadable"
                          : state_outcome_to_string(m->state.outcome));
-        snprintf(status, sizeof status, "active %s %u/%u · standby %s · last failover: %s",
+        snprintf(status, size, "active %s %u/%u · standby %s · last failover: %s",
                  health_word(&m->active.monitor), m->active.monitor.consecutive_failures,
                  m->config->health.failure_threshold, health_word(&m->standby.monitor), last);
+}
+
+static void update_status(struct manager *m) {
+        char status[256];
+
+        describe_status(m, status, sizeof status);
         notify_status(&m->notify, status);
         observe_status(m);
 }
@@ -166,6 +181,7 @@ static void on_health_done(struct health_target *t, const struct health_result *
         ep->last = *r;
         ep->checks++;
         ep->checked_usec = now_realtime_usec();
+        ep->checked_mono_usec = now_monotonic_usec();
         change = monitor_record(&ep->monitor, r->status == HEALTH_OK, ep->manager->config->health.failure_threshold);
         say_change(ep, change);
         if (ep == &ep->manager->active && change == MONITOR_FAILING)
@@ -343,6 +359,22 @@ static void confirm_reset(struct manager *m) {
 
 /* ---- failover ------------------------------------------------------------------------------------------- */
 
+/* The end of --once or of a command from the CLI: the one-shot process exits with the code; the daemon sends it to
+ * the caller and stops copying its log to it. */
+static void command_finish(struct manager *m, int code) {
+        m->request_once = false;
+        if (m->once) {
+                sd_event_exit(m->event, code);
+                return;
+        }
+        if (!m->call)
+                return;
+        log_set_tee(NULL, NULL);
+        control_call_finish(m->call, code);
+        m->call = NULL;
+        log_info("control: command finished, exit %d", code);
+}
+
 static void on_failover_done(struct failover *f, bool succeeded, void *userdata) {
         struct manager *m = userdata;
 
@@ -351,16 +383,29 @@ static void on_failover_done(struct failover *f, bool succeeded, void *userdata)
         load_state(m);
         m->last_said = MONITOR_HOLD_ALREADY_DONE;
         update_status(m);
-        if (m->once)
-                sd_event_exit(m->event, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
+        /* A command waiting on a failover gets its result, whoever started it. */
+        if (m->once || m->call)
+                command_finish(m, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
-static int start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume) {
+/* over_record: --force and a resume go ahead with a record; everything else re-reads it first, so a record written
+ * since the loop last looked (it cannot be another process's: we hold the lock) still stops a second failover. */
+static int start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume,
+                          bool over_record) {
         struct failover_params params = {
                 .config = m->config, .bus = &m->bus, .health = m->health, .trigger = trigger,
                 .options = { .fence_required = fence_required }, .resume = resume,
         };
-        int r = failover_start(m->event, &params, on_failover_done, m, &m->failover);
+        int r;
+
+        if (!over_record) {
+                load_state(m);
+                if (m->failed_over) {
+                        say_already_done(m);
+                        return -EALREADY;
+                }
+        }
+        r = failover_start(m->event, &params, on_failover_done, m, &m->failover);
 
         if (r < 0 && r != -ESTALE)
                 log_error_errno(r, "failover: could not start: %s", strerror(-r));
@@ -396,8 +441,8 @@ static void say_held(struct manager *m, enum monitor_decision d) {
         char why[512];
 
         gates_describe_hold(&facts, d, why, sizeof why);
-        event_emit(&m->bus, &ev, "failover: held: %s; %s", why, m->once ? "not failing over (override with --force)"
-                   : "re-checked every tick");
+        event_emit(&m->bus, &ev, "failover: held: %s; %s", why, m->once || m->request_once
+                   ? "not failing over (override with --force)" : "re-checked every tick");
 }
 
 /* ---- the live view (observe.h: status file, metrics, alerts) --------------------------------------------- */
@@ -457,15 +502,19 @@ static void observe_status(struct manager *m) {
 }
 
 static void decide_once(struct manager *m, struct monitor_verdict v);
+static int once_refuse_recorded(struct manager *m);
+static int control_start(struct manager *m);
 static void drill_gates_decided(struct manager *m, struct monitor_verdict v);
 
-static struct monitor_verdict evaluate(struct manager *m) {
+/* manual: --once, from the command line or through the daemon — every gate but the threshold and the record, which
+ * --once checked itself. */
+static struct monitor_verdict evaluate(struct manager *m, bool manual) {
         const struct config *c = m->config;
         struct monitor_view view = {
                 .active = &m->active.monitor, .standby = &m->standby.monitor,
-                .threshold = c->health.failure_threshold, .manual = m->once,
-                .failed_over = m->failed_over && !m->once, .failover_running = m->failover != NULL,
-                .in_startup_grace = !m->once && now_monotonic_usec() - m->started_usec < c->health.startup_grace_usec,
+                .threshold = c->health.failure_threshold, .manual = manual,
+                .failed_over = m->failed_over && !manual, .failover_running = m->failover != NULL,
+                .in_startup_grace = !manual && now_monotonic_usec() - m->started_usec < c->health.startup_grace_usec,
                 .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
                 .max_lag_bytes = c->database.max_lag_bytes,
                 .primary_db = m->primary_db ? dbprobe_facts(m->primary_db) : NULL,
@@ -475,15 +524,27 @@ static struct monitor_verdict evaluate(struct manager *m) {
         return monitor_decide(&view);
 }
 
+/* A --once given to the daemon decides on answers that arrived after it was asked, as the one-shot process does. */
+static bool request_answers_in(const struct manager *m) {
+        uint64_t since = m->request_since_usec;
+
+        return m->standby.checked_mono_usec > since &&
+               (!m->standby_db || dbprobe_answered_usec(m->standby_db) > since) &&
+               (!m->primary_db || dbprobe_answered_usec(m->primary_db) > since);
+}
+
 static void on_decision(struct manager *m) {
         struct monitor_verdict v;
+        int r;
 
         if (m->once) {
                 if (m->once_pending == 0 && !m->failover)
-                        decide_once(m, evaluate(m));
+                        decide_once(m, evaluate(m, true));
                 return;
         }
-        v = evaluate(m);
+        if (m->request_once && !m->failover && request_answers_in(m))
+                decide_once(m, evaluate(m, true));
+        v = evaluate(m, false);
         if (v.decision == MONITOR_BUSY)
                 return;
         if (v.decision == MONITOR_ASK_CONFIRM) {
@@ -499,8 +560,10 @@ static void on_decision(struct manager *m) {
                 say_already_done(m);
         else if (monitor_decision_is_hold(v.decision))
                 say_held(m, v.decision);
-        else if (v.decision == MONITOR_FAILOVER && start_failover(m, "automatic", v.fence_required, NULL) < 0)
-                m->last_said = MONITOR_WAIT;    /* could not even start: say it again next tick */
+        else if (v.decision == MONITOR_FAILOVER && (r = start_failover(m, "automatic", v.fence_required, NULL,
+                                                                        false)) < 0)
+                /* Could not even start: say it again next tick — unless a record turned up. */
+                m->last_said = r == -EALREADY ? MONITOR_HOLD_ALREADY_DONE : MONITOR_WAIT;
 }
 
 /* ---- signals and reload --------------------------------------------------------------------------------- */
@@ -530,20 +593,29 @@ static int load_checked_config(const char *path, struct config **ret) {
         return 0;
 }
 
-static void manager_reload(struct manager *m) {
-        struct config *fresh = NULL, *old = m->config;
-        struct event ev = { .exit_status = -1 };
+/* The lock and the control socket live in state_dir: moving it means another pair, which takes a restart. */
+static int load_reload_config(struct manager *m, struct config **ret) {
+        struct config *fresh = NULL;
+        int r = load_checked_config(m->config_path, &fresh);
+
+        if (r < 0)
+                return r;
+        if (strcmp(fresh->state_dir, m->config->state_dir) != 0) {
+                log_error("config reload rejected: %s: state_dir changed from %s to %s; the daemon holds the lock "
+                          "and control socket there: restart it to move", m->config_path, m->config->state_dir,
+                          fresh->state_dir);
+                config_free(fresh);
+                return -EINVAL;
+        }
+        *ret = fresh;
+        return 0;
+}
+
+/* Puts a checked config in force (takes it): endpoints, probes, the confirm command, the record, a tick now. */
+static int apply_config(struct manager *m, struct config *fresh) {
+        struct config *old = m->config;
         int r;
 
-        notify_reloading(&m->notify);
-        r = load_checked_config(m->config_path, &fresh);
-        if (r < 0) {
-                ev.kind = EVENT_CONFIG_REJECTED;
-                event_emit(&m->bus, &ev, "config reload rejected: %s has errors (above); still running the previous "
-                           "config", m->config_path);
-                notify_ready(&m->notify);
-                return;
-        }
         m->config = fresh;
         if (m->observe)
                 observe_reload(m->observe, fresh);
@@ -556,17 +628,61 @@ static void manager_reload(struct manager *m) {
         if (r < 0) {
                 log_error_errno(r, "reload: cannot set up the health checks: %s", strerror(-r));
                 sd_event_exit(m->event, EXIT_FAILURE);
-                return;
+                return r;
         }
         load_state(m);
         m->last_said = MONITOR_WAIT;
         m->next_tick_usec = now_monotonic_usec();
         sd_event_source_set_time(m->tick, m->next_tick_usec);
+        return 0;
+}
+
+static void manager_reload(struct manager *m) {
+        struct config *fresh = NULL;
+        struct event ev = { .exit_status = -1 };
+        int r;
+
+        notify_reloading(&m->notify);
+        r = load_reload_config(m, &fresh);
+        if (r < 0) {
+                ev.kind = EVENT_CONFIG_REJECTED;
+                event_emit(&m->bus, &ev, "config reload rejected: %s has errors (above); still running the previous "
+                           "config", m->config_path);
+                notify_ready(&m->notify);
+                return;
+        }
+        if (apply_config(m, fresh) < 0)
+                return;
         ev.kind = EVENT_CONFIG_RELOADED;
         event_emit(&m->bus, &ev, "config reloaded from %s%s", m->config_path,
                    m->failed_over ? " (a failover is recorded: still not failing over again)" : "");
         update_status(m);
         notify_ready(&m->notify);
+}
+
+/* SIGUSR1: the live view in the log, for whoever has only the journal at hand. */
+static void log_live_view(struct manager *m) {
+        char status[256], why[512] = "";
+
+        describe_status(m, status, sizeof status);
+        if (!m->failover && monitor_decision_is_hold(m->last_said)) {
+                struct gate_facts facts = gate_facts(m);
+                gates_describe_hold(&facts, m->last_said, why, sizeof why);
+        }
+        log_notice("status (SIGUSR1): %s%s%s; pid %d, state_dir %s", status, *why ? "; held: " : "", why,
+                   (int) getpid(), m->config->state_dir);
+}
+
+/* SIGUSR2: debug logging on, and off again, without a restart that would reset the counters. */
+static void toggle_debug(struct manager *m) {
+        if (log_get_max_level() < LOG_LEVEL_DEBUG) {
+                m->level_before_usr2 = log_get_max_level();
+                log_set_max_level(LOG_LEVEL_DEBUG);
+                log_notice("debug logging on (SIGUSR2); send SIGUSR2 again to turn it off");
+        } else {
+                log_set_max_level(m->level_before_usr2 ? m->level_before_usr2 : LOG_LEVEL_INFO);
+                log_notice("debug logging off (SIGUSR2)");
+        }
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -577,6 +693,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 manager_reload(m);
                 return 0;
         }
+        if (si->ssi_signo == SIGUSR1) {
+                log_live_view(m);
+                return 0;
+        }
+        if (si->ssi_signo == SIGUSR2) {
+                toggle_debug(m);
+                return 0;
+        }
         notify_stopping(&m->notify);
         event_emit(&m->bus, &ev, "stopping (signal %s)%s", sigabbrev_np((int) si->ssi_signo),
                    m->failover ? ": a failover is in progress and is being interrupted" : "");
@@ -585,10 +709,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 static int setup_signals(struct manager *m) {
-        static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+        static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
+        struct sigaction ignore = { .sa_handler = SIG_IGN };
         sigset_t mask;
         int r;
 
+        /* A caller that hangs up must not kill the daemon (sends also use MSG_NOSIGNAL); children get SIG_DFL back. */
+        if (sigaction(SIGPIPE, &ignore, NULL) < 0)
+                return -errno;
         /* sd-event reads signals from a signalfd and children via SIGCHLD: both must be blocked. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
@@ -643,6 +771,12 @@ int manager_new(const char *config_path, struct config *config, struct manager *
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
+        if (m->call) {
+                log_error("control: the daemon is stopping; the command it was carrying out is interrupted (see "
+                          "--status)");
+                command_finish(m, EXIT_FAILURE);
+        }
+        control_free(m->control);
         failover_free(m->failover);
         observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
         spawn_free(m->confirm);
@@ -674,6 +808,8 @@ int manager_run_daemon(struct manager *m) {
         int r;
 
         m->started_realtime_usec = now_realtime_usec();
+        if (control_start(m) < 0)
+                return EXIT_FAILURE;
         r = observe_new(m->event, m->health, &m->bus, m->config, &m->observe);
         if (r < 0)      /* a metrics address that cannot be bound is already explained in the log */
                 return log_error_errno(r, "cannot start the status file, metrics, alerts or hooks: %s", strerror(-r)),
@@ -691,7 +827,7 @@ int manager_run_daemon(struct manager *m) {
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
-                if (start_failover(m, "resumed", false, &interrupted) < 0)
+                if (start_failover(m, "resumed", false, &interrupted, true) < 0)
                         say_already_done(m);
         } else if (m->failed_over) {
                 say_already_done(m);
@@ -712,10 +848,14 @@ static void decide_once(struct manager *m, struct monitor_verdict v) {
                 return;
         /* A lagging standby gets database.catch_up_timeout to replay what it received. */
         if (v.decision == MONITOR_HOLD_LAG && now_monotonic_usec() < m->once_deadline_usec) {
-                if (m->last_said != MONITOR_HOLD_LAG)
+                if (!m->once_said_lag)
                         log_notice("--once: waiting up to %.3gs for the standby to replay what it received",
                                    (double) m->config->database.catch_up_timeout_usec / 1e6);
-                m->last_said = MONITOR_HOLD_LAG;
+                m->once_said_lag = true;
+                if (!m->once) {         /* the daemon: the next tick's answers decide */
+                        m->request_since_usec = now_monotonic_usec();
+                        return;
+                }
                 m->once_pending = 1;
                 sd_event_source_set_time_relative(m->tick, 250 * USEC_PER_MSEC);
                 sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
@@ -727,11 +867,12 @@ static void decide_once(struct manager *m, struct monitor_verdict v) {
         }
         if (monitor_decision_is_hold(v.decision)) {
                 say_held(m, v.decision);
-                sd_event_exit(m->event, EXIT_REFUSED);
+                command_finish(m, EXIT_REFUSED);
                 return;
         }
-        if (start_failover(m, "manual", v.fence_required, NULL) < 0)
-                sd_event_exit(m->event, EXIT_FAILURE);
+        m->request_once = false;        /* decided: from here on the failover's result answers it */
+        if (start_failover(m, "manual", v.fence_required, NULL, false) < 0)
+                command_finish(m, EXIT_FAILURE);
 }
 
 static int on_once_tick(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -754,6 +895,117 @@ static int once_refuse_recorded(struct manager *m) {
         return EXIT_REFUSED;
 }
 
+/* ---- commands from the CLI, carried out by the daemon (control.h) -------------------------------------- */
+
+static void tee_to_caller(const char *level_name, const char *text, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->call)
+                control_call_log(m->call, level_name, text);
+}
+
+static void command_out(struct manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void command_out(struct manager *m, const char *fmt, ...) {
+        char line[CONTROL_MSG_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        log_info("%s", line);
+        if (m->call)
+                control_call_out(m->call, line);
+}
+
+static void command_once(struct manager *m, bool force) {
+        if (m->failover) {
+                log_error("--once refused: a failover is already in progress (see --status)");
+                command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        load_state(m);          /* we hold the lock: the record on disk is the truth */
+        if (m->failed_over && !force) {
+                command_finish(m, once_refuse_recorded(m));
+                return;
+        }
+        if (force) {
+                log_warning("--force: skipping every safety gate (recorded failover, standby health, database, "
+                            "split-brain guard, confirm)");
+                if (start_failover(m, "manual", false, NULL, true) < 0)
+                        command_finish(m, EXIT_FAILURE);
+                return;
+        }
+        m->request_once = true;
+        m->once_said_lag = false;
+        m->request_since_usec = now_monotonic_usec();
+        m->once_deadline_usec = m->request_since_usec + m->config->database.catch_up_timeout_usec;
+        log_info("--once: checking the standby now; deciding on the answers to come");
+        /* Fresh answers now, not at the next tick; the cadence goes on from here. */
+        m->next_tick_usec = m->request_since_usec;
+        (void) sd_event_source_set_time(m->tick, m->next_tick_usec);
+        (void) sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
+}
+
+/* Re-reads the config first: clearing the latch re-arms automatic failover, which must not happen on a config
+ * nobody checked since it was edited for the rebuilt pair. */
+static void command_clear_state(struct manager *m) {
+        struct config *fresh = NULL;
+        const char *dir = m->config->state_dir;
+        int r;
+
+        if (m->failover) {
+                log_error("--clear-state refused: a failover is in progress; clear the record once it has finished "
+                          "and the pair is rebuilt");
+                command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        if (load_reload_config(m, &fresh) < 0) {
+                log_error("--clear-state refused: %s has errors (above); the record is kept and the daemon goes on "
+                          "with the config it runs", m->config_path);
+                command_finish(m, EXIT_CONFIG);
+                return;
+        }
+        r = state_clear(dir);
+        if (r < 0 && r != -ENOENT) {
+                config_free(fresh);
+                log_error_errno(r, "cannot remove %s/%s: %s", dir, STATE_FILE_NAME, strerror(-r));
+                command_finish(m, EXIT_FAILURE);
+                return;
+        }
+        if (apply_config(m, fresh) < 0) {
+                command_finish(m, EXIT_FAILURE);
+                return;
+        }
+        m->active.monitor = (struct monitor_endpoint) {};       /* re-armed: the count starts over */
+        update_status(m);
+        command_out(m, "%s in %s; the running daemon (pid %d) re-read %s and is watching again: failover after %u "
+                    "failures", r == -ENOENT ? "no failover was recorded" : "cleared the failover record",
+                    m->config->state_dir, (int) getpid(), m->config_path, m->config->health.failure_threshold);
+        command_finish(m, EXIT_SUCCESS);
+}
+
+static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
+        struct manager *m = userdata;
+
+        m->call = call;
+        log_notice("control: %s%s requested by pid %d (uid %u)", control_command_to_string(req->command),
+                   req->force ? " --force" : "", (int) req->pid, (unsigned) req->uid);
+        log_set_tee(tee_to_caller, m);
+        if (req->command == CONTROL_ONCE)
+                command_once(m, req->force);
+        else
+                command_clear_state(m);
+}
+
+static int control_start(struct manager *m) {
+        int r = control_listen(m->event, m->config->state_dir, on_control_request, m, &m->control);
+
+        if (r < 0)
+                log_error_errno(r, "cannot open the control socket %s/%s: %s%s", m->config->state_dir,
+                                CONTROL_SOCKET_NAME, strerror(-r), r == -ENAMETOOLONG ? " (shorten state_dir)" : "");
+        return r;
+}
+
 int manager_run_once(struct manager *m, bool force) {
         const struct config_health *h = &m->config->health;
         int r;
@@ -768,7 +1020,7 @@ int manager_run_once(struct manager *m, bool force) {
         if (force) {
                 log_warning("--force: skipping every safety gate (recorded failover, standby health, database, "
                             "split-brain guard, confirm)");
-                r = start_failover(m, "manual", false, NULL);
+                r = start_failover(m, "manual", false, NULL, true);
                 return r < 0 ? EXIT_FAILURE : run_loop(m);
         }
         m->once_deadline_usec = now_monotonic_usec() + m->config->database.catch_up_timeout_usec;

@@ -1,0 +1,324 @@
+/* control: the daemon's command socket (server on sd-event) and the CLI's blocking client. See control.h. */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Connections that have not sent their request yet: beyond this, new ones are closed at once. */
+#define CONTROL_PENDING_MAX 4
+
+struct control_call {
+        struct control *control;
+        int fd;
+        sd_event_source *io, *timer;    /* timer: request deadline, then the ping while the command runs */
+        bool running;                   /* handed to the handler */
+        struct control_call *prev, *next;
+};
+
+struct control {
+        sd_event *event;
+        int fd;
+        sd_event_source *io;
+        char *path;
+        control_handler_fn handler;
+        void *userdata;
+        struct control_call *calls;
+        unsigned n_pending;
+        bool busy;                      /* a command runs: one at a time */
+};
+
+const char *control_command_to_string(enum control_command c) {
+        return c == CONTROL_ONCE ? "once" : c == CONTROL_CLEAR_STATE ? "clear-state" : "?";
+}
+
+static int socket_address(const char *state_dir, struct sockaddr_un *ret, socklen_t *ret_len) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", state_dir, CONTROL_SOCKET_NAME);
+
+        if (n < 0 || (size_t) n >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        *ret = sa;
+        *ret_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + (size_t) n + 1);
+        return 0;
+}
+
+bool control_path_fits(const char *state_dir) {
+        struct sockaddr_un sa;
+        socklen_t len;
+
+        return socket_address(state_dir, &sa, &len) == 0;
+}
+
+/* ---- server --------------------------------------------------------------------------------------------- */
+
+static void send_line(struct control_call *call, const char *prefix, const char *text) {
+        char msg[CONTROL_MSG_MAX];
+        int n = snprintf(msg, sizeof msg, "%s%s", prefix, text);
+
+        if (call->fd < 0 || n < 0)
+                return;
+        /* Never block the loop for a caller that does not read, never die of SIGPIPE for one that left. */
+        if (send(call->fd, msg, strnlen(msg, sizeof msg - 1), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+            errno != EAGAIN && errno != EWOULDBLOCK) {
+                call->io = sd_event_source_disable_unref(call->io);
+                close(call->fd);
+                call->fd = -1;
+        }
+}
+
+void control_call_log(struct control_call *call, const char *level_name, const char *text) {
+        char line[CONTROL_MSG_MAX];
+
+        snprintf(line, sizeof line, "%s: %s", level_name, text);
+        send_line(call, "log ", line);
+}
+
+void control_call_out(struct control_call *call, const char *text) {
+        send_line(call, "out ", text);
+}
+
+static void call_free(struct control_call *call) {
+        struct control *c = call->control;
+
+        if (!call->running && c->n_pending > 0)
+                c->n_pending--;
+        if (call->running)
+                c->busy = false;
+        LIST_REMOVE(c->calls, call);
+        sd_event_source_disable_unref(call->io);
+        sd_event_source_disable_unref(call->timer);
+        if (call->fd >= 0)
+                close(call->fd);
+        free(call);
+}
+
+void control_call_finish(struct control_call *call, int exit_code) {
+        char code[16];
+
+        snprintf(code, sizeof code, "%d", exit_code);
+        send_line(call, "exit ", code);
+        call_free(call);
+}
+
+static void refuse(struct control_call *call, int exit_code, const char *why) {
+        control_call_log(call, "error", why);
+        control_call_finish(call, exit_code);
+}
+
+static int parse_request(const char *msg, struct control_request *req) {
+        if (strcmp(msg, "1 once") == 0)
+                *req = (struct control_request) { .command = CONTROL_ONCE };
+        else if (strcmp(msg, "1 once force") == 0)
+                *req = (struct control_request) { .command = CONTROL_ONCE, .force = true };
+        else if (strcmp(msg, "1 clear-state") == 0)
+                *req = (struct control_request) { .command = CONTROL_CLEAR_STATE };
+        else
+                return -EBADMSG;
+        return 0;
+}
+
+static int on_ping(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct control_call *call = userdata;
+
+        send_line(call, "ping", "");
+        return sd_event_source_set_time_relative(s, CONTROL_PING_INTERVAL_USEC);
+}
+
+static void start_command(struct control_call *call, const struct control_request *req) {
+        struct control *c = call->control;
+
+        call->io = sd_event_source_disable_unref(call->io);
+        call->running = true;
+        c->n_pending--;
+        c->busy = true;
+        /* The request deadline gives way to the ping: the caller can tell a long failover from a dead daemon. */
+        call->timer = sd_event_source_disable_unref(call->timer);
+        if (sd_event_add_time_relative(c->event, &call->timer, CLOCK_MONOTONIC, CONTROL_PING_INTERVAL_USEC, 0,
+                                       on_ping, call) >= 0)
+                (void) sd_event_source_set_enabled(call->timer, SD_EVENT_ON);
+        c->handler(call, req, c->userdata);
+}
+
+static int on_call_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct control_call *call = userdata;
+        struct control *c = call->control;
+        struct control_request req;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        char msg[CONTROL_MSG_MAX + 1];
+        ssize_t n = recv(fd, msg, sizeof msg, MSG_DONTWAIT | MSG_TRUNC);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {                   /* the caller left before asking anything */
+                call_free(call);
+                return 0;
+        }
+        if ((size_t) n > CONTROL_MSG_MAX)
+                return refuse(call, 2, "control: request too long"), 0;
+        msg[n] = '\0';
+        if (parse_request(msg, &req) < 0)
+                return refuse(call, 2, "control: unknown request (this daemon speaks protocol 1: \"1 once\", "
+                              "\"1 once force\", \"1 clear-state\"); is the blfailoverd binary newer than the daemon?"),
+                       0;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return refuse(call, 1, "control: cannot tell who is asking"), 0;
+        if (cred.uid != 0 && cred.uid != geteuid())
+                return refuse(call, 77, "control: only root (or the daemon's own user) may give commands"), 0;
+        if (c->busy)
+                return refuse(call, 75, "another command is in progress in the daemon; try again when it is done"), 0;
+        req.pid = cred.pid;
+        req.uid = cred.uid;
+        start_command(call, &req);
+        return 0;
+}
+
+static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        refuse(userdata, 2, "control: no request within 5 s");
+        return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct control *c = userdata;
+        struct control_call *call;
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), r;
+
+        if (cfd < 0)
+                return 0;
+        if (c->n_pending >= CONTROL_PENDING_MAX || !(call = calloc(1, sizeof *call))) {
+                close(cfd);
+                return 0;
+        }
+        *call = (struct control_call) { .control = c, .fd = cfd };
+        LIST_PREPEND(c->calls, call);
+        c->n_pending++;
+        r = sd_event_add_io(c->event, &call->io, cfd, EPOLLIN, on_call_readable, call);
+        if (r >= 0)
+                r = sd_event_add_time_relative(c->event, &call->timer, CLOCK_MONOTONIC, CONTROL_REQUEST_TIMEOUT_USEC,
+                                               0, on_request_timeout, call);
+        if (r < 0)
+                call_free(call);
+        return 0;
+}
+
+int control_listen(sd_event *e, const char *state_dir, control_handler_fn handler, void *userdata,
+                   struct control **ret) {
+        struct sockaddr_un sa;
+        socklen_t len;
+        struct control *c;
+        int r = socket_address(state_dir, &sa, &len);
+
+        if (r < 0)
+                return r;
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        *c = (struct control) { .event = sd_event_ref(e), .fd = -1, .handler = handler, .userdata = userdata,
+                                .path = strdup(sa.sun_path) };
+        if (!c->path)
+                return control_free(c), -ENOMEM;
+        c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (c->fd < 0)
+                return r = -errno, control_free(c), r;
+        /* We hold the state_dir lock: a socket file left there is a dead daemon's. */
+        (void) unlink(c->path);
+        if (bind(c->fd, (struct sockaddr *) &sa, len) < 0 || listen(c->fd, 8) < 0)
+                return r = -errno, control_free(c), r;
+        r = sd_event_add_io(e, &c->io, c->fd, EPOLLIN, on_accept, c);
+        if (r < 0)
+                return control_free(c), r;
+        *ret = c;
+        return 0;
+}
+
+struct control *control_free(struct control *c) {
+        if (!c)
+                return NULL;
+        while (c->calls)
+                call_free(c->calls);
+        sd_event_source_disable_unref(c->io);
+        if (c->fd >= 0) {
+                close(c->fd);
+                (void) unlink(c->path);
+        }
+        sd_event_unref(c->event);
+        free(c->path);
+        free(c);
+        return NULL;
+}
+
+/* ---- client --------------------------------------------------------------------------------------------- */
+
+static int client_connect(const char *state_dir) {
+        struct sockaddr_un sa;
+        socklen_t len;
+        int fd, r = socket_address(state_dir, &sa, &len);
+
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, len) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* One reply message; 1 when it was "exit N". */
+static int client_handle(const char *msg, FILE *out, FILE *err, int *ret_exit) {
+        if (strncmp(msg, "log ", 4) == 0)
+                fprintf(err, "%s\n", msg + 4);
+        else if (strncmp(msg, "out ", 4) == 0)
+                fprintf(out, "%s\n", msg + 4);
+        else if (strncmp(msg, "exit ", 5) == 0) {
+                *ret_exit = atoi(msg + 5);
+                return 1;
+        }
+        return 0;       /* "ping" and anything newer: ignored */
+}
+
+int control_request(const char *state_dir, const char *request, FILE *out, FILE *err, int *ret_exit) {
+        char msg[CONTROL_MSG_MAX + 1];
+        int fd = client_connect(state_dir), r = 0;
+
+        if (fd < 0)
+                return fd;
+        if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
+                r = -errno;
+        while (r == 0) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                r = poll(&p, 1, CONTROL_SILENCE_TIMEOUT_MSEC);
+                if (r < 0 && errno == EINTR) {
+                        r = 0;
+                        continue;
+                }
+                if (r <= 0) {
+                        r = r == 0 ? -ETIMEDOUT : -errno;
+                        break;
+                }
+                n = recv(fd, msg, sizeof msg - 1, 0);
+                if (n <= 0) {
+                        r = n == 0 || errno == ECONNRESET ? -ECONNRESET : -errno;
+                        break;
+                }
+                msg[n] = '\0';
+                r = client_handle(msg, out, err, ret_exit);
+                fflush(out);
+                fflush(err);
+        }
+        close(fd);
+        return r > 0 ? 0 : r;
+}
