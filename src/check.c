@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "failover.h"
 #include "fileio.h"
 #include "log.h"
@@ -172,10 +173,19 @@ int check_trust(const struct config *c, uid_t euid, struct config_errors *errs) 
         return r;
 }
 
+/* The daemon binds STATE_DIR/control for the CLI's commands: a path longer than sockaddr_un's would stop it at start. */
+static void check_state_dir(const struct config *c, struct config_errors *errs) {
+        if (!control_path_fits(c->state_dir))
+                add_at(errs, c, "state_dir", "state_dir %s is too long for the control socket %s/" CONTROL_SOCKET_NAME
+                       " (a unix socket path holds at most 107 bytes): choose a shorter directory", c->state_dir,
+                       c->state_dir);
+}
+
 int check_environment(const struct config *c, struct config_errors *errs) {
         size_t before = errs->n;
 
         (void) check_trust(c, geteuid(), errs);
+        check_state_dir(c, errs);
         check_nginx(c, errs);
         check_ssh(c, errs);
         check_tls(c, errs);

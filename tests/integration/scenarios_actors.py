@@ -195,3 +195,12 @@ def test_signals_usr1_usr2_pipe(ctx):
                "debug lines after SIGUSR2 turned them off")
     ctx.expect(d.running(), "the daemon died of SIGUSR1, SIGUSR2 or SIGPIPE")
     ctx.stop_daemon(d)
+
+
+def test_check_refuses_a_state_dir_too_long_for_the_control_socket(ctx):
+    cfg = ctx.config()
+    cfg["state_dir"] = os.path.join(ctx.dir, "s" * 110)
+    ctx.write_config(cfg)
+    r = ctx.cli(*T.ARGS_CHECK)
+    ctx.expect_rc(r, T.EXIT_CONFIG, "-t with a state_dir too long for the control socket")
+    ctx.expect("too long for the control socket" in r.stderr, f"-t does not say why:\n{r.stderr}")
