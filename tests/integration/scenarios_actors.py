@@ -10,7 +10,7 @@ import time
 
 import topology as T
 from topology import LOG
-from scenarios import DETECT, THRESHOLD, _cycles, _fail_active_and_wait
+from scenarios import DETECT, THRESHOLD, _cycles, _fail_active_and_wait, valgrind
 from scenarios_safety import _slow, db_config, state_outcome
 
 EXIT_BUSY = 75
@@ -24,6 +24,7 @@ def _one_failover_in_all(ctx, daemons):
     ctx.expect_eq(ctx.topo.recorder.argvs(), [T.STACK_ARGV], "standby stack commands recorded")
 
 
+@valgrind
 def test_once_through_the_daemon_then_active_fails_fails_over_once(ctx):
     d = ctx.daemon()
     m = d.mark()
