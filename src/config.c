@@ -1131,6 +1131,7 @@ static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t
         for (size_t i = 0; i < n; i++)  /* not strv_free: a rejected item left a NULL hole */
                 free(argv[i]);
         free(argv);
+        remember_bad(x, path);          /* the list as a whole was not taken either */
 }
 
 static void walk_section(struct ctx *x, const struct key_def *defs, size_t n, const yaml_node_t *map,
