@@ -58,7 +58,8 @@ unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
 # Every Debian package the build, the tests and the demo need. `check` and `demo` install what is missing.
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev libmicrohttpd-dev \
             postgresql-15 postgresql-client-15 nginx-light openssh-server openssh-client python3 valgrind \
-            diffutils procps util-linux systemd man-db mandoc clang libclang-rt-14-dev prometheus openssl
+            diffutils procps util-linux systemd man-db mandoc clang libclang-rt-14-dev prometheus openssl \
+            prometheus-alertmanager
 
 .PHONY: deps
 deps:

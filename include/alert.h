@@ -1,7 +1,8 @@
 /* alert: owns which alert conditions are firing — the pure mapping from events (and the standby's replication lag)
- * to Alertmanager-style alerts that fire and resolve — and the JSON body of one webhook post (the payload
- * Alertmanager itself sends to webhook receivers: version 4, status, labels, annotations, startsAt, endsAt).
- * No I/O, no clock: the caller passes the time. Sending is webhook.h's job. */
+ * to Alertmanager-style alerts that fire and resolve — and the JSON bodies that carry them: one webhook post (the
+ * payload Alertmanager itself sends to webhook receivers: version 4, status, labels, annotations, startsAt,
+ * endsAt), and the array Alertmanager's own API takes (POST /api/v2/alerts: postableAlerts).
+ * No I/O, no clock: the caller passes the time. Sending is webhook.h's job, re-sending alertmanager.h's. */
 #pragma once
 
 #include <stdbool.h>
@@ -25,6 +26,7 @@ const char *alert_kind_name(enum alert_kind k);         /* the alertname label: 
 const char *alert_kind_severity(enum alert_kind k);     /* "critical", "warning" */
 
 #define ALERT_TEXT_MAX 1024
+#define ALERT_PAIR_MAX 260              /* the "pair" label: "ACTIVE/STANDBY", each name < 128 */
 
 struct alert {
         enum alert_kind kind;
@@ -52,3 +54,16 @@ size_t alert_on_lag(struct alert_state *s, bool known, uint64_t lag_bytes, uint6
 /* The webhook body for one alert. instance: this monitor's host name; active/standby: the endpoints' names. */
 int alert_render(const struct alert *a, const char *instance, const char *active, const char *standby,
                  char **ret_text, size_t *ret_size);
+
+/* What every alert says about where it comes from. */
+struct alert_source {
+        const char *instance;           /* this monitor's host name */
+        const char *active, *standby;   /* the endpoints' configured names */
+        const char *generator_url;      /* a link back (the /health page), NULL or "": none */
+};
+
+/* Alertmanager's v2 API body: a JSON array of n postableAlerts (labels, annotations, startsAt, endsAt,
+ * generatorURL). A resolved alert ends at its ends_usec; a firing one at now + valid_usec, so that it resolves by
+ * itself when it is no longer re-sent. */
+int alert_render_alertmanager(const struct alert *a, size_t n, const struct alert_source *src, uint64_t now_usec,
+                              uint64_t valid_usec, char **ret_text, size_t *ret_size);

@@ -99,6 +99,8 @@ struct config_metrics {
 
 struct config_alerts {
         char *webhook_url;              /* NULL: off */
+        char **alertmanager_urls;       /* base URLs ("http://am:9093"), NULL-terminated; NULL: off */
+        size_t n_alertmanager_urls;
         uint64_t timeout_usec;          /* default 5s */
         unsigned retries;               /* default 3 */
         uint64_t lag_warning_bytes;     /* 0: off */

@@ -1,6 +1,6 @@
 /* observe: owns what the running daemon shows to the outside — the live status file (status.h), the metrics
- * counters and the HTTP server for /metrics and /health (metrics.h, httpd.h), the alert webhook (alert.h,
- * webhook.h) and the hooks (hooks.h). It listens on the event funnel and takes status snapshots from the manager;
+ * counters and the HTTP server for /metrics and /health (metrics.h, httpd.h), the alerts — to a webhook receiver
+ * (alert.h, webhook.h) and to Alertmanager's API (alertmanager.h) — and the hooks (hooks.h). It listens on the event funnel and takes status snapshots from the manager;
  * it never influences a decision, and nothing in it waits: every delivery runs on the loop with a deadline. */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* alert: events → firing/resolved alerts, and the Alertmanager webhook payload. */
+/* alert: events → firing/resolved alerts, the webhook receivers' payload and Alertmanager's v2 API body. */
 #include "alert.h"
 
 #include <errno.h>
@@ -145,9 +145,13 @@ struct label {
         const char *name, *value;
 };
 
+#define LABELS_MAX 9
+
 static size_t alert_labels(const struct alert *a, const char *instance, const char *active, const char *standby,
-                           struct label l[8]) {
+                           char *pair, size_t pair_size, struct label l[LABELS_MAX]) {
         size_t n = 0;
+
+        snprintf(pair, pair_size, "%s/%s", active, standby);
 
         l[n++] = (struct label) { "alertname", alert_kind_name(a->kind) };
         l[n++] = (struct label) { "severity", alert_kind_severity(a->kind) };
@@ -155,6 +159,7 @@ static size_t alert_labels(const struct alert *a, const char *instance, const ch
         l[n++] = (struct label) { "service", "blfailoverd" };
         l[n++] = (struct label) { "active", active };
         l[n++] = (struct label) { "standby", standby };
+        l[n++] = (struct label) { "pair", pair };       /* one value that tells pairs apart in a shared Alertmanager */
         if (a->gate[0])
                 l[n++] = (struct label) { "gate", a->gate };
         if (a->step[0])
@@ -201,8 +206,9 @@ static void write_alert(struct json *j, const struct alert *a, const struct labe
 
 int alert_render(const struct alert *a, const char *instance, const char *active, const char *standby,
                  char **ret_text, size_t *ret_size) {
-        struct label l[8];
-        size_t n = alert_labels(a, instance, active, standby, l), size = 0;
+        struct label l[LABELS_MAX];
+        char pair[ALERT_PAIR_MAX];
+        size_t n = alert_labels(a, instance, active, standby, pair, sizeof pair, l), size = 0;
         char *text = NULL, group_key[128];
         FILE *f = open_memstream(&text, &size);
         struct json j;
@@ -226,6 +232,50 @@ int alert_render(const struct alert *a, const char *instance, const char *active
         write_alert(&j, a, l, n);
         json_array_end(&j);
         json_object_end(&j);
+        fputc('\n', f);
+        if (fclose(f) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        *ret_size = size;
+        return 0;
+}
+
+/* ---- Alertmanager's API body ------------------------------------------------------------------------------- */
+
+/* One postableAlert: no status or fingerprint (Alertmanager derives both), endsAt always set — in the future
+ * while firing, so that an alert we stop re-sending (we died) resolves by itself. */
+static void write_postable(struct json *j, const struct alert *a, const struct alert_source *src, uint64_t now,
+                           uint64_t valid_usec) {
+        struct label l[LABELS_MAX];
+        char pair[ALERT_PAIR_MAX];
+        size_t n = alert_labels(a, src->instance, src->active, src->standby, pair, sizeof pair, l);
+
+        json_object_begin(j);
+        json_key(j, "labels"), write_labels(j, l, n);
+        json_key(j, "annotations"), write_annotations(j, a);
+        json_key(j, "startsAt"), json_time(j, a->starts_usec);
+        json_key(j, "endsAt"), json_time(j, a->resolved ? a->ends_usec : now + valid_usec);
+        if (src->generator_url && src->generator_url[0])
+                json_key(j, "generatorURL"), json_string(j, src->generator_url);
+        json_object_end(j);
+}
+
+int alert_render_alertmanager(const struct alert *a, size_t n, const struct alert_source *src, uint64_t now_usec,
+                              uint64_t valid_usec, char **ret_text, size_t *ret_size) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        struct json j;
+
+        if (!f)
+                return -ENOMEM;
+        json_init(&j, f);
+        json_array_begin(&j);
+        for (size_t i = 0; i < n; i++)
+                write_postable(&j, &a[i], src, now_usec, valid_usec);
+        json_array_end(&j);
         fputc('\n', f);
         if (fclose(f) != 0) {
                 free(text);

@@ -47,6 +47,8 @@ enum key_check {
         CHECK_TOKEN,    /* one nginx word: what the nginx module compares server/upstream names against */
         CHECK_KEYVALUE, /* per list item: an ssh -o "Key=Value" */
         CHECK_LISTEN,   /* HOST:PORT, the host an IPv4 literal, [IPv6] or a name */
+        CHECK_WEBHOOK_URL, /* CHECK_URL, and not Alertmanager's own API (which refuses webhook bodies) */
+        CHECK_BASE_URL, /* CHECK_URL, no query or fragment, not already ending in /api/v2/alerts */
 };
 
 struct ctx;
@@ -67,6 +69,7 @@ struct key_def {
         size_t n_children;
         bool optional;                          /* KEY_SECTION: may be absent, and then so may its keys */
         bool has_present;                       /* KEY_SECTION: set the bool at offset when it is in the file */
+        bool one_or_list;                       /* KEY_ARGV: a single value is taken as a list of one */
         /* Not .required, but required when this returns non-NULL: what to add to "missing required key X"
          * (may be ""). Evaluated once the whole file is read, so it may look at any key. */
         const char *(*needed)(const struct ctx *x);
@@ -99,6 +102,9 @@ struct key_def {
 #define ARGV(n, f, fn, req, items, chk, d) \
         { .name = n, .type = KEY_ARGV, .required = req, .check = chk, .offset = OFF(f), .offset_n = OFF(fn), \
           .min_items = items, .def_argv = d }
+#define URL_LIST(n, f, fn, chk, when) \
+        { .name = n, .type = KEY_ARGV, .check = chk, .offset = OFF(f), .offset_n = OFF(fn), .min_items = 1, \
+          .one_or_list = true, .needed = when }
 #define REQUIRED true
 #define OPTIONAL false
 
@@ -106,6 +112,7 @@ struct key_def {
 _Static_assert(sizeof(enum config_promote_method) == sizeof(int), "KEY_ENUM stores an int");
 
 static const char *needed_by_trigger_file(const struct ctx *x);
+static const char *needed_without_alertmanager(const struct ctx *x);
 
 static const char *const default_test_command[] = { "nginx", "-t", NULL };
 static const char *const default_reload_command[] = { "nginx", "-s", "reload", NULL };
@@ -196,7 +203,8 @@ static const struct key_def metrics_keys[] = {
         STRING("listen", metrics.listen, REQUIRED, CHECK_LISTEN, NULL),
 };
 static const struct key_def alerts_keys[] = {
-        STRING("webhook_url", alerts.webhook_url, REQUIRED, CHECK_URL, NULL),
+        STRING_IF("webhook_url", alerts.webhook_url, CHECK_WEBHOOK_URL, needed_without_alertmanager),
+        URL_LIST("alertmanager_url", alerts.alertmanager_urls, alerts.n_alertmanager_urls, CHECK_BASE_URL, NULL),
         DURATION("timeout", alerts.timeout_usec, "5s"),
         UINT("retries", alerts.retries, "3", 0, 10),
         SIZE("lag_warning", alerts.lag_warning_bytes, "0", 0),
@@ -383,6 +391,41 @@ static const char *check_url(const char *s) {
         return NULL;
 }
 
+/* Alertmanager's v2 (and the removed v1) API takes a list of alerts, not a webhook receiver's body: pointing
+ * webhook_url there gets a 400 on every post. alertmanager_url takes the base URL and adds the path itself. */
+static bool is_alertmanager_api(const char *s) {
+        static const char *const paths[] = { "/api/v2/alerts", "/api/v2/alerts/", "/api/v1/alerts",
+                                             "/api/v1/alerts/" };
+        size_t n = strcspn(s, "?#");
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                size_t k = strlen(paths[i]);
+
+                if (n >= k && strncmp(s + n - k, paths[i], k) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static const char *check_webhook_url(const char *s) {
+        const char *why = check_url(s);
+
+        if (why)
+                return why;
+        return is_alertmanager_api(s) ? "is Alertmanager's own API, which does not take webhook bodies: set "
+                                        "alerts.alertmanager_url to its base URL (http://HOST:9093) instead" : NULL;
+}
+
+static const char *check_base_url(const char *s) {
+        const char *why = check_url(s);
+
+        if (why)
+                return why;
+        if (strpbrk(s, "?#"))
+                return "must be a base URL without a query or fragment (http://HOST:9093)";
+        return is_alertmanager_api(s) ? "is a base URL: leave out /api/v2/alerts (it is added)" : NULL;
+}
+
 /* The host of a listen address, cut from its port (brackets of an IPv6 literal still on). */
 static const char *check_listen_host(char *host) {
         static const char name_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
@@ -454,6 +497,10 @@ static const char *check_value(enum key_check check, const char *s) {
                 return check_keyvalue(s);
         case CHECK_LISTEN:
                 return check_listen(s);
+        case CHECK_WEBHOOK_URL:
+                return check_webhook_url(s);
+        case CHECK_BASE_URL:
+                return check_base_url(s);
         }
         return NULL;
 }
@@ -617,6 +664,7 @@ void config_free(struct config *c) {
         free(c->database.password_file);
         free(c->metrics.listen);
         free(c->alerts.webhook_url);
+        strv_free(c->alerts.alertmanager_urls);
         strv_free(c->hooks.argv);
         for (size_t i = 0; i < c->n_marks; i++)
                 free(c->marks[i].key);
@@ -1013,6 +1061,9 @@ static bool parse_item(struct ctx *x, const struct key_def *d, const yaml_node_t
 static void not_a_list(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
         if (d->check == CHECK_KEYVALUE)
                 value_error(x, v, path, "%s must be a list like [Key=Value, ...], not %s", path, node_kind(v));
+        else if (d->check == CHECK_BASE_URL)
+                value_error(x, v, path, "%s must be a URL or a list like [http://am1:9093, http://am2:9093], not %s",
+                            path, node_kind(v));
         else if (d->check == CHECK_URL)
                 value_error(x, v, path, "%s must be a list like [http://host/health, ...], not %s", path,
                             node_kind(v));
@@ -1021,11 +1072,38 @@ static void not_a_list(struct ctx *x, const struct key_def *d, const yaml_node_t
                             "(commands never go through a shell)", path, node_kind(v));
 }
 
+/* A single value where one_or_list allows it: a list of one, reported under the key's own path. */
+static void parse_one(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        const char *s = scalar_text(x, v, path), *why;
+        char **argv;
+
+        if (!s)
+                return;
+        why = check_value(d->check, s);
+        if (why) {
+                value_error(x, v, path, "%s %s", path, why);
+                return;
+        }
+        argv = calloc(2, sizeof(char *));
+        if (argv)
+                argv[0] = strdup(s);
+        if (!argv || !argv[0]) {
+                free(argv);
+                x->oom = true;
+                return;
+        }
+        store_argv(x->c, d, argv);
+}
+
 static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
         size_t n = 0;
         char **argv;
         bool ok = true;
 
+        if (d->one_or_list && v->type == YAML_SCALAR_NODE && !is_null(v)) {
+                parse_one(x, d, v, path);
+                return;
+        }
         if (v->type != YAML_SEQUENCE_NODE && !is_null(v)) {
                 not_a_list(x, d, v, path);
                 return;
@@ -1053,6 +1131,7 @@ static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t
         for (size_t i = 0; i < n; i++)  /* not strv_free: a rejected item left a NULL hole */
                 free(argv[i]);
         free(argv);
+        remember_bad(x, path);          /* the list as a whole was not taken either */
 }
 
 static void walk_section(struct ctx *x, const struct key_def *defs, size_t n, const yaml_node_t *map,
@@ -1271,6 +1350,13 @@ static const char *needed_by_trigger_file(const struct ctx *x) {
         if (config_mark_of(x->c, "failover.promote.method").line == 0)
                 return "";      /* the default: the message reads as it did before there was a choice */
         return " (failover.promote.method is trigger_file)";
+}
+
+/* An alerts: section needs somewhere to send them: webhook_url, alertmanager_url, or both. */
+static const char *needed_without_alertmanager(const struct ctx *x) {
+        if (x->c->alerts.n_alertmanager_urls > 0 || is_bad(x, "alerts.alertmanager_url"))
+                return NULL;
+        return " (or alerts.alertmanager_url)";
 }
 
 static void cross_check_health(struct ctx *x) {

@@ -1,4 +1,4 @@
-/* observe: the status file, metrics server, alert webhook and hooks, fed by events and status snapshots. */
+/* observe: the status file, metrics server, alert webhook, Alertmanager and hooks, fed by events and snapshots. */
 #include "observe.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "alertmanager.h"
 #include "hooks.h"
 #include "httpd.h"
 #include "log.h"
@@ -41,6 +42,8 @@ struct observe {
         struct alert_state alerts;
         struct httpd *httpd;
         struct webhook *webhook;
+        struct alertmanager *alertmanager;
+        char generator_url[320];        /* /health on metrics.listen, "" when off */
         struct hooks *hooks;
         struct config_alerts alerts_config;     /* what webhook/hooks were built from (strings owned here) */
         struct config_command hooks_config;
@@ -109,6 +112,7 @@ static int start_httpd(struct observe *o, const char *listen) {
 /* ---- alerts and hooks ----------------------------------------------------------------------------------- */
 
 static void send_alerts(struct observe *o, const struct alert *a, size_t n) {
+        alertmanager_update(o->alertmanager, a, n);
         for (size_t i = 0; i < n && o->webhook; i++) {
                 _cleanup_free_ char *body = NULL;
                 char what[96];
@@ -208,7 +212,30 @@ static int setup_webhook(struct observe *o, const struct config_alerts *al) {
         was->webhook_url = strdup(al->webhook_url);
         if (!was->webhook_url)
                 return -ENOMEM;
-        return webhook_new(o->event, o->health, al->webhook_url, al->timeout_usec, al->retries, &o->webhook);
+        return webhook_new(o->event, o->health, al->webhook_url, "alerts.webhook_url", al->timeout_usec, al->retries,
+                           &o->webhook);
+}
+
+/* The link in each alert: this daemon's /health. A wildcard listen address names no host: use ours instead. */
+static void set_generator_url(struct observe *o, const char *listen) {
+        const char *port = listen ? strrchr(listen, ':') : NULL;
+
+        o->generator_url[0] = '\0';
+        if (!port)
+                return;
+        if (strncmp(listen, "0.0.0.0:", 8) == 0 || strncmp(listen, "[::]:", 5) == 0)
+                snprintf(o->generator_url, sizeof o->generator_url, "http://%s%s/health", o->instance, port);
+        else
+                snprintf(o->generator_url, sizeof o->generator_url, "http://%s/health", listen);
+}
+
+static int setup_alertmanager(struct observe *o, const struct config *c) {
+        set_generator_url(o, c->metrics.listen);
+        alertmanager_set_source(o->alertmanager, &(struct alert_source) {
+                .instance = o->instance, .active = o->active_name, .standby = o->standby_name,
+                .generator_url = o->generator_url });
+        return alertmanager_configure(o->alertmanager, c->alerts.alertmanager_urls, c->alerts.timeout_usec,
+                                      c->alerts.retries);
 }
 
 static int setup_hooks(struct observe *o, const struct config_command *h) {
@@ -239,6 +266,8 @@ static int setup_delivery(struct observe *o, const struct config *c) {
         if (o->write_gap_usec < STATUS_WRITE_GAP_MIN_USEC)
                 o->write_gap_usec = STATUS_WRITE_GAP_MIN_USEC;
         r = setup_webhook(o, &c->alerts);
+        if (r >= 0)
+                r = setup_alertmanager(o, c);
         if (r >= 0)
                 r = setup_hooks(o, &c->hooks);
         return r;
@@ -272,6 +301,8 @@ int observe_new(sd_event *e, struct health *h, struct event_bus *bus, const stru
         if (r >= 0)
                 r = start_httpd(o, c->metrics.listen);
         if (r >= 0)
+                r = alertmanager_new(e, h, &o->alertmanager);
+        if (r >= 0)
                 r = setup_delivery(o, c);
         if (r >= 0)
                 r = event_subscribe(bus, on_event, o);
@@ -294,6 +325,7 @@ struct observe *observe_free(struct observe *o) {
         sd_event_source_disable_unref(o->write_timer);
         httpd_free(o->httpd);
         webhook_free(o->webhook);
+        alertmanager_free(o->alertmanager);
         hooks_free(o->hooks);
         free(o->alerts_config.webhook_url);
         strv_free(o->hooks_config.argv);

@@ -21,6 +21,7 @@ struct webhook {
         struct health *health;
         char *url;
         char *url_shown;                /* redacted: the only form that reaches a log line */
+        char *key;                      /* the config key naming this receiver */
         uint64_t timeout_usec;
         unsigned retries;
         struct webhook_item queue[WEBHOOK_QUEUE_MAX];   /* a ring: head is the one being delivered */
@@ -50,36 +51,48 @@ static void pop(struct webhook *w) {
 
 static void deliver_next(struct webhook *w);
 
+enum webhook_verdict webhook_verdict(enum health_status status, long http_code, unsigned attempts, unsigned retries) {
+        if (status == HEALTH_OK)
+                return WEBHOOK_DELIVERED;
+        if (status == HEALTH_HTTP_STATUS && http_code >= 400 && http_code <= 499)
+                return WEBHOOK_REFUSED;
+        return attempts > retries ? WEBHOOK_GIVE_UP : WEBHOOK_RETRY;
+}
+
+static void describe(const struct health_result *r, char *why, size_t size) {
+        if (r->status == HEALTH_HTTP_STATUS)
+                snprintf(why, size, "HTTP status %ld", r->http_code);
+        else
+                snprintf(why, size, "%s%s%s", health_status_to_string(r->status), r->error[0] ? ": " : "", r->error);
+}
+
 static void on_posted(struct health_request *q, const struct health_result *r, void *userdata) {
         struct webhook *w = userdata;
         struct webhook_item *it = head(w);
+        enum webhook_verdict v = webhook_verdict(r->status, r->http_code, it->attempts, w->retries);
         char why[320];
 
         w->inflight = health_request_free(q);
-        if (r->status == HEALTH_OK) {
+        describe(r, why, sizeof why);
+        if (v == WEBHOOK_RETRY) {
+                log_warning("alerts: posting %s to %s failed (attempt %u of %u): %s; retrying in %.0fs", it->what,
+                            w->url_shown, it->attempts, w->retries + 1, why,
+                            (double) webhook_backoff_usec(it->attempts) / 1e6);
+                (void) sd_event_source_set_time_relative(w->retry, webhook_backoff_usec(it->attempts));
+                (void) sd_event_source_set_enabled(w->retry, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (v == WEBHOOK_DELIVERED)
                 log_debug("alerts: posted %s to %s (HTTP %ld, %.0f ms)", it->what, w->url_shown, r->http_code,
                           (double) r->latency_usec / 1000.0);
-                pop(w);
-                deliver_next(w);
-                return;
-        }
-        if (r->status == HEALTH_HTTP_STATUS)
-                snprintf(why, sizeof why, "HTTP status %ld", r->http_code);
+        else if (v == WEBHOOK_REFUSED)
+                log_error("alerts: %s refused %s: %s; not retried (the same body would be refused again: check "
+                          "that %s points at the right kind of receiver)", w->url_shown, it->what, why, w->key);
         else
-                snprintf(why, sizeof why, "%s%s%s", health_status_to_string(r->status), r->error[0] ? ": " : "",
-                         r->error);
-        if (it->attempts > w->retries) {
-                log_error("alerts: giving up on %s after %u attempts to %s: %s (check the receiver and "
-                          "alerts.webhook_url)", it->what, it->attempts, w->url_shown, why);
-                pop(w);
-                deliver_next(w);
-                return;
-        }
-        log_warning("alerts: posting %s to %s failed (attempt %u of %u): %s; retrying in %.0fs", it->what,
-                    w->url_shown, it->attempts, w->retries + 1, why,
-                    (double) webhook_backoff_usec(it->attempts) / 1e6);
-        (void) sd_event_source_set_time_relative(w->retry, webhook_backoff_usec(it->attempts));
-        (void) sd_event_source_set_enabled(w->retry, SD_EVENT_ONESHOT);
+                log_error("alerts: giving up on %s after %u attempts to %s: %s (check the receiver and %s)",
+                          it->what, it->attempts, w->url_shown, why, w->key);
+        pop(w);
+        deliver_next(w);
 }
 
 /* Starts the head's next attempt unless one is in flight or waiting for its backoff. */
@@ -134,8 +147,26 @@ int webhook_send(struct webhook *w, const char *body, size_t size, const char *w
         return 0;
 }
 
-int webhook_new(sd_event *e, struct health *h, const char *url, uint64_t timeout_usec, unsigned retries,
-                struct webhook **ret) {
+/* Drops every item waiting behind the head, and the head too unless it is in flight. */
+static void drop_waiting(struct webhook *w) {
+        size_t keep = w->inflight ? 1 : 0;
+
+        while (w->n > keep) {
+                size_t last = (w->head + w->n - 1) % WEBHOOK_QUEUE_MAX;
+
+                free(w->queue[last].body);
+                w->queue[last] = (struct webhook_item) {};
+                w->n--;
+        }
+}
+
+int webhook_send_latest(struct webhook *w, const char *body, size_t size, const char *what) {
+        drop_waiting(w);
+        return webhook_send(w, body, size, what);
+}
+
+int webhook_new(sd_event *e, struct health *h, const char *url, const char *key, uint64_t timeout_usec,
+                unsigned retries, struct webhook **ret) {
         struct webhook *w = calloc(1, sizeof *w);
         int r;
 
@@ -145,7 +176,8 @@ int webhook_new(sd_event *e, struct health *h, const char *url, uint64_t timeout
                                 .retries = retries };
         w->url = strdup(url);
         w->url_shown = health_url_redact(url);
-        r = w->url && w->url_shown ? 0 : -ENOMEM;
+        w->key = strdup(key);
+        r = w->url && w->url_shown && w->key ? 0 : -ENOMEM;
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &w->retry, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_retry, w);
         if (r >= 0)
@@ -172,6 +204,7 @@ struct webhook *webhook_free(struct webhook *w) {
         sd_event_unref(w->event);
         free(w->url);
         free(w->url_shown);
+        free(w->key);
         free(w);
         return NULL;
 }

@@ -1,5 +1,5 @@
 """scenarios_observability: what blfailoverd shows the outside (issue #5) — `--status [--json]`, the /metrics and
-/health server, the Alertmanager-style webhook and the hooks — against the real servers (PostgreSQL pair, sshd,
+/health server, the Alertmanager-style webhook, a real Alertmanager (issue 11) and the hooks — against the real servers (PostgreSQL pair, sshd,
 nginx, the API stand-ins). Run by run.py after scenarios_safety.py; each test_* gets a fresh run.Ctx.
 
 Every receiver, metrics server and blocked port here listens on 127.0.0.1:25440-25449 only. The daemon's log
@@ -33,6 +33,7 @@ PORT_HANGING = 25442
 PORT_DOWN = 25443           # never listened on: connection refused
 PORT_BUSY = 25444           # held by the test to make the daemon's bind fail
 PORT_METRICS2 = 25445
+PORT_ALERTMANAGER = 25446   # a real prometheus-alertmanager, started by the test that needs it
 
 WEBHOOK_USER, WEBHOOK_TOKEN = "alerts", "s3cr3t-t0ken"
 
@@ -42,6 +43,7 @@ class OBS:
     METRICS_SERVING = "metrics: serving /metrics and /health on http://"
     METRICS_BIND_FAILED = "metrics: cannot serve on metrics.listen"
     WEBHOOK_RETRY = "alerts: posting"
+    WEBHOOK_REFUSED = "not retried"
     HOOK_TIMED_OUT = "timed out after"
 
 
@@ -77,9 +79,10 @@ def promtool_check_metrics(ctx, text):
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1:PORT recording every POST: (monotonic time, headers, parsed JSON)."""
+    """A webhook receiver on 127.0.0.1:PORT recording every POST: (monotonic time, headers, parsed JSON); it answers
+    every one with `status`."""
 
-    def __init__(self, port):
+    def __init__(self, port, status=200):
         self.posts = []
         self.lock = threading.Lock()
         outer = self
@@ -93,7 +96,7 @@ class Receiver:
                     doc = {"_invalid_json": str(e), "_body": body.decode("utf-8", "replace")}
                 with outer.lock:
                     outer.posts.append((time.monotonic(), dict(self.headers), doc))
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -135,6 +138,62 @@ class Hanging:
 
     def __exit__(self, *exc):
         self.sock.close()
+
+
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+ALERTMANAGER_CONFIG = """route:
+  receiver: "null"
+receivers:
+  - name: "null"
+"""
+
+
+class Alertmanager(T.Fixture):
+    """A real Alertmanager (Debian's prometheus-alertmanager) on 127.0.0.1:PORT: no cluster, its own storage, a
+    route to a receiver that sends nothing. Stopped (by its Popen) when the test ends, however it ends."""
+
+    def __init__(self, directory, port):
+        self.dir = os.path.join(directory, "alertmanager")
+        self.port = port
+        self.proc = None
+
+    def start(self):
+        if not os.access(ALERTMANAGER, os.X_OK):
+            raise T.TopologyError(f"{ALERTMANAGER} is missing: apt-get install prometheus-alertmanager (make deps)")
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        cfg = os.path.join(self.dir, "alertmanager.yml")
+        T.write_file(cfg, ALERTMANAGER_CONFIG.encode())
+        log = open(os.path.join(self.dir, "alertmanager.log"), "ab")
+        argv = [ALERTMANAGER, f"--config.file={cfg}", f"--storage.path={os.path.join(self.dir, 'data')}",
+                f"--web.listen-address={T.HOST}:{self.port}", "--cluster.listen-address=", "--log.level=warn"]
+        with log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        T.wait_until(self._ready, 20, f"Alertmanager to answer on {T.HOST}:{self.port}", interval=0.1)
+        return self
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise T.TopologyError(f"Alertmanager exited ({self.proc.returncode}); see {self.dir}/alertmanager.log")
+        try:
+            return http_get(self.port, "/-/ready", timeout=1)[0] == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self):
+        T.stop_popen(self.proc)
+        self.proc = None
+
+    def alerts(self):
+        """GET /api/v2/alerts: the alerts it holds active (resolved ones are left out), blfailoverd's only."""
+        _, _, body = http_get(self.port, '/api/v2/alerts?filter=service%3D%22blfailoverd%22')
+        return json.loads(body)
+
+    def alert(self, alertname):
+        return next((a for a in self.alerts() if a["labels"].get("alertname") == alertname), None)
+
+    def __repr__(self):
+        return f"Alertmanager({T.HOST}:{self.port})"
 
 
 def with_metrics(cfg, port=PORT_METRICS):
@@ -295,6 +354,23 @@ def test_obs_webhook_posts_events_in_order_and_resolves(ctx):
     ctx.stop_daemon(d)
 
 
+# Issue 11: a webhook receiver that refuses a body (4xx) gets it once, not again after 1 s, 2 s, 4 s.
+def test_obs_webhook_4xx_is_not_retried(ctx):
+    with Receiver(PORT_RECEIVER, status=400) as rx:
+        ctx.topo.standby.set_mode("500")
+        d = ctx.daemon(with_webhook(ctx.config(), PORT_RECEIVER, retries=3), ready=False)
+        ctx.wait_ready(d, standby=LOG.STANDBY_FAILING)
+        rx.wait_for("BlfailoverdStandbyDown", "firing", ctx.t(10))
+        line = d.wait_log(OBS.WEBHOOK_REFUSED, ctx.t(5))
+        ctx.sleep(3.5)                  # past the first two backoffs (1 s, 2 s)
+        got = rx.alerts()
+    ctx.expect_eq(got, [("BlfailoverdStandbyDown", "firing")], "posts to a receiver answering 400")
+    ctx.expect("HTTP status 400" in line and f"http://{T.HOST}:{PORT_RECEIVER}/hook" in line, f"unclear: {line!r}")
+    ctx.expect(OBS.WEBHOOK_RETRY not in d.text(), "a 400 was retried")
+    ctx.expect(WEBHOOK_TOKEN not in d.text(), "the webhook token appears in the log")
+    ctx.stop_daemon(d)
+
+
 def _webhook_never_delays_failover(ctx, port, hanging):
     cfg = with_webhook(ctx.config(), port, timeout="2s", retries=3)
     if hanging:
@@ -345,6 +421,62 @@ def test_obs_webhook_lag_warning_fires_and_resolves(ctx):
         lag = [a for a in rx.alerts() if a[0] == "BlfailoverdReplicationLag"]
     ctx.expect_eq(lag, [("BlfailoverdReplicationLag", "firing"), ("BlfailoverdReplicationLag", "resolved")],
                   "lag alerts")
+    ctx.stop_daemon(d)
+
+
+# -------------------------------------------------------------------------------------------------- Alertmanager
+
+def _am_labels_ok(ctx, a, alertname, severity):
+    labels = a["labels"]
+    ctx.expect_eq(labels.get("alertname"), alertname, "alertname")
+    ctx.expect_eq(labels.get("severity"), severity, f"severity of {alertname}")
+    ctx.expect_eq(labels.get("pair"), f"{T.ACTIVE_NAME}/{T.STANDBY_NAME}", f"pair label of {alertname}")
+    ctx.expect_eq((labels.get("active"), labels.get("standby")), (T.ACTIVE_NAME, T.STANDBY_NAME), "active/standby")
+    ctx.expect(labels.get("instance"), f"no instance label: {labels}")
+    ctx.expect(a["annotations"].get("summary") and a["annotations"].get("description"), f"{a['annotations']}")
+    ctx.expect_eq(a["status"]["state"], "active", f"Alertmanager's state of {alertname}")
+    ctx.expect_eq(a.get("generatorURL"), f"http://{T.HOST}:{PORT_METRICS}/health", "generatorURL")
+
+
+# Issue 11: alerts reach a real Alertmanager through its own API (alerts.alertmanager_url, one base URL of two
+# down: each is posted to on its own), fire with their labels and are resolved when the condition ends.
+def test_obs_alertmanager_gets_alerts_and_their_resolution(ctx):
+    with Alertmanager(ctx.dir, PORT_ALERTMANAGER) as am:
+        cfg = with_metrics(ctx.config())
+        cfg["alerts"] = {"alertmanager_url": [f"http://{WEBHOOK_USER}:{WEBHOOK_TOKEN}@{T.HOST}:{PORT_ALERTMANAGER}",
+                                              f"http://{T.HOST}:{PORT_DOWN}/"],
+                         "timeout": "1s", "retries": 1}
+        ctx.write_config(cfg)
+        r = ctx.cli(*T.ARGS_CHECK)
+        ctx.expect_rc(r, T.EXIT_OK, f"-t with alerts.alertmanager_url: {r.stderr}")
+        ctx.topo.standby.set_mode("500")
+        d = ctx.daemon(cfg, ready=False)
+        ctx.wait_ready(d, standby=LOG.STANDBY_FAILING)
+        m = d.mark()
+        ctx.topo.active.set_mode("500")
+        d.wait_log(LOG.HELD, ctx.t(DETECT + 5), since=m)
+        down = T.wait_until(lambda: am.alert("BlfailoverdActiveDown"), ctx.t(10),
+                            "BlfailoverdActiveDown in Alertmanager's /api/v2/alerts")
+        _am_labels_ok(ctx, down, "BlfailoverdActiveDown", "critical")
+        held = T.wait_until(lambda: am.alert("BlfailoverdFailoverHeld"), ctx.t(10), "BlfailoverdFailoverHeld")
+        _am_labels_ok(ctx, held, "BlfailoverdFailoverHeld", "critical")
+        ctx.expect_eq(held["labels"].get("gate"), "standby_unhealthy", "the held alert's gate label")
+        ctx.expect(am.alert("BlfailoverdStandbyDown"), "BlfailoverdStandbyDown is not in Alertmanager")
+
+        m = d.mark()
+        ctx.topo.active.set_mode("ok")
+        d.wait_log(LOG.ACTIVE_HEALTHY, ctx.t(10), since=m)
+        # resolved: an alert whose endsAt has passed is no longer among the active ones; without the resolve it
+        # would stay until its endsAt, minutes from now
+        T.wait_until(lambda: not am.alert("BlfailoverdActiveDown") and not am.alert("BlfailoverdFailoverHeld"),
+                     ctx.t(5), "ActiveDown and FailoverHeld to be resolved in Alertmanager")
+        ctx.expect(am.alert("BlfailoverdStandbyDown"), "BlfailoverdStandbyDown was resolved with the active's alerts")
+        ctx.topo.standby.set_mode("ok")
+        T.wait_until(lambda: not am.alerts(), ctx.t(10), "every blfailoverd alert to be resolved in Alertmanager")
+    text = d.text()
+    ctx.expect(WEBHOOK_TOKEN not in text, "the Alertmanager URL's password appears in the log")
+    ctx.expect(f"http://{T.HOST}:{PORT_DOWN}/api/v2/alerts" in text, "the log does not name the Alertmanager that is down")
+    ctx.expect("HTTP status 400" not in text, "Alertmanager refused a post")
     ctx.stop_daemon(d)
 
 

@@ -1,5 +1,7 @@
-/* Unit tests for alert: which events fire and resolve which alerts (once, in order), the lag condition, and the
- * Alertmanager webhook body. Also the webhook's backoff and the hooks' environment (the pure parts of delivery). */
+/* Unit tests for alert: which events fire and resolve which alerts (once, in order), the lag condition, the
+ * Alertmanager webhook body and the Alertmanager API body. Also the webhook's backoff and retry policy, the set of
+ * alerts kept for Alertmanager, and the hooks' environment (the pure parts of delivery). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "alertmanager.h"
 #include "hooks.h"
 #include "spawn.h"
 #include "util.h"
@@ -114,7 +117,8 @@ static void alert__render__alertmanager_webhook_shape(void **unused) {
         assert_non_null(strstr(t, "\"status\":\"firing\",\"receiver\":\"blfailoverd\""));
         assert_non_null(strstr(t, "\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\"BlfailoverdFailoverHeld\","
                                   "\"severity\":\"critical\",\"instance\":\"mon1\",\"service\":\"blfailoverd\","
-                                  "\"active\":\"active_api\",\"standby\":\"standby_api\",\"gate\":\"split_brain\"}"));
+                                  "\"active\":\"active_api\",\"standby\":\"standby_api\",\"pair\":\"active_api/standby_api\","
+                                  "\"gate\":\"split_brain\"}"));
         assert_non_null(strstr(t, "\"description\":\"held: \\\"primary\\\" answers\\n\""));
         assert_non_null(strstr(t, "\"startsAt\":\"2025-11-25T19:46:40.000Z\",\"endsAt\":\"0001-01-01T00:00:00Z\""));
         assert_non_null(strstr(t, "\"fingerprint\":\""));
@@ -125,6 +129,116 @@ static void alert__render__alertmanager_webhook_shape(void **unused) {
         assert_non_null(strstr(t, "\"alerts\":[{\"status\":\"resolved\""));
         assert_non_null(strstr(t, "\"endsAt\":\"2025-11-25T19:46:42.000Z\""));
         free(t);
+}
+
+/* Alertmanager's POST /api/v2/alerts takes an array of postableAlerts: what issue 11 saw refused was an object. */
+static void alert__render_alertmanager__postable_alerts_array(void **unused) {
+        struct alert a[2] = {
+                { .kind = ALERT_ACTIVE_DOWN, .starts_usec = NOW },
+                { .kind = ALERT_FAILOVER_HELD, .resolved = true, .starts_usec = NOW - 60 * USEC_PER_SEC,
+                  .ends_usec = NOW + 500 * USEC_PER_MSEC },
+        };
+        struct alert_source src = { "mon1", "active_api", "standby_api", "http://mon1:9187/health" };
+        char *t;
+        size_t size;
+
+        strcpy(a[0].description, "3 failures");
+        strcpy(a[1].gate, "standby_unhealthy");
+        strcpy(a[1].description, "resolved: \"ok\"");
+        assert_int_equal(alert_render_alertmanager(a, 2, &src, NOW + USEC_PER_SEC, 240 * USEC_PER_SEC, &t, &size), 0);
+        assert_int_equal(size, strlen(t));
+        assert_string_equal(t,
+                "[{\"labels\":{\"alertname\":\"BlfailoverdActiveDown\",\"severity\":\"critical\",\"instance\":\"mon1\","
+                "\"service\":\"blfailoverd\",\"active\":\"active_api\",\"standby\":\"standby_api\","
+                "\"pair\":\"active_api/standby_api\"},"
+                "\"annotations\":{\"summary\":\"The active API failed its health checks up to the failover threshold\","
+                "\"description\":\"3 failures\"},"
+                "\"startsAt\":\"2025-11-25T19:46:40.000Z\",\"endsAt\":\"2025-11-25T19:50:41.000Z\","
+                "\"generatorURL\":\"http://mon1:9187/health\"},"
+                "{\"labels\":{\"alertname\":\"BlfailoverdFailoverHeld\",\"severity\":\"critical\",\"instance\":\"mon1\","
+                "\"service\":\"blfailoverd\",\"active\":\"active_api\",\"standby\":\"standby_api\","
+                "\"pair\":\"active_api/standby_api\",\"gate\":\"standby_unhealthy\"},"
+                "\"annotations\":{\"summary\":\"A failover is due but a safety gate holds it\","
+                "\"description\":\"resolved: \\\"ok\\\"\"},"
+                "\"startsAt\":\"2025-11-25T19:45:40.000Z\",\"endsAt\":\"2025-11-25T19:46:40.500Z\","
+                "\"generatorURL\":\"http://mon1:9187/health\"}]\n");
+        free(t);
+        src.generator_url = NULL;                               /* no metrics.listen: no link */
+        assert_int_equal(alert_render_alertmanager(a, 1, &src, NOW, 240 * USEC_PER_SEC, &t, &size), 0);
+        assert_null(strstr(t, "generatorURL"));
+        assert_null(strstr(t, "\"status\""));                   /* Alertmanager derives it from endsAt */
+        free(t);
+        assert_int_equal(alert_render_alertmanager(a, 0, &src, NOW, 240 * USEC_PER_SEC, &t, &size), 0);
+        assert_string_equal(t, "[]\n");
+        free(t);
+}
+
+static void alertmanager__set__same_labels_replace_resolved_expire(void **unused) {
+        struct alertmanager_set s = {};
+        struct alert down = { .kind = ALERT_ACTIVE_DOWN, .starts_usec = NOW };
+        struct alert held_a = { .kind = ALERT_FAILOVER_HELD, .starts_usec = NOW }, held_b = held_a;
+
+        strcpy(held_a.gate, "split_brain");
+        strcpy(held_b.gate, "confirm");
+        assert_int_equal(alertmanager_set_apply(&s, &down), 0);
+        assert_int_equal(alertmanager_set_apply(&s, &held_a), 0);
+        assert_int_equal(alertmanager_set_apply(&s, &held_b), 0);       /* another gate: another alert */
+        assert_int_equal(s.n, 3);
+        down.resolved = true;
+        down.ends_usec = NOW + 10 * USEC_PER_SEC;
+        assert_int_equal(alertmanager_set_apply(&s, &down), 0);         /* the resolve replaces the firing one */
+        assert_int_equal(s.n, 3);
+        assert_true(s.alerts[0].resolved);
+        /* kept (and re-sent) for a while after it resolved, then dropped */
+        assert_int_equal(alertmanager_set_expire(&s, down.ends_usec + ALERTMANAGER_RESOLVED_KEEP_USEC - 1), 0);
+        assert_int_equal(alertmanager_set_expire(&s, down.ends_usec + ALERTMANAGER_RESOLVED_KEEP_USEC), 1);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.alerts[0].gate, "split_brain");
+        assert_string_equal(s.alerts[1].gate, "confirm");
+        /* full of firing alerts: refused; a resolved one makes room */
+        for (size_t i = s.n; i < ALERTMANAGER_SET_MAX; i++) {
+                struct alert x = { .kind = ALERT_FAILOVER_FAILED };
+
+                snprintf(x.step, sizeof x.step, "s%zu", i);
+                assert_int_equal(alertmanager_set_apply(&s, &x), 0);
+        }
+        assert_int_equal(alertmanager_set_apply(&s, &down), -ENOSPC);
+        held_a.resolved = true;
+        assert_int_equal(alertmanager_set_apply(&s, &held_a), 0);
+        assert_int_equal(alertmanager_set_apply(&s, &down), 0);
+        assert_int_equal(s.alerts[0].kind, ALERT_ACTIVE_DOWN);
+        assert_int_equal(s.n, ALERTMANAGER_SET_MAX);
+}
+
+static void alertmanager__api_url__appended_once(void **unused) {
+        static const struct { const char *base, *url; } cases[] = {
+                { "http://am:9093", "http://am:9093/api/v2/alerts" },
+                { "http://am:9093/", "http://am:9093/api/v2/alerts" },
+                { "https://u:p@am.example/prefix//", "https://u:p@am.example/prefix/api/v2/alerts" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *url = alertmanager_api_url(cases[i].base);
+
+                assert_string_equal(url, cases[i].url);
+                free(url);
+        }
+}
+
+/* Issue 11: a 400 was retried on every event. A 4xx is the receiver saying the body is wrong: never again. */
+static void webhook__verdict__4xx_never_retried_others_until_exhausted(void **unused) {
+        assert_int_equal(webhook_verdict(HEALTH_OK, 200, 1, 3), WEBHOOK_DELIVERED);
+        assert_int_equal(webhook_verdict(HEALTH_OK, 204, 4, 3), WEBHOOK_DELIVERED);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 400, 1, 3), WEBHOOK_REFUSED);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 404, 1, 10), WEBHOOK_REFUSED);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 499, 1, 3), WEBHOOK_REFUSED);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 500, 1, 3), WEBHOOK_RETRY);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 503, 3, 3), WEBHOOK_RETRY);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 503, 4, 3), WEBHOOK_GIVE_UP);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 302, 1, 3), WEBHOOK_RETRY);  /* redirects not followed */
+        assert_int_equal(webhook_verdict(HEALTH_TIMEOUT, 0, 1, 3), WEBHOOK_RETRY);
+        assert_int_equal(webhook_verdict(HEALTH_CONNECT_ERROR, 0, 1, 0), WEBHOOK_GIVE_UP);
+        assert_int_equal(webhook_verdict(HEALTH_PROTOCOL_ERROR, 0, 2, 3), WEBHOOK_RETRY);
 }
 
 static void webhook__backoff__doubles_and_caps(void **unused) {
@@ -187,6 +301,10 @@ int main(void) {
                 cmocka_unit_test(alert__standby__fires_and_resolves_other_events_nothing),
                 cmocka_unit_test(alert__lag__above_warning_fires_below_resolves_off_is_silent),
                 cmocka_unit_test(alert__render__alertmanager_webhook_shape),
+                cmocka_unit_test(alert__render_alertmanager__postable_alerts_array),
+                cmocka_unit_test(alertmanager__set__same_labels_replace_resolved_expire),
+                cmocka_unit_test(alertmanager__api_url__appended_once),
+                cmocka_unit_test(webhook__verdict__4xx_never_retried_others_until_exhausted),
                 cmocka_unit_test(webhook__backoff__doubles_and_caps),
                 cmocka_unit_test(hooks__env__documented_variables),
                 cmocka_unit_test(hooks__full_env__minimal_then_blf),

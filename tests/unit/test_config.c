@@ -1164,7 +1164,8 @@ static void config__new_keys__parsed(void **state) {
                 "metrics:\n"
                 "  listen: 127.0.0.1:9187\n"
                 "alerts:\n"
-                "  webhook_url: http://alertmanager:9093/api/v2/alerts\n"
+                "  webhook_url: http://alert-bridge:9094/alerts\n"
+                "  alertmanager_url: [http://am1:9093, \"https://am2.example:9093/prefix/\"]\n"
                 "  timeout: 7s\n"
                 "  retries: 0\n"
                 "  lag_warning: 64MB\n"
@@ -1201,7 +1202,11 @@ static void config__new_keys__parsed(void **state) {
         assert_int_equal(c->database.catch_up_timeout_usec, 60 * USEC_PER_SEC);
         assert_int_equal(c->database.promote_timeout_usec, 120 * USEC_PER_SEC);
         assert_string_equal(c->metrics.listen, "127.0.0.1:9187");
-        assert_string_equal(c->alerts.webhook_url, "http://alertmanager:9093/api/v2/alerts");
+        assert_string_equal(c->alerts.webhook_url, "http://alert-bridge:9094/alerts");
+        assert_int_equal(c->alerts.n_alertmanager_urls, 2);
+        assert_string_equal(c->alerts.alertmanager_urls[0], "http://am1:9093");
+        assert_string_equal(c->alerts.alertmanager_urls[1], "https://am2.example:9093/prefix/");
+        assert_null(c->alerts.alertmanager_urls[2]);
         assert_int_equal(c->alerts.timeout_usec, 7 * USEC_PER_SEC);
         assert_int_equal(c->alerts.retries, 0);
         assert_int_equal(c->alerts.lag_warning_bytes, UINT64_C(67108864));
@@ -1599,7 +1604,7 @@ static void config__optional_sections_without_required_key__error_at_section(voi
         assert_error_count(f, 7);
         assert_error(f, 0, 2, 3, "missing required key database.standby");
         assert_error(f, 1, 3, 1, "missing required key metrics.listen");
-        assert_error(f, 2, 4, 9, "missing required key alerts.webhook_url");
+        assert_error(f, 2, 4, 9, "missing required key alerts.webhook_url (or alerts.alertmanager_url)");
         assert_error(f, 3, 6, 3, "missing required key hooks.command");
         assert_error(f, 4, 18, 5, "missing required key failover.fence.command");
         assert_error(f, 5, 19, 12, "missing required key failover.confirm.command");
@@ -1645,6 +1650,54 @@ static void config__alerts_values__checked(void **state) {
         config_errors_done(&f->errs);
         assert_int_equal(load(f, "alerts:\n  webhook_url: http://am/\n  retries: 10\n" MINIMAL), 0);
         assert_int_equal(f->config->alerts.retries, 10);
+}
+
+/* What issue 11 saw: webhook_url pointed at Alertmanager's API, refused with a 400 on every event. */
+static void config__webhook_url_at_alertmanager_api__error_names_alertmanager_url(void **state) {
+        assert_only_error(*state, "alerts:\n  webhook_url: http://am:9093/api/v2/alerts\n" MINIMAL, 2, 16,
+                          "alerts.webhook_url is Alertmanager's own API, which does not take webhook bodies: set "
+                          "alerts.alertmanager_url to its base URL (http://HOST:9093) instead");
+}
+
+static void config__alertmanager_url__one_or_a_list(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, "alerts:\n  alertmanager_url: http://user:pw@am:9093\n" MINIMAL), 0);
+        assert_null(f->config->alerts.webhook_url);
+        assert_int_equal(f->config->alerts.n_alertmanager_urls, 1);
+        assert_string_equal(f->config->alerts.alertmanager_urls[0], "http://user:pw@am:9093");
+        assert_null(f->config->alerts.alertmanager_urls[1]);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, "alerts:\n  alertmanager_url:\n    - http://am1:9093\n    - http://am2:9093\n"
+                                 MINIMAL), 0);
+        assert_int_equal(f->config->alerts.n_alertmanager_urls, 2);
+        assert_string_equal(f->config->alerts.alertmanager_urls[1], "http://am2:9093");
+}
+
+static void config__alertmanager_url__checked_at_the_value(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, "alerts:\n  alertmanager_url: am:9093\n" MINIMAL, 2, 21,
+                          "alerts.alertmanager_url must start with http:// or https://");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "alerts:\n  alertmanager_url: [http://am1:9093, http://am2:9093/api/v2/alerts]\n"
+                          MINIMAL, 2, 39, "alerts.alertmanager_url[1] is a base URL: leave out /api/v2/alerts (it "
+                          "is added)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "alerts:\n  alertmanager_url: http://am:9093/?x=1\n" MINIMAL, 2, 21,
+                          "alerts.alertmanager_url must be a base URL without a query or fragment (http://HOST:9093)");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "alerts:\n  alertmanager_url: []\n" MINIMAL, 2, 21,
+                          "alerts.alertmanager_url must not be an empty list");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "alerts:\n  alertmanager_url: {a: b}\n" MINIMAL, 2, 21,
+                          "alerts.alertmanager_url must be a URL or a list like [http://am1:9093, http://am2:9093], "
+                          "not a mapping");
+        config_errors_done(&f->errs);
+        /* a bad alertmanager_url is the only complaint: webhook_url is not also "missing" */
+        assert_only_error(f, "alerts:\n  alertmanager_url: ftp://am\n" MINIMAL, 2, 21,
+                          "alerts.alertmanager_url must start with http:// or https://");
 }
 
 static void config__new_paths_relative__errors(void **state) {
@@ -1859,6 +1912,9 @@ int main(void) {
                 T(config__empty_database_section__standby_required),
                 T(config__new_sections__unknown_keys_and_hints),
                 T(config__alerts_values__checked),
+                T(config__webhook_url_at_alertmanager_api__error_names_alertmanager_url),
+                T(config__alertmanager_url__one_or_a_list),
+                T(config__alertmanager_url__checked_at_the_value),
                 T(config__new_paths_relative__errors),
                 T(config__verify_urls__each_checked_at_its_position),
                 T(config__metrics_listen__host_and_port),
