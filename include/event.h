@@ -23,6 +23,7 @@ enum event_kind {
         EVENT_CONFIG_RELOADED,
         EVENT_CONFIG_REJECTED,
         EVENT_STOPPING,
+        EVENT_RECORD_CLEARED,           /* --clear-state through the daemon: watching again */
         _EVENT_KIND_MAX,
 };
 

@@ -107,6 +107,9 @@ size_t alert_on_event(struct alert_state *s, const struct event *ev, uint64_t no
                 if (ev->kind == EVENT_FAILOVER_FAILED && n > 0 && ev->step)
                         snprintf(out[n - 1].step, sizeof out[n - 1].step, "%s", ev->step);
                 return n;
+        case EVENT_RECORD_CLEARED:     /* the pair was rebuilt: the last failover's news is over */
+                n = resolve(s, ALERT_FAILOVER_SUCCEEDED, ev->message, now, out, n, max);
+                return resolve(s, ALERT_FAILOVER_FAILED, ev->message, now, out, n, max);
         case EVENT_ENDPOINT_FAILING:
                 return on_endpoint(s, ev, false, now, out, max);
         case EVENT_ENDPOINT_HEALTHY:

@@ -29,6 +29,7 @@ static const struct {
         [EVENT_CONFIG_RELOADED]         = { "config_reloaded", LOG_LEVEL_INFO, "cedc8705f6ae4cb380209187e06e9edb" },
         [EVENT_CONFIG_REJECTED]         = { "config_rejected", LOG_LEVEL_ERR, "1434fdf1eb32495e8eb1fb6dd3a9a810" },
         [EVENT_STOPPING]                = { "stopping", LOG_LEVEL_INFO, "1c370783899f4128a1d3607ef61c04bb" },
+        [EVENT_RECORD_CLEARED]          = { "record_cleared", LOG_LEVEL_NOTICE, "f6ec10841dce4ed4b1b449014f2a83bd" },
 };
 
 const char *event_kind_to_string(enum event_kind k) {

@@ -949,6 +949,7 @@ static void command_once(struct manager *m, bool force) {
 /* Re-reads the config first: clearing the latch re-arms automatic failover, which must not happen on a config
  * nobody checked since it was edited for the rebuilt pair. */
 static void command_clear_state(struct manager *m) {
+        struct event ev = { .exit_status = -1 };
         struct config *fresh = NULL;
         const char *dir = m->config->state_dir;
         int r;
@@ -977,6 +978,9 @@ static void command_clear_state(struct manager *m) {
                 return;
         }
         m->active.monitor = (struct monitor_endpoint) {};       /* re-armed: the count starts over */
+        ev.kind = EVENT_RECORD_CLEARED;
+        event_emit(&m->bus, &ev, "%s; watching again", r == -ENOENT ? "--clear-state: no failover record to clear"
+                   : "failover record cleared by --clear-state");
         update_status(m);
         command_out(m, "%s in %s; the running daemon (pid %d) re-read %s and is watching again: failover after %u "
                     "failures", r == -ENOENT ? "no failover was recorded" : "cleared the failover record",

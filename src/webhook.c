@@ -54,7 +54,9 @@ static void deliver_next(struct webhook *w);
 enum webhook_verdict webhook_verdict(enum health_status status, long http_code, unsigned attempts, unsigned retries) {
         if (status == HEALTH_OK)
                 return WEBHOOK_DELIVERED;
-        if (status == HEALTH_HTTP_STATUS && http_code >= 400 && http_code <= 499)
+        /* A 4xx says the body is wrong and would be refused again — except 408 and 429, which say "later". */
+        if (status == HEALTH_HTTP_STATUS && http_code >= 400 && http_code <= 499 && http_code != 408 &&
+            http_code != 429)
                 return WEBHOOK_REFUSED;
         return attempts > retries ? WEBHOOK_GIVE_UP : WEBHOOK_RETRY;
 }

@@ -76,6 +76,21 @@ static void alert__failover_sequence__in_order(void **unused) {
         assert_string_equal(a[1].step, "promote");
 }
 
+/* The failover's own alerts fire once and stay: only clearing the record (the pair was rebuilt) ends them. */
+static void alert__record_cleared__resolves_the_failover_alerts(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+
+        assert_int_equal(feed(&s, ev_of(EVENT_FAILOVER_STARTED, NULL, "started"), NOW, a), 1);
+        assert_int_equal(feed(&s, ev_of(EVENT_FAILOVER_SUCCEEDED, NULL, "succeeded"), NOW + 1, a), 2);
+        assert_int_equal(a[1].kind, ALERT_FAILOVER_SUCCEEDED);
+        assert_int_equal(feed(&s, ev_of(EVENT_RECORD_CLEARED, NULL, "cleared"), NOW + 2, a), 1);
+        assert_int_equal(a[0].kind, ALERT_FAILOVER_SUCCEEDED);
+        assert_true(a[0].resolved);
+        assert_int_equal(a[0].ends_usec, NOW + 2);
+        assert_int_equal(feed(&s, ev_of(EVENT_RECORD_CLEARED, NULL, "cleared"), NOW + 3, a), 0);
+}
+
 static void alert__standby__fires_and_resolves_other_events_nothing(void **unused) {
         struct alert_state s = {};
         struct alert a[4];
@@ -232,6 +247,8 @@ static void webhook__verdict__4xx_never_retried_others_until_exhausted(void **un
         assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 400, 1, 3), WEBHOOK_REFUSED);
         assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 404, 1, 10), WEBHOOK_REFUSED);
         assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 499, 1, 3), WEBHOOK_REFUSED);
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 408, 1, 3), WEBHOOK_RETRY);      /* "later", not "wrong" */
+        assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 429, 1, 3), WEBHOOK_RETRY);
         assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 500, 1, 3), WEBHOOK_RETRY);
         assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 503, 3, 3), WEBHOOK_RETRY);
         assert_int_equal(webhook_verdict(HEALTH_HTTP_STATUS, 503, 4, 3), WEBHOOK_GIVE_UP);
@@ -298,6 +315,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(alert__threshold__fires_once_resolves_on_recovery),
                 cmocka_unit_test(alert__failover_sequence__in_order),
+                cmocka_unit_test(alert__record_cleared__resolves_the_failover_alerts),
                 cmocka_unit_test(alert__standby__fires_and_resolves_other_events_nothing),
                 cmocka_unit_test(alert__lag__above_warning_fires_below_resolves_off_is_silent),
                 cmocka_unit_test(alert__render__alertmanager_webhook_shape),
