@@ -130,7 +130,7 @@ static void plan__defaults__no_port_user_or_identity(void **unused) {
         static const char *const expected[] = { "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=1", "db", "true",
                                                 NULL };
         struct config_ssh ssh = { .host = "db", .port = 22, .options = (char *[]) { NULL } };
-        char **argv = plan_ssh_argv(&ssh, 250000, "true");
+        char **argv = plan_ssh_argv(&ssh, 250000, NULL, "true");
 
         assert_non_null(argv);
         assert_argv(argv, expected);
