@@ -14,7 +14,7 @@ import time
 
 import topology as T
 from topology import LOG
-from scenarios import DETECT
+from scenarios import DETECT, valgrind
 
 MASTER_UP = "ssh master to 127.0.0.1: logged in"
 MASTER_ENDED = "ssh master to 127.0.0.1 ended"
@@ -88,6 +88,7 @@ def test_ssh_master_warm_and_reused(ctx):
     ctx.expect_eq(_ssh_control(ctx, _socket_path(ctx), "-O", "check").returncode, 255, "ssh -O check after stop")
 
 
+@valgrind
 def test_ssh_master_killed_fresh_login_then_back(ctx):
     # ssh itself falls back to a login when the socket is missing or dead (nothing listens): what the steps rely
     # on when the master dies between the plan and the step.
