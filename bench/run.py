@@ -255,11 +255,14 @@ class Blf:
         self.config = T.write_config(os.path.join(self.dir, "blfailoverd.yml"), cfg)
         self.state = os.path.join(state_dir, T.STATE_FILE)
         self.d = T.Daemon(binary, self.config, os.path.join(self.dir, "daemon.log"), args=["-v"] if verbose else [])
+        self.ssh_master = cfg["failover"]["promote"].get("method", "trigger_file") == "trigger_file"
 
     def start(self):
         self.d.start()
         self.d.wait_log(T.LOG.ACTIVE_HEALTHY, 10)
         self.d.wait_log(T.LOG.STANDBY_HEALTHY, 10)
+        if self.ssh_master:     # a daemon that has run a while: its ssh master is logged in (issue 11.6)
+            self.d.wait_log("ssh master to 127.0.0.1: logged in", 10)
         return self
 
     @property

@@ -20,6 +20,8 @@ enum plan_action {
 
 struct plan_options {
         bool fence_required;    /* the split-brain guard saw a live primary: the fence must succeed */
+        const char *ssh_control_path;   /* the warm ssh master's socket (sshmux.h): ssh_check and promote ride on
+                                         * it; NULL (and --dry-run, the drill): each logs in afresh */
 };
 
 struct plan_step {
@@ -61,7 +63,13 @@ struct plan {
 int plan_build(const struct config *c, const struct plan_options *opts, struct plan **ret);
 struct plan *plan_free(struct plan *p);
 
-/* ssh argv for one remote command line (already quoted for the remote shell). Exposed for tests. */
-char **plan_ssh_argv(const struct config_ssh *ssh, uint64_t timeout_usec, const char *remote_command);
+/* ssh argv for one remote command line (already quoted for the remote shell). With control_path, the command
+ * goes through the master listening there (-o ControlMaster=no -o ControlPath=...); ssh itself logs in afresh
+ * when nothing listens there. control_path must not need ssh's %/${} expansion (sshmux_paths checks). */
+char **plan_ssh_argv(const struct config_ssh *ssh, uint64_t timeout_usec, const char *control_path,
+                     const char *remote_command);
+
+/* ssh argv for the master connection itself: -M -N in the foreground, ControlPath, ServerAlive. */
+char **plan_ssh_master_argv(const struct config_ssh *ssh, uint64_t timeout_usec, const char *control_path);
 
 void plan_print(const struct plan *p, FILE *out);

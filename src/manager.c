@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "observe.h"
 #include "spawn.h"
+#include "sshmux.h"
 #include "state.h"
 #include "util.h"
 
@@ -56,6 +57,7 @@ struct manager {
         uint64_t started_usec;                  /* CLOCK_MONOTONIC, for health.startup_grace */
         uint64_t started_realtime_usec;         /* for the live view */
         struct observe *observe;                /* daemon mode only: status file, metrics, alerts, hooks */
+        struct sshmux *sshmux;                  /* daemon mode only: the warm ssh master (NULL: fresh logins) */
         struct failover *failover;
         struct state state;
         bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
@@ -394,7 +396,9 @@ static int start_failover(struct manager *m, const char *trigger, bool fence_req
                           bool over_record) {
         struct failover_params params = {
                 .config = m->config, .bus = &m->bus, .health = m->health, .trigger = trigger,
-                .options = { .fence_required = fence_required }, .resume = resume,
+                .options = { .fence_required = fence_required,
+                             .ssh_control_path = sshmux_control_path(m->sshmux) },
+                .resume = resume,
         };
         int r;
 
@@ -624,6 +628,8 @@ static int apply_config(struct manager *m, struct config *fresh) {
                 r = dbprobes_init(m);
         m->confirm = spawn_free(m->confirm);
         m->confirm_state = fresh->confirm.argv ? MONITOR_CONFIRM_UNKNOWN : MONITOR_CONFIRM_OFF;
+        if (r >= 0 && m->observe)       /* daemon mode */
+                r = sshmux_reload(&m->sshmux, m->event, fresh);
         config_free(old);
         if (r < 0) {
                 log_error_errno(r, "reload: cannot set up the health checks: %s", strerror(-r));
@@ -779,6 +785,7 @@ struct manager *manager_free(struct manager *m) {
         control_free(m->control);
         failover_free(m->failover);
         observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
+        sshmux_free(m->sshmux);         /* kills the ssh master, removes its socket */
         spawn_free(m->confirm);
         dbprobe_free(m->standby_db);
         dbprobe_free(m->primary_db);
@@ -814,6 +821,9 @@ int manager_run_daemon(struct manager *m) {
         if (r < 0)      /* a metrics address that cannot be bound is already explained in the log */
                 return log_error_errno(r, "cannot start the status file, metrics, alerts or hooks: %s", strerror(-r)),
                        EXIT_FAILURE;
+        r = sshmux_new(m->event, m->config, &m->sshmux);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the ssh master: %s", strerror(-r)), EXIT_FAILURE;
         m->next_tick_usec = now_monotonic_usec();
         r = sd_event_add_time(m->event, &m->tick, CLOCK_MONOTONIC, m->next_tick_usec, 1, on_tick, m);
         if (r < 0)

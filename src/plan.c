@@ -42,37 +42,87 @@ static char **argv_finish(struct argv_builder *b) {
         return b->v;
 }
 
-char **plan_ssh_argv(const struct config_ssh *ssh, uint64_t timeout_usec, const char *remote_command) {
+/* What every ssh we run shares: batch mode (never a prompt), a connect timeout, port, identity. */
+static void ssh_add_common(struct argv_builder *b, const struct config_ssh *ssh, uint64_t timeout_usec) {
         uint64_t connect_sec = (timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
-        struct argv_builder b = {};
         char number[32];
+
+        argv_add(b, "ssh");
+        argv_add(b, "-o");
+        argv_add(b, "BatchMode=yes");
+        argv_add(b, "-o");
+        snprintf(number, sizeof number, "ConnectTimeout=%llu", (unsigned long long) (connect_sec ? connect_sec : 1));
+        argv_add(b, number);
+        if (ssh->port != 22) {
+                snprintf(number, sizeof number, "%u", ssh->port);
+                argv_add(b, "-p");
+                argv_add(b, number);
+        }
+        if (ssh->identity_file) {
+                argv_add(b, "-i");
+                argv_add(b, ssh->identity_file);
+        }
+}
+
+/* "-o ControlPath=<path>": ours come before the operator's options, and ssh keeps the first value it is given. */
+static void ssh_add_control_path(struct argv_builder *b, const char *control_path) {
+        _cleanup_free_ char *option = NULL;
+
+        if (asprintf(&option, "ControlPath=%s", control_path) < 0) {
+                b->failed = true;
+                return;
+        }
+        argv_add(b, "-o");
+        argv_add(b, option);
+}
+
+/* The operator's options, then user@host. */
+static char **ssh_finish(struct argv_builder *b, const struct config_ssh *ssh, const char *remote_command) {
         _cleanup_free_ char *destination = NULL;
 
         if (ssh->user ? asprintf(&destination, "%s@%s", ssh->user, ssh->host) < 0
                       : !(destination = strdup(ssh->host)))
-                return NULL;
-        argv_add(&b, "ssh");
-        argv_add(&b, "-o");
-        argv_add(&b, "BatchMode=yes");
-        argv_add(&b, "-o");
-        snprintf(number, sizeof number, "ConnectTimeout=%llu", (unsigned long long) (connect_sec ? connect_sec : 1));
-        argv_add(&b, number);
-        if (ssh->port != 22) {
-                snprintf(number, sizeof number, "%u", ssh->port);
-                argv_add(&b, "-p");
-                argv_add(&b, number);
-        }
-        if (ssh->identity_file) {
-                argv_add(&b, "-i");
-                argv_add(&b, ssh->identity_file);
-        }
+                b->failed = true;
         for (size_t i = 0; i < ssh->n_options; i++) {
-                argv_add(&b, "-o");
-                argv_add(&b, ssh->options[i]);
+                argv_add(b, "-o");
+                argv_add(b, ssh->options[i]);
         }
-        argv_add(&b, destination);
-        argv_add(&b, remote_command);
-        return argv_finish(&b);
+        argv_add(b, destination ? destination : "");
+        if (remote_command)
+                argv_add(b, remote_command);
+        return argv_finish(b);
+}
+
+char **plan_ssh_argv(const struct config_ssh *ssh, uint64_t timeout_usec, const char *control_path,
+                     const char *remote_command) {
+        struct argv_builder b = {};
+
+        ssh_add_common(&b, ssh, timeout_usec);
+        if (control_path) {
+                /* A client of the warm master, never a master itself; with no master listening ssh logs in. */
+                argv_add(&b, "-o");
+                argv_add(&b, "ControlMaster=no");
+                ssh_add_control_path(&b, control_path);
+        }
+        return ssh_finish(&b, ssh, remote_command);
+}
+
+char **plan_ssh_master_argv(const struct config_ssh *ssh, uint64_t timeout_usec, const char *control_path) {
+        struct argv_builder b = {};
+
+        ssh_add_common(&b, ssh, timeout_usec);
+        /* -M -N: a master in the foreground (ours to supervise and kill), no remote command. ServerAlive makes a
+         * master whose host stopped answering exit within 15 s instead of holding a dead connection. */
+        argv_add(&b, "-M");
+        argv_add(&b, "-N");
+        ssh_add_control_path(&b, control_path);
+        argv_add(&b, "-o");
+        argv_add(&b, "ControlPersist=no");
+        argv_add(&b, "-o");
+        argv_add(&b, "ServerAliveInterval=5");
+        argv_add(&b, "-o");
+        argv_add(&b, "ServerAliveCountMax=3");
+        return ssh_finish(&b, ssh, NULL);
 }
 
 static int add_step(struct plan *p, const char *name, const char *purpose, enum plan_action action, char **argv,
@@ -90,16 +140,18 @@ static int add_step(struct plan *p, const char *name, const char *purpose, enum 
         return 0;
 }
 
-static int add_trigger_steps(struct plan *p, const struct config_promote *promote) {
+static int add_trigger_steps(struct plan *p, const struct config_promote *promote,
+                             const struct plan_options *opts) {
         _cleanup_free_ char *quoted = shell_quote(promote->trigger_file), *touch = NULL;
 
         if (!quoted || asprintf(&touch, "touch -- %s", quoted) < 0)
                 return -ENOMEM;
         return add_step(p, "promote", "promote the standby database (touch its trigger file)", PLAN_COMMAND,
-                        plan_ssh_argv(&promote->ssh, promote->timeout_usec, touch), promote->timeout_usec, true);
+                        plan_ssh_argv(&promote->ssh, promote->timeout_usec, opts->ssh_control_path, touch),
+                        promote->timeout_usec, true);
 }
 
-static int add_prepare_steps(struct plan *p, const struct config *c) {
+static int add_prepare_steps(struct plan *p, const struct config *c, const struct plan_options *opts) {
         int r;
 
         r = add_step(p, "nginx_write", "write the switched upstream into the nginx site file", PLAN_NGINX_WRITE,
@@ -109,7 +161,8 @@ static int add_prepare_steps(struct plan *p, const struct config *c) {
                              strv_copy(c->nginx.test_command.argv), c->nginx.test_command.timeout_usec, true);
         if (r == 0 && c->promote.method == CONFIG_PROMOTE_TRIGGER_FILE)
                 r = add_step(p, "ssh_check", "check that ssh reaches the standby database host", PLAN_COMMAND,
-                             plan_ssh_argv(&c->promote.ssh, c->promote.timeout_usec, "true"),
+                             plan_ssh_argv(&c->promote.ssh, c->promote.timeout_usec, opts->ssh_control_path,
+                                           "true"),
                              c->promote.timeout_usec, true);
         return r;
 }
@@ -130,11 +183,11 @@ static int add_fence_step(struct plan *p, const struct config *c, const struct p
 static int add_steps(struct plan *p, const struct config *c, const struct plan_options *opts) {
         int r;
 
-        r = add_prepare_steps(p, c);
+        r = add_prepare_steps(p, c, opts);
         if (r == 0)
                 r = add_fence_step(p, c, opts);
         if (r == 0 && c->promote.method == CONFIG_PROMOTE_TRIGGER_FILE)
-                r = add_trigger_steps(p, &c->promote);
+                r = add_trigger_steps(p, &c->promote, opts);
         else if (r == 0)
                 r = add_step(p, "promote", "promote the standby database (SELECT pg_promote(false))",
                              PLAN_PG_PROMOTE, NULL, c->database.connect_timeout_usec, true);

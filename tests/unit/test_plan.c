@@ -130,7 +130,7 @@ static void plan__defaults__no_port_user_or_identity(void **unused) {
         static const char *const expected[] = { "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=1", "db", "true",
                                                 NULL };
         struct config_ssh ssh = { .host = "db", .port = 22, .options = (char *[]) { NULL } };
-        char **argv = plan_ssh_argv(&ssh, 250000, "true");
+        char **argv = plan_ssh_argv(&ssh, 250000, NULL, "true");
 
         assert_non_null(argv);
         assert_argv(argv, expected);
@@ -151,10 +151,48 @@ static void plan__commands__copied_not_borrowed(void **unused) {
         plan_free(p);
 }
 
+static void plan__control_path__steps_ride_on_the_master(void **unused) {
+        static const char *const expected[] = {
+                "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-p", "2222", "-i",
+                "/etc/blfailoverd/id_ed25519", "-o", "ControlMaster=no", "-o", "ControlPath=/run/blfailoverd/ssh/master",
+                "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/etc/blfailoverd/known_hosts",
+                "postgres@standby_db", "touch -- '/tmp/postgresql.trigger'", NULL,
+        };
+        struct plan_options opts = { .ssh_control_path = "/run/blfailoverd/ssh/master" };
+        struct config c = sample();
+        struct plan *p;
+
+        assert_int_equal(plan_build(&c, &opts, &p), 0);
+        assert_string_equal(p->steps[2].name, "ssh_check");
+        assert_string_equal(p->steps[2].argv[12], "ControlPath=/run/blfailoverd/ssh/master");
+        assert_string_equal(p->steps[2].argv[10], "ControlMaster=no");
+        assert_argv(p->steps[3].argv, expected);
+        plan_free(p);
+}
+
+static void plan__master_argv__foreground_master_no_command(void **unused) {
+        static const char *const expected[] = {
+                "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-p", "2222", "-i",
+                "/etc/blfailoverd/id_ed25519", "-M", "-N", "-o", "ControlPath=/s/ssh/master", "-o", "ControlPersist=no",
+                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "StrictHostKeyChecking=yes", "-o",
+                "UserKnownHostsFile=/etc/blfailoverd/known_hosts", "postgres@standby_db", NULL,
+        };
+        struct config c = sample();
+        char **argv = plan_ssh_master_argv(&c.promote.ssh, c.promote.timeout_usec, "/s/ssh/master");
+
+        assert_non_null(argv);
+        assert_argv(argv, expected);
+        for (size_t i = 0; argv[i]; i++)
+                free(argv[i]);
+        free(argv);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(plan__order__prepare_promote_switch_stack),
                 cmocka_unit_test(plan__promote__exact_ssh_argv),
+                cmocka_unit_test(plan__control_path__steps_ride_on_the_master),
+                cmocka_unit_test(plan__master_argv__foreground_master_no_command),
                 cmocka_unit_test(plan__fence_and_pg_promote__fence_before_promote),
                 cmocka_unit_test(plan__hostile_trigger_path__one_quoted_word),
                 cmocka_unit_test(plan__defaults__no_port_user_or_identity),
