@@ -101,12 +101,18 @@ static int error_from_gai(int gai, int sys_errno) {
         }
 }
 
+static const void *addr_of(const struct addrinfo *a) {
+        if (a->ai_family == AF_INET)
+                return &((const struct sockaddr_in *) a->ai_addr)->sin_addr;
+        if (a->ai_family == AF_INET6)
+                return &((const struct sockaddr_in6 *) a->ai_addr)->sin6_addr;
+        return NULL;
+}
+
 static void result_fill(const struct resolve_job *j, struct resolve_result *r) {
         for (const struct addrinfo *a = j->addrs; a && r->n_addrs < RESOLVE_ADDRS_MAX; a = a->ai_next) {
                 char *dst = r->addrs[r->n_addrs];
-                const void *src = a->ai_family == AF_INET ? (const void *) &((struct sockaddr_in *) a->ai_addr)->sin_addr
-                                  : a->ai_family == AF_INET6 ? (const void *) &((struct sockaddr_in6 *) a->ai_addr)->sin6_addr
-                                                              : NULL;
+                const void *src = addr_of(a);
                 bool seen = false;
 
                 if (!src || !inet_ntop(a->ai_family, src, dst, INET6_ADDRSTRLEN))
