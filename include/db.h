@@ -32,7 +32,8 @@ typedef void (*db_done_fn)(struct db_query *q, const struct db_result *r, void *
 /* Connects with `conninfo` (a libpq conninfo string or URI; `password_file`, when not NULL, is passed as
  * passfile), runs `sql` (one statement, one row expected), calls `done` once from the loop. `timeout_usec`
  * bounds everything (connect included). Returns 0 and *ret (owned by the caller) or -errno.
- * Returns an error only for bad arguments (-EINVAL), out of memory or sd-event failures; everything libpq or
+ * Returns an error only for bad arguments (-EINVAL), out of memory, sd-event failures or a lookup thread that
+ * could not be started (-EAGAIN); everything libpq or
  * the server says — even when libpq knows it at once (unparseable conninfo, loopback refusal) — arrives
  * through `done`, never from inside this call. The deadline is armed first: a host name in host= is looked
  * up off the loop within it (libpq would look it up synchronously), then libpq gets hostaddr= with host= kept
