@@ -27,6 +27,8 @@ int dbprobe_ask(struct dbprobe *p);
 
 const struct monitor_db *dbprobe_facts(const struct dbprobe *p);
 const char *dbprobe_error(const struct dbprobe *p);    /* "" when the last answer was fine */
+/* The last answer's error differs from the one before (a transition worth one log line: the caller logs). */
+bool dbprobe_error_changed(const struct dbprobe *p);
 double dbprobe_replay_lag_seconds(const struct dbprobe *p);    /* < 0: unknown */
 uint64_t dbprobe_answered_usec(const struct dbprobe *p);      /* CLOCK_MONOTONIC of the last answer, 0: none */
 

@@ -36,6 +36,10 @@ struct health_result {
  * 2xx and (no expect_body, or body contains it) → HEALTH_OK. body need not be NUL-terminated. */
 enum health_status health_evaluate(long http_code, const char *body, size_t body_len, const char *expect_body);
 
+/* Whether this libcurl resolves host names without blocking (CURL_VERSION_ASYNCHDNS: threaded resolver or
+ * c-ares). Without one a slow DNS server would stall the whole loop; health_new refuses (-ENOTSUP). */
+bool health_async_resolver(void);
+
 struct health;
 struct health_target;
 

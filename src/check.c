@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "db.h"
 #include "failover.h"
 #include "fileio.h"
 #include "log.h"
+#include "health.h"
 #include "nginx.h"
 #include "util.h"
 
@@ -181,6 +183,17 @@ static void check_state_dir(const struct config *c, struct config_errors *errs) 
                        c->state_dir);
 }
 
+/* Host names are looked up off the loop, one name per conninfo: a multi-host list with a name in it would make
+ * libpq look it up itself, blocking the daemon. Refused here so that -t says so, not the first probe. */
+static void check_database_hosts(const struct config *c, struct config_errors *errs, const char *key,
+                                 const char *conninfo) {
+        _cleanup_free_ char *host = NULL;
+
+        if (conninfo && db_conninfo_lookup_host(conninfo, &host) == -ENOTSUP)
+                add_at(errs, c, key, "%s: host= lists several hosts with a name among them%s; blfailoverd looks "
+                       "up one host name only (give one name, or IP addresses)", key, "");
+}
+
 int check_environment(const struct config *c, struct config_errors *errs) {
         size_t before = errs->n;
 
@@ -189,6 +202,14 @@ int check_environment(const struct config *c, struct config_errors *errs) {
         check_nginx(c, errs);
         check_ssh(c, errs);
         check_tls(c, errs);
+        if (!health_async_resolver())
+                add_at(errs, c, NULL, "%s%s", "this libcurl resolves host names synchronously (built without "
+                       "an asynchronous resolver: CURL_VERSION_ASYNCHDNS), which would stall every check behind a "
+                       "slow DNS server; install a libcurl built with the threaded resolver or c-ares", "");
+        if (c->database.present) {
+                check_database_hosts(c, errs, "database.standby", c->database.standby);
+                check_database_hosts(c, errs, "database.primary", c->database.primary);
+        }
         check_one_command(c, errs, "failover.nginx.test_command", c->nginx.test_command.argv);
         check_one_command(c, errs, "failover.nginx.reload_command", c->nginx.reload_command.argv);
         check_one_command(c, errs, "failover.standby_stack.command", c->standby_stack.argv);

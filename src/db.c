@@ -11,12 +11,14 @@
 #include <strings.h>
 #include <sys/epoll.h>
 
+#include "resolve.h"
 #include "util.h"
 
 #define DB_APPLICATION_NAME "blfailoverd"
 #define REDACTED "***"
 
 enum db_phase {
+        DB_RESOLVING,
         DB_CONNECTING,
         DB_QUERYING,
         DB_DONE,
@@ -29,6 +31,8 @@ struct db_query {
         sd_event_source *io_source;     /* on PQsocket(); re-created after every PQconnectPoll */
         sd_event_source *timer_source;  /* the one deadline over connect + query */
         sd_event_source *defer_source;  /* delivers a failure known before any event happened */
+        struct resolve_query *lookup;   /* the host name's lookup, during DB_RESOLVING */
+        char *host, *conninfo, *password_file;  /* kept for the connect that follows the lookup */
         enum db_phase phase;
         bool flushing;                  /* PQflush left data behind: wait for EPOLLOUT too */
         bool in_callback;
@@ -192,6 +196,200 @@ char *db_conninfo_redact(const char *conninfo) {
         return buf;
 }
 
+/* Only what libpq would expand as a connection string (its recognized_connection_string); a bare word is a
+ * database name. */
+static bool conninfo_is_expanded(const char *conninfo) {
+        return strchr(conninfo, '=') || strncmp(conninfo, "postgresql://", 13) == 0 ||
+               strncmp(conninfo, "postgres://", 11) == 0;
+}
+
+static const char *option_value(const PQconninfoOption *opts, const char *keyword) {
+        for (const PQconninfoOption *o = opts; o->keyword; o++)
+                if (strcmp(o->keyword, keyword) == 0)
+                        return o->val;
+        return NULL;
+}
+
+/* libpq takes a host beginning with '/' (or '@', abstract namespace) as a unix socket directory. */
+static bool host_needs_lookup(const char *host, size_t n) {
+        char buf[INET6_ADDRSTRLEN];
+
+        if (n == 0 || host[0] == '/' || host[0] == '@')
+                return false;
+        if (n >= sizeof(buf))
+                return true;
+        memcpy(buf, host, n);
+        buf[n] = '\0';
+        return !resolve_is_ip_literal(buf);
+}
+
+/* NULL when nothing needs a lookup; -ENOTSUP for a list with a name in it. */
+static int hosts_lookup(const char *hosts, char **ret_host) {
+        size_t n = strcspn(hosts, ",");
+
+        if (!hosts[n]) {
+                *ret_host = host_needs_lookup(hosts, n) ? strdup(hosts) : NULL;
+                return *ret_host || !host_needs_lookup(hosts, n) ? 0 : -ENOMEM;
+        }
+        for (const char *h = hosts;; h += n + 1) {
+                n = strcspn(h, ",");
+                if (host_needs_lookup(h, n))
+                        return -ENOTSUP;
+                if (!h[n])
+                        break;
+        }
+        *ret_host = NULL;
+        return 0;
+}
+
+int db_conninfo_lookup_host(const char *conninfo, char **ret_host) {
+        PQconninfoOption *opts;
+        const char *host, *hostaddr;
+        char *err = NULL, *name = NULL;
+        int r = 0;
+
+        if (!conninfo || !ret_host)
+                return -EINVAL;
+        if (conninfo_is_expanded(conninfo)) {
+                opts = PQconninfoParse(conninfo, &err);
+                if (!opts) {
+                        r = err ? -EINVAL : -ENOMEM;
+                        PQfreemem(err);
+                        return r;
+                }
+                host = option_value(opts, "host");
+                hostaddr = option_value(opts, "hostaddr");
+                /* with hostaddr= libpq connects there and never looks host= up */
+                if (host && (!hostaddr || !*hostaddr))
+                        r = hosts_lookup(host, &name);
+                PQconninfoFree(opts);
+        }
+        if (r == 0)
+                *ret_host = name;
+        return r;
+}
+
+struct params_strings {
+        char *hosts, *hostaddrs;
+        char timeout[24];
+};
+
+/* items joined by ','; `same` repeats items[0] n times. */
+static char *join(const char *const *items, size_t n, bool same) {
+        size_t len = 0;
+        char *buf, *p;
+
+        for (size_t i = 0; i < n; i++)
+                len += strlen(items[same ? 0 : i]) + 1;
+        buf = p = malloc(len ? len : 1);
+        if (!buf)
+                return NULL;
+        *p = '\0';
+        for (size_t i = 0; i < n; i++)
+                p = stpcpy(stpcpy(p, i ? "," : ""), items[same ? 0 : i]);
+        return buf;
+}
+
+/* The settings we override, dropped from the conninfo's own. */
+static bool param_ours(const char *keyword, const char *password_file) {
+        return strcmp(keyword, "host") == 0 || strcmp(keyword, "hostaddr") == 0 ||
+               strcmp(keyword, "connect_timeout") == 0 || strcmp(keyword, "fallback_application_name") == 0 ||
+               (password_file && strcmp(keyword, "passfile") == 0);
+}
+
+static void param_add(struct db_params *p, size_t *n, const char *key, const char *value) {
+        p->keys[*n] = key;
+        p->values[*n] = value;
+        (*n)++;
+}
+
+/* libpq's connect_timeout is only enforced by its blocking calls; our deadline is what counts. */
+static void timeout_format(char *buf, size_t size, uint64_t timeout_usec) {
+        uint64_t secs = (timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+
+        snprintf(buf, size, "%" PRIu64, secs > 0 ? secs : 1);
+}
+
+static int params_fill(struct db_params *p, const char *password_file, uint64_t timeout_usec,
+                       const char *const *addrs, size_t n_addrs) {
+        const PQconninfoOption *opts = p->options;
+        struct params_strings *st = p->strings;
+        const char *host = option_value(opts, "host");
+        size_t n = 0;
+
+        if (!host || !*host || strchr(host, ','))
+                return -EINVAL;
+        st->hosts = join(&host, n_addrs, true);
+        st->hostaddrs = join(addrs, n_addrs, false);
+        if (!st->hosts || !st->hostaddrs)
+                return -ENOMEM;
+        timeout_format(st->timeout, sizeof(st->timeout), timeout_usec);
+        for (const PQconninfoOption *o = opts; o->keyword; o++)
+                if (o->val && !param_ours(o->keyword, password_file))
+                        param_add(p, &n, o->keyword, o->val);
+        param_add(p, &n, "host", st->hosts);
+        param_add(p, &n, "hostaddr", st->hostaddrs);
+        param_add(p, &n, "connect_timeout", st->timeout);
+        param_add(p, &n, "fallback_application_name", DB_APPLICATION_NAME);
+        if (!option_value(opts, "application_name"))
+                param_add(p, &n, "application_name", DB_APPLICATION_NAME);
+        if (password_file)
+                param_add(p, &n, "passfile", password_file);
+        return 0;
+}
+
+int db_params_build(const char *conninfo, const char *password_file, uint64_t timeout_usec,
+                    const char *const *addrs, size_t n_addrs, struct db_params **ret) {
+        struct db_params *p;
+        char *err = NULL;
+        size_t max = 6;         /* what params_fill may add */
+        int r;
+
+        if (!conninfo || !addrs || n_addrs == 0 || !ret)
+                return -EINVAL;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->options = PQconninfoParse(conninfo, &err);
+        if (!p->options) {
+                r = err ? -EINVAL : -ENOMEM;
+                PQfreemem(err);
+                free(p);
+                return r;
+        }
+        for (const PQconninfoOption *o = p->options; o->keyword; o++)
+                max++;
+        p->keys = calloc(max + 1, sizeof(*p->keys));
+        p->values = calloc(max + 1, sizeof(*p->values));
+        p->strings = calloc(1, sizeof(struct params_strings));
+        r = p->keys && p->values && p->strings ? params_fill(p, password_file, timeout_usec, addrs, n_addrs)
+                                               : -ENOMEM;
+        if (r < 0) {
+                db_params_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+struct db_params *db_params_free(struct db_params *p) {
+        struct params_strings *st;
+
+        if (!p)
+                return NULL;
+        st = p->strings;
+        if (st) {
+                free(st->hosts);
+                free(st->hostaddrs);
+                free(st);
+        }
+        PQconninfoFree(p->options);
+        free(p->keys);
+        free(p->values);
+        free(p);
+        return NULL;
+}
+
 /* ---------------------------------------------------------------- results and errors */
 
 /* libpq's words → one line: scrubbed first (on the whole text, so that a quoted value spanning lines is still
@@ -238,10 +436,14 @@ static void query_destroy(struct db_query *q) {
         q->io_source = sd_event_source_disable_unref(q->io_source);
         q->timer_source = sd_event_source_disable_unref(q->timer_source);
         q->defer_source = sd_event_source_disable_unref(q->defer_source);
+        q->lookup = resolve_query_free(q->lookup);
         PQfinish(q->conn);
         PQclear(q->result);
         sd_event_unref(q->event);
         free(q->sql);
+        free(q->host);
+        free(q->conninfo);
+        free(q->password_file);
         free(q);
 }
 
@@ -260,6 +462,7 @@ static void query_finish(struct db_query *q, int error) {
         q->io_source = sd_event_source_disable_unref(q->io_source);
         q->timer_source = sd_event_source_disable_unref(q->timer_source);
         q->defer_source = sd_event_source_disable_unref(q->defer_source);
+        q->lookup = resolve_query_free(q->lookup);      /* a lookup still running is left to finish alone */
         PQfinish(q->conn);
         q->conn = NULL;
 
@@ -391,11 +594,16 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         struct db_query *q = userdata;
-        char buf[128];
+        char buf[sizeof(q->message)];
 
-        snprintf(buf, sizeof(buf), "no answer within %" PRIu64 ".%03" PRIu64 "s (%s)",
-                 q->timeout_usec / USEC_PER_SEC, q->timeout_usec % USEC_PER_SEC / USEC_PER_MSEC,
-                 q->phase == DB_CONNECTING ? "connecting" : "waiting for the result");
+        if (q->phase == DB_RESOLVING)
+                snprintf(buf, sizeof(buf), "host name \"%.120s\" not resolved within %" PRIu64 ".%03" PRIu64
+                         "s (the DNS resolver did not answer)", q->host, q->timeout_usec / USEC_PER_SEC,
+                         q->timeout_usec % USEC_PER_SEC / USEC_PER_MSEC);
+        else
+                snprintf(buf, sizeof(buf), "no answer within %" PRIu64 ".%03" PRIu64 "s (%s)",
+                         q->timeout_usec / USEC_PER_SEC, q->timeout_usec % USEC_PER_SEC / USEC_PER_MSEC,
+                         q->phase == DB_CONNECTING ? "connecting" : "waiting for the result");
         query_finish(q, query_error(q, -ETIMEDOUT, buf));
         return 0;
 }
@@ -413,15 +621,13 @@ static int on_deferred_error(sd_event_source *s, void *userdata) {
 static void notice_ignore(void *arg, const char *message) {
 }
 
-/* Only what libpq would expand as a connection string (its recognized_connection_string); a bare word is a
- * database name. Returns 0, -EINVAL with libpq's words in q->message, or -ENOMEM. */
+/* Returns 0, -EINVAL with libpq's words in q->message, or -ENOMEM. */
 static int conninfo_check(struct db_query *q, const char *conninfo) {
         PQconninfoOption *opts;
         char *err = NULL;
         int r;
 
-        if (!strchr(conninfo, '=') && strncmp(conninfo, "postgresql://", 13) != 0 &&
-            strncmp(conninfo, "postgres://", 11) != 0)
+        if (!conninfo_is_expanded(conninfo))
                 return 0;
         opts = PQconninfoParse(conninfo, &err);
         if (opts) {
@@ -439,11 +645,9 @@ static int conninfo_check(struct db_query *q, const char *conninfo) {
  * the session), entries after it override the conninfo (our password file and timeout win). passfile is last,
  * so that without one its NULL simply ends the list there. */
 static PGconn *connect_start(const char *conninfo, const char *password_file, uint64_t timeout_usec) {
-        uint64_t secs = (timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
         char timeout[32];
 
-        /* libpq's connect_timeout is only enforced by its blocking calls; our deadline is what counts. */
-        snprintf(timeout, sizeof(timeout), "%" PRIu64, secs > 0 ? secs : 1);
+        timeout_format(timeout, sizeof(timeout), timeout_usec);
         const char *const keys[] = { "application_name", "dbname", "connect_timeout", "fallback_application_name",
                                      password_file ? "passfile" : NULL, NULL };
         const char *const values[] = { DB_APPLICATION_NAME, conninfo, timeout, DB_APPLICATION_NAME,
@@ -458,16 +662,11 @@ static int deliver_later(struct db_query *q) {
         return sd_event_add_defer(q->event, &q->defer_source, on_deferred_error, q);
 }
 
-static int query_connect(struct db_query *q, const char *conninfo, const char *password_file) {
-        int r = conninfo_check(q, conninfo);
-
-        if (r == -EINVAL)
-                return deliver_later(q);
-        if (r < 0)
-                return r;
-        q->conn = connect_start(conninfo, password_file, q->timeout_usec);
+static int connect_begin(struct db_query *q, PGconn *conn) {
+        q->conn = conn;
         if (!q->conn)
                 return -ENOMEM;
+        q->phase = DB_CONNECTING;
         PQsetNoticeProcessor(q->conn, notice_ignore, NULL);
         if (PQstatus(q->conn) == CONNECTION_BAD) {
                 (void) conn_error(q);
@@ -477,6 +676,65 @@ static int query_connect(struct db_query *q, const char *conninfo, const char *p
         return watch_socket(q, EPOLLOUT);
 }
 
+/* The lookup is over: connect to its addresses, under the name (TLS and the password file match on it). */
+static int connect_resolved(struct db_query *q, const struct resolve_result *res) {
+        const char *addrs[RESOLVE_ADDRS_MAX];
+        struct db_params *p = NULL;
+        char buf[sizeof(q->message)];
+        int r;
+
+        if (res->error < 0) {
+                snprintf(buf, sizeof(buf), "cannot resolve host name \"%.120s\": %s", q->host, res->message);
+                return query_error(q, -ENXIO, buf);
+        }
+        for (size_t i = 0; i < res->n_addrs; i++)
+                addrs[i] = res->addrs[i];
+        r = db_params_build(q->conninfo, q->password_file, q->timeout_usec, addrs, res->n_addrs, &p);
+        if (r < 0)
+                return query_error(q, r, "cannot build the connection parameters");
+        r = connect_begin(q, PQconnectStartParams(p->keys, p->values, 0));
+        db_params_free(p);
+        return r;
+}
+
+static void on_resolved(struct resolve_query *rq, const struct resolve_result *res, void *userdata) {
+        struct db_query *q = userdata;
+        int r;
+
+        q->lookup = resolve_query_free(q->lookup);
+        r = connect_resolved(q, res);
+        if (r < 0)
+                query_finish(q, r);
+}
+
+static int lookup_start(struct db_query *q, const char *conninfo, const char *password_file) {
+        q->conninfo = strdup(conninfo);
+        if (!q->conninfo || (password_file && !(q->password_file = strdup(password_file))))
+                return -ENOMEM;
+        q->phase = DB_RESOLVING;
+        return resolve_start(q->event, q->host, on_resolved, q, &q->lookup);
+}
+
+static int query_connect(struct db_query *q, const char *conninfo, const char *password_file) {
+        int r = conninfo_check(q, conninfo);
+
+        if (r == -EINVAL)
+                return deliver_later(q);
+        if (r >= 0)
+                r = db_conninfo_lookup_host(conninfo, &q->host);
+        if (r == -ENOTSUP) {
+                query_error(q, -EINVAL, "host= lists several hosts with a name among them, which is not supported: "
+                            "give one host name, or IP addresses");
+                return deliver_later(q);
+        }
+        if (r < 0)
+                return r;
+        if (q->host)
+                return lookup_start(q, conninfo, password_file);
+        return connect_begin(q, connect_start(conninfo, password_file, q->timeout_usec));
+}
+
+/* The deadline is armed before anything else, so that it bounds the lookup too. */
 int db_query_start(sd_event *e, const char *conninfo, const char *password_file, uint64_t timeout_usec,
                    const char *sql, db_done_fn done, void *userdata, struct db_query **ret) {
         struct db_query *q;
@@ -490,10 +748,11 @@ int db_query_start(sd_event *e, const char *conninfo, const char *password_file,
         *q = (struct db_query) { .event = sd_event_ref(e), .phase = DB_CONNECTING, .sql = strdup(sql),
                                  .start_usec = now_monotonic_usec(), .timeout_usec = timeout_usec,
                                  .done = done, .userdata = userdata };
-        r = q->sql ? query_connect(q, conninfo, password_file) : -ENOMEM;
+        r = q->sql ? sd_event_add_time_relative(e, &q->timer_source, CLOCK_MONOTONIC, timeout_usec,
+                                                USEC_PER_MSEC, on_deadline, q)
+                   : -ENOMEM;
         if (r >= 0)
-                r = sd_event_add_time_relative(e, &q->timer_source, CLOCK_MONOTONIC, timeout_usec,
-                                               USEC_PER_MSEC, on_deadline, q);
+                r = query_connect(q, conninfo, password_file);
         if (r < 0) {
                 query_destroy(q);
                 return r;

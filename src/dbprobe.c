@@ -19,6 +19,7 @@ struct dbprobe {
         double lag_seconds;
         char error[256];
         uint64_t answered_usec;
+        bool error_changed;
         dbprobe_fn answered;
         void *userdata;
 };
@@ -60,6 +61,9 @@ int dbprobe_parse(enum dbprobe_kind kind, const struct db_result *r, struct moni
 static void on_answer(struct db_query *q, const struct db_result *r, void *userdata) {
         struct dbprobe *p = userdata;
         int k = dbprobe_parse(p->kind, r, &p->facts, &p->lag_seconds);
+        char before[sizeof p->error];
+
+        memcpy(before, p->error, sizeof before);
 
         if (k < 0)
                 p->facts = (struct monitor_db) { .known = true };
@@ -69,6 +73,7 @@ static void on_answer(struct db_query *q, const struct db_result *r, void *userd
                 snprintf(p->error, sizeof p->error, "unexpected answer to the status query");
         else
                 p->error[0] = 0;
+        p->error_changed = strcmp(before, p->error) != 0;
         p->answered_usec = now_monotonic_usec();
         p->query = db_query_free(p->query);
         p->answered(p, p->userdata);
@@ -125,4 +130,8 @@ double dbprobe_replay_lag_seconds(const struct dbprobe *p) {
 
 uint64_t dbprobe_answered_usec(const struct dbprobe *p) {
         return p->answered_usec;
+}
+
+bool dbprobe_error_changed(const struct dbprobe *p) {
+        return p->error_changed;
 }

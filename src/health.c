@@ -307,6 +307,12 @@ static int health_setup_multi(struct health *h) {
         return 0;
 }
 
+bool health_async_resolver(void) {
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+        return v && (v->features & CURL_VERSION_ASYNCHDNS);
+}
+
 /* Calls curl_global_init (libcurl counts the calls; health_free undoes ours). curl_global_init is not
  * thread-safe on every libcurl: call health_new before any thread exists (the daemon has none). */
 int health_new(sd_event *e, struct health **ret) {
@@ -324,6 +330,9 @@ int health_new(sd_event *e, struct health **ret) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 goto fail;
         h->curl_initialized = true;
+        r = -ENOTSUP;           /* check_environment says why, in words */
+        if (!health_async_resolver())
+                goto fail;
 
         /* Accuracy 1 ms: sd-event's default (250 ms) would stretch every check's timeout. */
         r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, h);

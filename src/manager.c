@@ -294,6 +294,12 @@ static int endpoints_init(struct manager *m, const struct config *old) {
 
 static void on_db_answered(struct dbprobe *p, void *userdata) {
         struct manager *m = userdata;
+        const char *which = p == m->standby_db ? "standby" : "primary";
+
+        if (dbprobe_error_changed(p) && *dbprobe_error(p))
+                log_warning("%s database: %s", which, dbprobe_error(p));
+        else if (dbprobe_error_changed(p))
+                log_info("%s database: answers again", which);
 
         if (m->once) {
                 if (m->once_pending > 0)

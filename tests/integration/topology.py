@@ -577,6 +577,7 @@ class ApiStandIn(Fixture):
         self._conns = set()
         self._stopping = False
         self.health_hits = 0
+        self.health_times = []          # time.monotonic() of every /health request: the request log
         self.other_hits = 0
         self.db_check_port = None
 
@@ -618,6 +619,11 @@ class ApiStandIn(Fixture):
         with self._cond:
             return self.health_hits
 
+    def health_times_since(self, t0):
+        """The request log: monotonic times of the /health requests that arrived after t0."""
+        with self._cond:
+            return [t for t in self.health_times if t > t0]
+
     def wait_health_hits(self, n, timeout):
         """Wait until /health was requested at least n times in total."""
         return wait_until(lambda: self.hits() >= n, timeout, f"{self.name} to see {n} /health requests")
@@ -626,6 +632,8 @@ class ApiStandIn(Fixture):
     def start(self):
         self._stopping = False
         self.db_check_port = None
+        with self._cond:
+            self.health_times = []
         self.set_mode("ok")
         if self._server is None:
             self._open_listener()
@@ -674,6 +682,7 @@ class ApiStandIn(Fixture):
     def _health_mode(self):
         with self._cond:
             self.health_hits += 1
+            self.health_times.append(time.monotonic())
             mode = self._script.pop(0) if self._script else self._mode
             while mode == "hang" and not self._stopping:
                 self._cond.wait(0.2)

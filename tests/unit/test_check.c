@@ -279,6 +279,34 @@ static void check__planted_conninfo_password__in_no_output(void **state) {
         config_free(c);
 }
 
+/* Host names are looked up off the loop one per conninfo: a host list with a name in it is refused at -t, at the
+ * key's line; the same list of IP addresses is fine. */
+static void check__multi_host_conninfo_with_a_name__refused_at_its_key(void **state) {
+        struct fixture *f = *state;
+        struct config *c = load_config(f, "database:\n"
+                                          "  standby: \"host=127.0.0.1 port=1\"\n"
+                                          "  primary: \"host=10.0.0.1,db2.example port=2\"\n");
+        struct config *ok = load_config(f, "database:\n"
+                                           "  standby: \"host=db.example port=1\"\n"
+                                           "  primary: \"host=10.0.0.1,10.0.0.2 port=2\"\n");
+        struct config_errors errs;
+
+        write_file(f->site, RUNBOOK_SITE, 0644);
+        write_file(f->conf, "state_dir: /x\n", 0600);
+        config_errors_init(&errs, f->conf);
+        assert_int_equal(check_environment(c, &errs), -EINVAL);
+        assert_int_equal(errs.n, 1);
+        assert_non_null(strstr(errs.items[0].message, "database.primary: host= lists several hosts"));
+        assert_int_equal(errs.items[0].line, 16);
+        config_errors_done(&errs);
+
+        config_errors_init(&errs, f->conf);
+        assert_int_equal(check_environment(ok, &errs), 0);
+        config_errors_done(&errs);
+        config_free(c);
+        config_free(ok);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(check__config_trust__table),
@@ -291,6 +319,7 @@ int main(void) {
                 T(check__world_readable_key__no_error),
                 T(check__nginx_file_over_cap__error_names_file_and_cap),
                 T(check__planted_conninfo_password__in_no_output),
+                T(check__multi_host_conninfo_with_a_name__refused_at_its_key),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -419,6 +419,99 @@ static int cluster_setup(void **state) {
         return 0;
 }
 
+/* ================================================================ host names: what is looked up, what libpq gets */
+
+static void db__lookup_host__only_names_in_host(void **state) {
+        static const struct { const char *conninfo; const char *want; int r; } cases[] = {
+                { "host=standby-db.example port=5432", "standby-db.example", 0 },
+                { "postgresql://u:pw@standby_db:5432/app", "standby_db", 0 },
+                { "host=localhost", "localhost", 0 },
+                { "host=127.0.0.1 port=5432", NULL, 0 },
+                { "postgresql://[::1]:5432/app", NULL, 0 },
+                { "host=/run/postgresql", NULL, 0 },
+                { "host=@abstract", NULL, 0 },
+                { "dbname=app", NULL, 0 },                      /* no host: the default socket */
+                { "app", NULL, 0 },                             /* a bare database name */
+                { "host=db.example hostaddr=10.0.0.5", NULL, 0 }, /* libpq never looks host= up then */
+                { "host=10.0.0.5,10.0.0.6,/tmp", NULL, 0 },
+                { "host=10.0.0.5,db2.example", NULL, -ENOTSUP },
+                { "host=db1.example,db2.example", NULL, -ENOTSUP },
+                { "host='unterminated", NULL, -EINVAL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *host = (char *) "untouched";
+                int r = db_conninfo_lookup_host(cases[i].conninfo, &host);
+
+                if (r != cases[i].r)
+                        fail_msg("%s: got %d, want %d", cases[i].conninfo, r, cases[i].r);
+                if (r < 0) {
+                        assert_string_equal(host, "untouched");
+                        continue;
+                }
+                if (cases[i].want)
+                        assert_string_equal(host, cases[i].want);
+                else
+                        assert_null(host);
+                free(host);
+        }
+}
+
+static const char *param(const struct db_params *p, const char *key) {
+        const char *found = NULL;
+
+        for (size_t i = 0; p->keys[i]; i++)
+                if (strcmp(p->keys[i], key) == 0) {
+                        if (found)
+                                fail_msg("%s given twice", key);
+                        found = p->values[i];
+                }
+        return found;
+}
+
+static void db__params__host_kept_hostaddr_added(void **state) {
+        const char *addrs[] = { "::1", "127.0.0.1" };
+        struct db_params *p = NULL;
+
+        assert_int_equal(db_params_build("host=db.example port=5433 user=u password='a b\\'c' sslmode=verify-full "
+                                         "connect_timeout=30 passfile=/etc/theirs dbname='host=x'",
+                                         "/etc/ours", 2500 * USEC_PER_MSEC, addrs, 2, &p), 0);
+        assert_string_equal(param(p, "host"), "db.example,db.example");         /* TLS and passfile see the name */
+        assert_string_equal(param(p, "hostaddr"), "::1,127.0.0.1");
+        assert_string_equal(param(p, "port"), "5433");
+        assert_string_equal(param(p, "password"), "a b'c");     /* values unquoted once, never re-quoted */
+        assert_string_equal(param(p, "sslmode"), "verify-full");
+        assert_string_equal(param(p, "dbname"), "host=x");      /* taken literally (expand_dbname 0) */
+        assert_string_equal(param(p, "connect_timeout"), "3");  /* ours, rounded up */
+        assert_string_equal(param(p, "passfile"), "/etc/ours");
+        assert_string_equal(param(p, "application_name"), "blfailoverd");
+        assert_string_equal(param(p, "fallback_application_name"), "blfailoverd");
+        assert_null(db_params_free(p));
+
+        assert_int_equal(db_params_build("postgresql://u@db.example/app?application_name=mine&passfile=/x", NULL,
+                                         USEC_PER_SEC, addrs + 1, 1, &p), 0);
+        assert_string_equal(param(p, "host"), "db.example");
+        assert_string_equal(param(p, "hostaddr"), "127.0.0.1");
+        assert_string_equal(param(p, "application_name"), "mine");
+        assert_string_equal(param(p, "passfile"), "/x");        /* no file of ours: theirs stays */
+        assert_string_equal(param(p, "dbname"), "app");
+        assert_null(db_params_free(p));
+
+        assert_int_equal(db_params_build("host=a,b", NULL, USEC_PER_SEC, addrs, 1, &p), -EINVAL);
+        assert_int_equal(db_params_build("port=1", NULL, USEC_PER_SEC, addrs, 1, &p), -EINVAL);
+        assert_int_equal(db_params_build("host=a", NULL, USEC_PER_SEC, addrs, 0, &p), -EINVAL);
+        assert_int_equal(db_params_build("host='a", NULL, USEC_PER_SEC, addrs, 1, &p), -EINVAL);
+}
+
+/* A list with a name in it is refused through the callback, with a message that says what to do. */
+static void db__start__several_hosts_with_a_name_is_einval(void **state) {
+        struct outcome o = {};
+
+        query("host=127.0.0.1,db2.example port=" DEAD_PORT, NULL, QUERY_TIMEOUT, "SELECT 1", &o);
+        assert_int_equal(o.error, -EINVAL);
+        assert_non_null(strstr(o.message, "several hosts"));
+}
+
 /* ================================================================ behaviour against the cluster */
 
 static void db__query__returns_columns_and_null(void **state) {
@@ -687,6 +780,28 @@ static void db__query__wrong_password_is_not_in_message(void **state) {
         assert_null(strstr(u.message, WRONG_SECRET));
 }
 
+/* A name: looked up off the loop, connected by address, and the password file still matched on the name. */
+static void db__query__host_name_resolves_and_passfile_matches_name(void **state) {
+        char passfile[] = "/tmp/test_db.pgpass.XXXXXX";
+        struct outcome o = {}, n = {};
+        int fd = mkstemp(passfile);
+        const char *line = "localhost:" PG_PORT ":*:" PW_USER ":" PW_SECRET "\n";
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, line, strlen(line)), (ssize_t) strlen(line));
+        close(fd);
+        query("host=localhost port=" PG_PORT " dbname=postgres user=" PW_USER, passfile, QUERY_TIMEOUT,
+              "SELECT current_user, inet_server_addr()::text", &o);
+        /* Control: the file names another host, so nothing matches when the name is lost. */
+        query("host=127.0.0.1 port=" PG_PORT " dbname=postgres user=" PW_USER, passfile, QUERY_TIMEOUT,
+              "SELECT current_user", &n);
+        unlink(passfile);
+        assert_int_equal(o.error, 0);
+        assert_string_equal(o.values[0], PW_USER);
+        assert_string_equal(o.values[1], "127.0.0.1/32");
+        assert_int_equal(n.error, -ECONNREFUSED);
+}
+
 int main(void) {
         const struct CMUnitTest pure[] = {
                 cmocka_unit_test(db__lsn__parses_high_and_low),
@@ -696,6 +811,9 @@ int main(void) {
                 cmocka_unit_test(db__redact__hides_every_password_form),
                 cmocka_unit_test(db__start__rejects_bad_arguments),
                 cmocka_unit_test(db__start__unparseable_conninfo_is_einval_via_callback),
+                cmocka_unit_test(db__lookup_host__only_names_in_host),
+                cmocka_unit_test(db__params__host_kept_hostaddr_added),
+                cmocka_unit_test(db__start__several_hosts_with_a_name_is_einval),
                 cmocka_unit_test(db__query__nothing_listening_fails_fast),
                 cmocka_unit_test(db__query__server_hanging_up_during_startup_is_connection_error),
                 cmocka_unit_test(db__query__deadline_while_connecting_is_etimedout),
@@ -712,6 +830,7 @@ int main(void) {
                 cmocka_unit_test(db__query__free_before_completion_no_callback),
                 cmocka_unit_test(db__query__free_inside_callback_is_safe),
                 cmocka_unit_test(db__query__passfile_authenticates),
+                cmocka_unit_test(db__query__host_name_resolves_and_passfile_matches_name),
                 cmocka_unit_test(db__query__wrong_password_is_not_in_message),
         };
         int failed = cmocka_run_group_tests_name("db (no server)", pure, NULL, NULL);
