@@ -19,6 +19,7 @@ enum alert_kind {
         ALERT_FAILOVER_FAILED,          /* fires once: finish by hand */
         ALERT_STANDBY_DOWN,             /* the standby API fails; resolved when it passes again */
         ALERT_REPLICATION_LAG,          /* lag above alerts.lag_warning; resolved below it */
+        ALERT_PAUSED,                   /* maintenance pause; resolved by --resume */
         _ALERT_KIND_MAX,
 };
 

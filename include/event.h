@@ -24,6 +24,8 @@ enum event_kind {
         EVENT_CONFIG_REJECTED,
         EVENT_STOPPING,
         EVENT_RECORD_CLEARED,           /* --clear-state through the daemon: watching again */
+        EVENT_PAUSED,                   /* maintenance pause set (or found at start) */
+        EVENT_RESUMED,                  /* maintenance pause lifted */
         _EVENT_KIND_MAX,
 };
 

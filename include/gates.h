@@ -9,6 +9,7 @@
 #include "config.h"
 #include "health.h"
 #include "monitor.h"
+#include "pause.h"
 
 struct gate_facts {
         const struct config *config;
@@ -19,6 +20,7 @@ struct gate_facts {
         const char *standby_db_error;                   /* libpq's last complaint, "" when none */
         const struct monitor_db *primary_db;            /* NULL: no database.primary */
         enum monitor_confirm confirm;
+        const struct pause *pause;                      /* NULL: not paused */
 };
 
 /* "HTTP status 500", "timeout: Operation timed out after 300 milliseconds", ... */
@@ -27,6 +29,10 @@ void gates_describe_check(const struct health_result *r, char *buf, size_t size)
 /* The sentence for a hold: "replication lag: the standby has N bytes of WAL received but not replayed
  * (database.max_lag_bytes M)". */
 void gates_describe_hold(const struct gate_facts *f, enum monitor_decision d, char *buf, size_t size);
+
+/* "paused for maintenance since 2026-12-06T10:00:00Z by uid 0 (kernel upgrade): no automatic failover until
+ * blfailoverd --resume" — also for --status and the log when the pause is set. p NULL: an unreadable pause file. */
+void gates_describe_pause(const struct pause *p, char *buf, size_t size);
 
 /* The drill's lines for the gates' inputs: "drill: standby    ok     ...", one per configured source. */
 void gates_print_drill_facts(const struct gate_facts *f, FILE *out);

@@ -61,6 +61,7 @@ enum monitor_decision {
         MONITOR_HOLD_LAG,               /* more WAL received than replayed than max_lag_bytes allows */
         MONITOR_HOLD_SPLIT_BRAIN,       /* the primary DB answers as writable and there is no fence */
         MONITOR_HOLD_CONFIRM,           /* the second opinion sees the active alive: our view is suspect */
+        MONITOR_HOLD_PAUSED,            /* maintenance pause (--pause): no automatic action */
 };
 
 struct monitor_view {
@@ -69,6 +70,7 @@ struct monitor_view {
         unsigned threshold;
         bool manual;                    /* --once: the operator decided; the threshold does not apply */
         bool failed_over;               /* the persisted state records a failover */
+        bool paused;                    /* maintenance: holds automatic failovers only, never a manual one */
         bool failover_running;
         bool in_startup_grace;
         const struct monitor_db *standby_db;    /* NULL: no database configured */

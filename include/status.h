@@ -58,6 +58,10 @@ struct status {
         struct status_db standby_db, primary_db;
         bool failover_running;
         bool failed_over;               /* a failover record exists (or is unreadable) */
+        bool paused;                    /* maintenance pause (pause.h): no automatic action */
+        uint64_t paused_since_usec;     /* CLOCK_REALTIME */
+        unsigned paused_uid;
+        char paused_reason[256];
         char held_gate[32];             /* "" unless a gate holds the failover right now */
         char held_detail[512];
 };

@@ -22,6 +22,7 @@ static const struct {
         [ALERT_FAILOVER_FAILED]    = { "BlfailoverdFailoverFailed", "critical", "The failover failed; finish it by hand (blfailoverd --status lists the steps)" },
         [ALERT_STANDBY_DOWN]       = { "BlfailoverdStandbyDown", "warning", "The standby API fails its health checks; no failover can run" },
         [ALERT_REPLICATION_LAG]    = { "BlfailoverdReplicationLag", "warning", "The standby database lags behind in replaying WAL" },
+        [ALERT_PAUSED]             = { "BlfailoverdPaused", "warning", "The pair is paused for maintenance: no automatic failover until blfailoverd --resume" },
 };
 
 const char *alert_kind_name(enum alert_kind k) {
@@ -107,6 +108,10 @@ size_t alert_on_event(struct alert_state *s, const struct event *ev, uint64_t no
                 if (ev->kind == EVENT_FAILOVER_FAILED && n > 0 && ev->step)
                         snprintf(out[n - 1].step, sizeof out[n - 1].step, "%s", ev->step);
                 return n;
+        case EVENT_PAUSED:
+                return s->firing[ALERT_PAUSED] ? 0 : fire(s, ALERT_PAUSED, ev->message, now, out, 0, max);
+        case EVENT_RESUMED:
+                return resolve(s, ALERT_PAUSED, ev->message, now, out, 0, max);
         case EVENT_RECORD_CLEARED:     /* the pair was rebuilt: the last failover's news is over */
                 n = resolve(s, ALERT_FAILOVER_SUCCEEDED, ev->message, now, out, n, max);
                 return resolve(s, ALERT_FAILOVER_FAILED, ev->message, now, out, n, max);

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "pause.h"
 #include "util.h"
 
 /* Connections that have not sent their request yet: beyond this, new ones are closed at once. */
@@ -36,7 +37,13 @@ struct control {
 };
 
 const char *control_command_to_string(enum control_command c) {
-        return c == CONTROL_ONCE ? "once" : c == CONTROL_CLEAR_STATE ? "clear-state" : "?";
+        switch (c) {
+        case CONTROL_ONCE:              return "once";
+        case CONTROL_CLEAR_STATE:       return "clear-state";
+        case CONTROL_PAUSE:             return "pause";
+        case CONTROL_RESUME:            return "resume";
+        }
+        return "?";
 }
 
 static int socket_address(const char *state_dir, struct sockaddr_un *ret, socklen_t *ret_len) {
@@ -120,7 +127,15 @@ static int parse_request(const char *msg, struct control_request *req) {
                 *req = (struct control_request) { .command = CONTROL_ONCE, .force = true };
         else if (strcmp(msg, "1 clear-state") == 0)
                 *req = (struct control_request) { .command = CONTROL_CLEAR_STATE };
-        else
+        else if (strcmp(msg, "1 resume") == 0)
+                *req = (struct control_request) { .command = CONTROL_RESUME };
+        else if (strcmp(msg, "1 pause") == 0 || strncmp(msg, "1 pause ", 8) == 0) {
+                const char *reason = msg[7] ? msg + 8 : "";
+                *req = (struct control_request) { .command = CONTROL_PAUSE };
+                if (!pause_reason_valid(reason))        /* also: it fits req->reason */
+                        return -EBADMSG;
+                memcpy(req->reason, reason, strlen(reason) + 1);
+        } else
                 return -EBADMSG;
         return 0;
 }
@@ -167,8 +182,8 @@ static int on_call_readable(sd_event_source *s, int fd, uint32_t revents, void *
         msg[n] = '\0';
         if (parse_request(msg, &req) < 0)
                 return refuse(call, 2, "control: unknown request (this daemon speaks protocol 1: \"1 once\", "
-                              "\"1 once force\", \"1 clear-state\"); is the blfailoverd binary newer than the daemon?"),
-                       0;
+                              "\"1 once force\", \"1 clear-state\", \"1 pause [REASON]\", \"1 resume\"); is the "
+                              "blfailoverd binary newer than the daemon?"), 0;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return refuse(call, 1, "control: cannot tell who is asking"), 0;
         if (cred.uid != 0 && cred.uid != geteuid())

@@ -30,6 +30,8 @@ static const struct {
         [EVENT_CONFIG_REJECTED]         = { "config_rejected", LOG_LEVEL_ERR, "1434fdf1eb32495e8eb1fb6dd3a9a810" },
         [EVENT_STOPPING]                = { "stopping", LOG_LEVEL_INFO, "1c370783899f4128a1d3607ef61c04bb" },
         [EVENT_RECORD_CLEARED]          = { "record_cleared", LOG_LEVEL_NOTICE, "f6ec10841dce4ed4b1b449014f2a83bd" },
+        [EVENT_PAUSED]                  = { "paused", LOG_LEVEL_WARNING, "44f1a04a0bee4b5eb7c0ee1d15f14ace" },
+        [EVENT_RESUMED]                 = { "resumed", LOG_LEVEL_NOTICE, "30561a5e349c48e882c1a9af3c802271" },
 };
 
 const char *event_kind_to_string(enum event_kind k) {

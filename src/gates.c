@@ -1,7 +1,10 @@
 /* gates: the words for the safety gates (see gates.h). */
 #include "gates.h"
 
+#include <time.h>
+
 #include "manager.h"
+#include "util.h"
 
 void gates_describe_check(const struct health_result *r, char *buf, size_t size) {
         if (r->status == HEALTH_HTTP_STATUS)
@@ -27,6 +30,18 @@ static void describe_db_hold(const struct gate_facts *f, char *buf, size_t size)
         else
                 snprintf(buf, size, "standby database is not receiving WAL (no receive position): it never "
                          "streamed from the primary");
+}
+
+void gates_describe_pause(const struct pause *p, char *buf, size_t size) {
+        char when[32] = "?";
+        time_t t = (time_t) (p ? p->since_usec / USEC_PER_SEC : 0);
+        struct tm tm;
+
+        if (p && gmtime_r(&t, &tm))
+                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        snprintf(buf, size, "paused for maintenance since %s by uid %u%s%s%s: no automatic failover until "
+                 "blfailoverd --resume", when, p ? (unsigned) p->uid : 0u, p && p->reason[0] ? " (" : "",
+                 p ? p->reason : "", p && p->reason[0] ? ")" : "");
 }
 
 void gates_describe_hold(const struct gate_facts *f, enum monitor_decision d, char *buf, size_t size) {
@@ -61,6 +76,9 @@ void gates_describe_hold(const struct gate_facts *f, enum monitor_decision d, ch
         case MONITOR_HOLD_CONFIRM:
                 snprintf(buf, size, "the confirm command succeeded: the active answers from the second vantage "
                          "point, so this monitor's own view is suspect (network partition?)");
+                break;
+        case MONITOR_HOLD_PAUSED:
+                gates_describe_pause(f->pause, buf, size);
                 break;
         default:
                 snprintf(buf, size, "%s", monitor_decision_to_string(d));

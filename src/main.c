@@ -17,6 +17,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "pause.h"
 #include "state.h"
 #include "status.h"
 #include "util.h"
@@ -27,18 +28,22 @@
 
 #define EXIT_USAGE 2
 
-enum mode { MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE };
+enum mode {
+        MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE, MODE_PAUSE,
+        MODE_RESUME,
+};
 
 struct options {
         const char *config_path;
         enum mode mode;
-        bool once, force, dry_run, status, check, clear_state, json;
+        bool once, force, dry_run, status, check, clear_state, json, pause, resume;
+        const char *reason;
 };
 
 static void usage(FILE *out) {
         fprintf(out,
                 "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]] [--clear-state]\n"
-                "                   [-v] [--version] [-h]\n"
+                "                   [--pause [--reason TEXT]] [--resume] [-v] [--version] [-h]\n"
                 "Failover supervisor for an active-standby pair behind nginx.\n\n"
                 "  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
                 "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
@@ -49,7 +54,10 @@ static void usage(FILE *out) {
                 "                      nginx test) and print a verdict line\n"
                 "      --status        print the live view (roles, last checks, database, held gate) and the\n"
                 "                      persisted failover record; --json: one JSON object\n"
-                "      --clear-state   forget the recorded failover (after the pair was rebuilt)\n"
+                "      --clear-state   forget the recorded failover (after the pair was rebuilt) and re-arm\n"
+                "      --pause         maintenance: no automatic failover (checks, reports and --once go on)\n"
+                "                      until --resume; kept across restarts; --reason TEXT says why\n"
+                "      --resume        lift the pause\n"
                 "  -v, --verbose       debug logging\n"
                 "      --version       print the version\n"
                 "  -h, --help          this help\n\n"
@@ -61,33 +69,41 @@ static void usage(FILE *out) {
 }
 
 static int pick_mode(struct options *o) {
-        int modes = o->check + o->status + o->clear_state + (o->once || o->dry_run);
+        int modes = o->check + o->status + o->clear_state + (o->once || o->dry_run) + o->pause + o->resume;
 
         if (o->json && !o->status) {
                 fprintf(stderr, "blfailoverd: --json only goes with --status\n");
                 return -EINVAL;
         }
+        if (o->reason && (!o->pause || !pause_reason_valid(o->reason))) {
+                fprintf(stderr, "blfailoverd: %s\n", !o->pause ? "--reason only goes with --pause"
+                        : "--reason: at most 255 bytes, no control characters (one line)");
+                return -EINVAL;
+        }
         if (modes > 1 || (o->force && (!o->once || o->dry_run))) {
                 fprintf(stderr, "blfailoverd: %s\n", o->force && !o->once ? "--force only goes with --once"
                         : o->force ? "--force does not go with --dry-run: the drill reports every gate as it is"
-                        : "-t, --status, --clear-state and --once/--dry-run exclude each other");
+                        : "-t, --status, --clear-state, --pause, --resume and --once/--dry-run exclude each other");
                 return -EINVAL;
         }
         o->mode = o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
+                : o->pause ? MODE_PAUSE : o->resume ? MODE_RESUME
                 : o->dry_run && o->once ? MODE_DRILL : o->dry_run ? MODE_DRY_RUN : o->once ? MODE_ONCE : MODE_DAEMON;
         return 0;
 }
 
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
-        enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON };
+        enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON, OPT_PAUSE, OPT_RESUME,
+               OPT_REASON };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
                 { "dry-run", no_argument, NULL, 'n' },          { "status", no_argument, NULL, OPT_STATUS },
                 { "clear-state", no_argument, NULL, OPT_CLEAR }, { "verbose", no_argument, NULL, 'v' },
                 { "version", no_argument, NULL, OPT_VERSION },  { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, OPT_JSON },
+                { "json", no_argument, NULL, OPT_JSON },        { "pause", no_argument, NULL, OPT_PAUSE },
+                { "resume", no_argument, NULL, OPT_RESUME },    { "reason", required_argument, NULL, OPT_REASON },
                 {}
         };
         int c;
@@ -104,6 +120,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_STATUS: o->status = true; break;
                 case OPT_CLEAR: o->clear_state = true; break;
                 case OPT_JSON: o->json = true; break;
+                case OPT_PAUSE: o->pause = true; break;
+                case OPT_RESUME: o->resume = true; break;
+                case OPT_REASON: o->reason = optarg; break;
                 case OPT_VERSION: printf("blfailoverd %s\n", BLF_VERSION); return 1000 + EXIT_SUCCESS;
                 case 'h': usage(stdout); return 1000 + EXIT_SUCCESS;
                 default: usage(stderr); return 1000 + EXIT_USAGE;
@@ -159,6 +178,18 @@ static bool status_daemon_alive(const struct status *s) {
         return s->running && s->pid > 0 && (kill(s->pid, 0) == 0 || errno == EPERM);
 }
 
+/* The pause file is the truth, daemon or not (the live view may be old). Unreadable counts as paused. */
+static void status_set_pause(const struct config *c, struct status *s) {
+        struct pause p;
+        int r = pause_load(c->state_dir, &p);
+
+        s->paused = r == 0 || r == -EBADMSG;
+        s->paused_since_usec = r == 0 ? p.since_usec : 0;
+        s->paused_uid = r == 0 ? (unsigned) p.uid : 0;
+        snprintf(s->paused_reason, sizeof s->paused_reason, "%s", r == 0 ? p.reason
+                 : r == -EBADMSG ? "the pause file cannot be read" : "");
+}
+
 static int show_status(const struct config *c, bool json) {
         struct status live;
         struct state record;
@@ -171,6 +202,7 @@ static int show_status(const struct config *c, bool json) {
         if (r < 0)
                 status_from_config(c, &live);
         v.daemon_alive = status_daemon_alive(&live);
+        status_set_pause(c, &live);
         r = state_load(c->state_dir, &record);
         if (r >= 0)
                 v.record = &record;
@@ -211,6 +243,66 @@ static int clear_state(const struct config *c) {
 
 static int run_manager(struct config *c, const struct options *o);
 
+/* Under the lock, with no daemon running (one that runs does this itself, see command_pause). */
+static int pause_local(const struct config *c, const char *reason) {
+        struct pause p = { .paused = true, .since_usec = now_realtime_usec(), .uid = geteuid() };
+        int r = pause_load(c->state_dir, &p);
+
+        if (r == 0 || r == -EBADMSG) {
+                printf("already paused (%s/%s); blfailoverd --resume lifts it\n", c->state_dir, PAUSE_FILE_NAME);
+                return EXIT_SUCCESS;
+        }
+        p = (struct pause) { .paused = true, .since_usec = now_realtime_usec(), .uid = geteuid() };
+        snprintf(p.reason, sizeof p.reason, "%s", reason ? reason : "");
+        r = pause_save(c->state_dir, &p);
+        if (r < 0) {
+                log_error_errno(r, "cannot record the pause in %s/%s: %s; NOT paused", c->state_dir, PAUSE_FILE_NAME,
+                                strerror(-r));
+                return EXIT_FAILURE;
+        }
+        printf("paused: no daemon runs on %s now; the next one started holds every automatic failover until "
+               "blfailoverd --resume\n", c->state_dir);
+        return EXIT_SUCCESS;
+}
+
+static int resume_local(const struct config *c) {
+        int r = pause_clear(c->state_dir);
+
+        if (r == -ENOENT) {
+                printf("not paused; nothing to resume\n");
+                return EXIT_SUCCESS;
+        }
+        if (r < 0) {
+                log_error_errno(r, "cannot remove %s/%s: %s; still paused", c->state_dir, PAUSE_FILE_NAME,
+                                strerror(-r));
+                return EXIT_FAILURE;
+        }
+        printf("resumed: no daemon runs on %s now; the next one started watches and fails over as configured\n",
+               c->state_dir);
+        return EXIT_SUCCESS;
+}
+
+/* The commands that change the pair, run here under its lock (no daemon runs). Takes c. */
+static int run_locally(struct config *c, const struct options *o) {
+        int r;
+
+        switch (o->mode) {
+        case MODE_ONCE:
+                return run_manager(c, o);
+        case MODE_CLEAR_STATE:
+                r = clear_state(c);
+                break;
+        case MODE_PAUSE:
+                r = pause_local(c, o->reason);
+                break;
+        default:
+                r = resume_local(c);
+                break;
+        }
+        config_free(c);
+        return r;
+}
+
 static int lock_failed(const struct config *c, int r) {
         log_error_errno(r, "cannot take the lock %s/%s: %s", c->state_dir, LOCK_FILE_NAME, strerror(-r));
         return EXIT_FAILURE;
@@ -238,14 +330,22 @@ static int run_daemon(struct config *c, const struct options *o) {
         return r;
 }
 
-static const char *control_words(const struct options *o) {
-        return o->mode == MODE_CLEAR_STATE ? "1 clear-state" : o->force ? "1 once force" : "1 once";
+static void control_words(const struct options *o, char *buf, size_t size) {
+        if (o->mode == MODE_PAUSE)
+                snprintf(buf, size, "1 pause%s%s", o->reason && *o->reason ? " " : "", o->reason ? o->reason : "");
+        else
+                snprintf(buf, size, "%s", o->mode == MODE_CLEAR_STATE ? "1 clear-state" : o->mode == MODE_RESUME
+                         ? "1 resume" : o->force ? "1 once force" : "1 once");
 }
 
 /* The daemon holds the lock: it carries the command out, we relay its progress and exit code. Returns an exit code,
  * or -1 when nobody listens (the holder is not a daemon, or one still starting). */
 static int forward_to_daemon(const struct config *c, const struct options *o, pid_t holder) {
-        int code = EXIT_FAILURE, r = control_request(c->state_dir, control_words(o), stdout, stderr, &code);
+        char words[CONTROL_MSG_MAX];
+        int code = EXIT_FAILURE, r;
+
+        control_words(o, words, sizeof words);
+        r = control_request(c->state_dir, words, stdout, stderr, &code);
 
         if (r == -ECONNREFUSED || r == -ENOENT)
                 return -1;
@@ -274,9 +374,7 @@ static int run_command(struct config *c, const struct options *o) {
         for (;;) {
                 r = lock_take(c->state_dir, &fd, &holder);
                 if (r == 0) {
-                        r = o->mode == MODE_CLEAR_STATE ? clear_state(c) : run_manager(c, o);
-                        if (o->mode == MODE_CLEAR_STATE)
-                                config_free(c);
+                        r = run_locally(c, o);
                         lock_release(fd);
                         return r;
                 }
@@ -323,7 +421,9 @@ int main(int argc, char **argv) {
         r = parse_args(argc, argv, &o);
         if (r >= 1000)
                 return r - 1000;
-        r = load_config(o.config_path, o.mode != MODE_STATUS && o.mode != MODE_CLEAR_STATE, &c);
+        /* --status and the record/pause commands must work while what the config names is broken (mid-rebuild). */
+        r = load_config(o.config_path, o.mode != MODE_STATUS && o.mode != MODE_CLEAR_STATE && o.mode != MODE_PAUSE &&
+                        o.mode != MODE_RESUME, &c);
         if (r < 0)
                 return EXIT_CONFIG;
         switch (o.mode) {
@@ -336,6 +436,8 @@ int main(int argc, char **argv) {
                 break;
         case MODE_CLEAR_STATE:
         case MODE_ONCE:
+        case MODE_PAUSE:
+        case MODE_RESUME:
                 return run_command(c, &o);      /* takes c */
         case MODE_DRY_RUN:
                 r = failover_dry_run(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -21,6 +21,7 @@
 #include "monitor.h"
 #include "notify.h"
 #include "observe.h"
+#include "pause.h"
 #include "spawn.h"
 #include "sshmux.h"
 #include "state.h"
@@ -61,6 +62,7 @@ struct manager {
         struct failover *failover;
         struct state state;
         bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
+        struct pause pause;                     /* maintenance: no automatic action while .paused */
         enum monitor_decision last_said;        /* so a held failover is said once, not every tick */
         bool once, force;
         unsigned once_pending;                  /* --once: answers still awaited before deciding */
@@ -96,9 +98,10 @@ static void describe_status(const struct manager *m, char *status, size_t size) 
         else
                 snprintf(last, sizeof last, "%s", m->state.outcome == STATE_NONE ? "record unreadable"
                          : state_outcome_to_string(m->state.outcome));
-        snprintf(status, size, "active %s %u/%u · standby %s · last failover: %s",
+        snprintf(status, size, "active %s %u/%u · standby %s · last failover: %s%s",
                  health_word(&m->active.monitor), m->active.monitor.consecutive_failures,
-                 m->config->health.failure_threshold, health_word(&m->standby.monitor), last);
+                 m->config->health.failure_threshold, health_word(&m->standby.monitor), last,
+                 m->pause.paused ? " · PAUSED" : "");
 }
 
 static void update_status(struct manager *m) {
@@ -138,6 +141,30 @@ static void load_state(struct manager *m) {
                                 "it, then remove it with blfailoverd --clear-state", m->config->state_dir,
                                 STATE_FILE_NAME, r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
         }
+}
+
+/* An unreadable pause file is a pause: whoever wrote it meant "hands off", and a wrong guess must not fail over. */
+static void load_pause(struct manager *m) {
+        int r = pause_load(m->config->state_dir, &m->pause);
+
+        if (r == -ENOENT)
+                m->pause = (struct pause) {};
+        else if (r < 0) {
+                m->pause = (struct pause) { .paused = true };
+                snprintf(m->pause.reason, sizeof m->pause.reason, "the pause file cannot be read");
+                log_error_errno(r, "pause: %s/%s cannot be read (%s); treating the pair as paused. Inspect it; "
+                                "blfailoverd --resume removes it", m->config->state_dir, PAUSE_FILE_NAME,
+                                r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
+        }
+}
+
+static void say_paused(struct manager *m, const char *prefix) {
+        struct event ev = { .kind = EVENT_PAUSED, .exit_status = -1 };
+        char why[512];
+
+        gates_describe_pause(&m->pause, why, sizeof why);
+        event_emit(&m->bus, &ev, "%s%s; checks and reports go on%s", prefix, why,
+                   m->failover ? " (the failover in progress is not stopped)" : "");
 }
 
 /* ---- health checks -------------------------------------------------------------------------------------- */
@@ -440,7 +467,7 @@ static struct gate_facts gate_facts(const struct manager *m) {
                 .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
                 .standby_db_error = m->standby_db ? dbprobe_error(m->standby_db) : "",
                 .primary_db = m->primary_db ? dbprobe_facts(m->primary_db) : NULL,
-                .confirm = m->confirm_state,
+                .confirm = m->confirm_state, .pause = m->pause.paused ? &m->pause : NULL,
         };
 }
 
@@ -503,6 +530,10 @@ static void observe_status(struct manager *m) {
         fill_endpoint(&m->standby, &s.standby);
         fill_db(m->standby_db, &s.standby_db);
         fill_db(m->primary_db, &s.primary_db);
+        s.paused = m->pause.paused;
+        s.paused_since_usec = m->pause.since_usec;
+        s.paused_uid = (unsigned) m->pause.uid;
+        snprintf(s.paused_reason, sizeof s.paused_reason, "%s", m->pause.reason);
         if (!m->failover && monitor_decision_is_hold(m->last_said)) {
                 snprintf(s.held_gate, sizeof s.held_gate, "%s", monitor_decision_to_string(m->last_said));
                 struct gate_facts facts = gate_facts(m);
@@ -524,6 +555,7 @@ static struct monitor_verdict evaluate(struct manager *m, bool manual) {
                 .active = &m->active.monitor, .standby = &m->standby.monitor,
                 .threshold = c->health.failure_threshold, .manual = manual,
                 .failed_over = m->failed_over && !manual, .failover_running = m->failover != NULL,
+                .paused = m->pause.paused,
                 .in_startup_grace = !manual && now_monotonic_usec() - m->started_usec < c->health.startup_grace_usec,
                 .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
                 .max_lag_bytes = c->database.max_lag_bytes,
@@ -643,6 +675,7 @@ static int apply_config(struct manager *m, struct config *fresh) {
                 return r;
         }
         load_state(m);
+        load_pause(m);
         m->last_said = MONITOR_WAIT;
         m->next_tick_usec = now_monotonic_usec();
         sd_event_source_set_time(m->tick, m->next_tick_usec);
@@ -776,6 +809,7 @@ int manager_new(const char *config_path, struct config *config, struct manager *
         m->started_usec = now_monotonic_usec();
         m->confirm_state = config->confirm.argv ? MONITOR_CONFIRM_UNKNOWN : MONITOR_CONFIRM_OFF;
         load_state(m);
+        load_pause(m);
         *ret = m;
         return 0;
 }
@@ -838,7 +872,13 @@ int manager_run_daemon(struct manager *m) {
                    "failover after %u failures", m->config->active.name, m->active.url_shown, m->config->standby.name,
                    m->standby.url_shown, (double) h->interval_usec / 1e6, (double) h->timeout_usec / 1e6,
                    h->failure_threshold);
-        if (m->failed_over && m->state.outcome == STATE_RUNNING) {
+        if (m->pause.paused)
+                say_paused(m, "");
+        if (m->failed_over && m->state.outcome == STATE_RUNNING && m->pause.paused) {
+                log_warning("failover: the record says a failover was interrupted; the pair is paused: it resumes "
+                            "after blfailoverd --resume");
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;
+        } else if (m->failed_over && m->state.outcome == STATE_RUNNING) {
                 /* The daemon died mid-failover: finish what the record says is left (failover.c decides if safe). */
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it");
@@ -1004,6 +1044,64 @@ static void command_clear_state(struct manager *m) {
         command_finish(m, EXIT_SUCCESS);
 }
 
+static void command_pause(struct manager *m, const struct control_request *req) {
+        struct pause p = { .paused = true, .since_usec = now_realtime_usec(), .uid = req->uid };
+        char why[512];
+        int r;
+
+        if (m->pause.paused) {
+                gates_describe_pause(&m->pause, why, sizeof why);
+                command_out(m, "already %s", why);
+                command_finish(m, EXIT_SUCCESS);
+                return;
+        }
+        snprintf(p.reason, sizeof p.reason, "%s", req->reason);
+        r = pause_save(m->config->state_dir, &p);
+        if (r < 0) {
+                log_error_errno(r, "--pause: cannot record the pause in %s/%s: %s; NOT paused", m->config->state_dir,
+                                PAUSE_FILE_NAME, strerror(-r));
+                command_finish(m, EXIT_FAILURE);
+                return;
+        }
+        m->pause = p;
+        say_paused(m, "");
+        update_status(m);
+        command_out(m, "paused: no automatic failover until blfailoverd --resume (it survives restarts)");
+        command_finish(m, EXIT_SUCCESS);
+}
+
+static void command_resume(struct manager *m) {
+        struct event ev = { .kind = EVENT_RESUMED, .exit_status = -1 };
+        int r = pause_clear(m->config->state_dir);
+
+        if (r < 0 && r != -ENOENT) {
+                log_error_errno(r, "--resume: cannot remove %s/%s: %s; still paused", m->config->state_dir,
+                                PAUSE_FILE_NAME, strerror(-r));
+                command_finish(m, EXIT_FAILURE);
+                return;
+        }
+        if (!m->pause.paused && r == -ENOENT) {
+                command_out(m, "not paused; nothing to resume");
+                command_finish(m, EXIT_SUCCESS);
+                return;
+        }
+        m->pause = (struct pause) {};
+        event_emit(&m->bus, &ev, "resumed: the maintenance pause is lifted; automatic failover is armed%s",
+                   m->failed_over ? " (a failover is recorded: still never twice)" : "");
+        m->last_said = MONITOR_WAIT;    /* a hold is said again; a failover that is due starts */
+        update_status(m);
+        command_out(m, "resumed: automatic failover is armed again");
+        command_finish(m, EXIT_SUCCESS);
+        if (m->failed_over && m->state.outcome == STATE_RUNNING && !m->failover) {
+                struct state interrupted = m->state;
+                log_warning("failover: the record says a failover was interrupted; resuming it now");
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;
+                if (start_failover(m, "resumed", false, &interrupted, true) < 0)
+                        say_already_done(m);
+        } else
+                on_decision(m);
+}
+
 static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
         struct manager *m = userdata;
 
@@ -1011,10 +1109,20 @@ static void on_control_request(struct control_call *call, const struct control_r
         log_notice("control: %s%s requested by pid %d (uid %u)", control_command_to_string(req->command),
                    req->force ? " --force" : "", (int) req->pid, (unsigned) req->uid);
         log_set_tee(tee_to_caller, m);
-        if (req->command == CONTROL_ONCE)
+        switch (req->command) {
+        case CONTROL_ONCE:
                 command_once(m, req->force);
-        else
+                break;
+        case CONTROL_CLEAR_STATE:
                 command_clear_state(m);
+                break;
+        case CONTROL_PAUSE:
+                command_pause(m, req);
+                break;
+        case CONTROL_RESUME:
+                command_resume(m);
+                break;
+        }
 }
 
 static int control_start(struct manager *m) {

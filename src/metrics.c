@@ -180,6 +180,8 @@ int metrics_render(const struct metrics *m, const struct status *s, const struct
         render_histograms(f, m, s);
         render_failover(f, m, s, record);
         render_database(f, s);
+        header(f, "blfailoverd_paused", "gauge", "1 while the pair is paused for maintenance (no automatic action).");
+        fprintf(f, "blfailoverd_paused %d\n", s->paused);
         header(f, "blfailoverd_build_info", "gauge", "Always 1; the version is in the label.");
         fputs("blfailoverd_build_info{version=", f);
         label_value(f, version);
@@ -244,6 +246,7 @@ int metrics_health_json(const struct status *s, char **ret_text, size_t *ret_siz
         health_member(&j, "primary", &s->active, NULL);
         health_member(&j, "standby", &s->standby, &s->standby_db);
         json_key(&j, "held"), json_string(&j, s->held_gate[0] ? s->held_gate : NULL);
+        json_key(&j, "paused"), json_bool(&j, s->paused);
         json_object_end(&j);
         fputc('\n', f);
         if (fclose(f) != 0) {

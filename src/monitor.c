@@ -43,6 +43,8 @@ struct monitor_verdict monitor_decide(const struct monitor_view *v) {
                 verdict.decision = MONITOR_BUSY;
         else if (v->failed_over)
                 verdict.decision = MONITOR_HOLD_ALREADY_DONE;
+        else if (v->paused && !v->manual)
+                verdict.decision = MONITOR_HOLD_PAUSED;
         else if (v->in_startup_grace)
                 verdict.decision = MONITOR_HOLD_STARTUP_GRACE;
         else if (v->standby->health != MONITOR_UP)
@@ -76,6 +78,7 @@ static const char *const decision_names[] = {
         [MONITOR_HOLD_LAG] = "replication_lag",
         [MONITOR_HOLD_SPLIT_BRAIN] = "split_brain",
         [MONITOR_HOLD_CONFIRM] = "confirm",
+        [MONITOR_HOLD_PAUSED] = "paused",
 };
 
 const char *monitor_decision_to_string(enum monitor_decision d) {

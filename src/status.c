@@ -55,6 +55,10 @@ static const struct field status_fields[] = {
         FIELD(status, "threshold", F_UINT, threshold),
         FIELD(status, "failover_running", F_BOOL, failover_running),
         FIELD(status, "failed_over", F_BOOL, failed_over),
+        FIELD(status, "paused", F_BOOL, paused),
+        FIELD(status, "paused_since", F_U64, paused_since_usec),
+        FIELD(status, "paused_uid", F_UINT, paused_uid),
+        FIELD(status, "paused_reason", F_STR, paused_reason),
         FIELD(status, "held_gate", F_STR, held_gate),
         FIELD(status, "held_detail", F_STR, held_detail),
 };
@@ -421,6 +425,15 @@ void status_print_json(const struct status_view *v, FILE *out) {
         json_db(&j, "standby_db", &s->standby_db);
         json_db(&j, "primary_db", &s->primary_db);
         json_key(&j, "failover_running"), json_bool(&j, s->failover_running);
+        json_key(&j, "paused");
+        if (s->paused) {
+                json_object_begin(&j);
+                json_key(&j, "since"), json_time(&j, s->paused_since_usec);
+                json_key(&j, "uid"), json_u64(&j, s->paused_uid);
+                json_key(&j, "reason"), json_string(&j, s->paused_reason[0] ? s->paused_reason : NULL);
+                json_object_end(&j);
+        } else
+                json_null(&j);
         json_key(&j, "held");
         if (s->held_gate[0]) {
                 json_object_begin(&j);
@@ -494,6 +507,13 @@ void status_print_human(const struct status_view *v, FILE *out) {
         human_endpoint(out, "standby:", &s->standby, s->threshold);
         human_db(out, "standby database:", &s->standby_db);
         human_db(out, "primary database:", &s->primary_db);
+        if (s->paused) {
+                char since[40];
+                json_format_time(s->paused_since_usec, since, sizeof since);
+                fprintf(out, "paused:  since %s by uid %u%s%s%s: no automatic failover until blfailoverd --resume\n",
+                        since, s->paused_uid, s->paused_reason[0] ? " (" : "", s->paused_reason,
+                        s->paused_reason[0] ? ")" : "");
+        }
         if (s->failover_running)
                 fprintf(out, "failover: in progress\n");
         else if (s->held_gate[0])

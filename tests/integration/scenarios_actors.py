@@ -205,3 +205,63 @@ def test_check_refuses_a_state_dir_too_long_for_the_control_socket(ctx):
     r = ctx.cli(*T.ARGS_CHECK)
     ctx.expect_rc(r, T.EXIT_CONFIG, "-t with a state_dir too long for the control socket")
     ctx.expect("too long for the control socket" in r.stderr, f"-t does not say why:\n{r.stderr}")
+
+
+# ---------------------------------------------------------------------------------------------------- the pause
+
+PAUSED = "paused for maintenance since"
+HELD_PAUSED = "failover: held: paused for maintenance"
+
+
+def test_pause_holds_automatic_failover_across_a_restart_until_resume(ctx):
+    d = ctx.daemon()
+    r = ctx.cli("--pause", "--reason", "kernel upgrade on db1")
+    ctx.expect_rc(r, T.EXIT_OK, "--pause while the daemon runs")
+    ctx.expect("paused" in r.stdout, f"--pause did not say what it did:\n{r.stdout}{r.stderr}")
+    d.wait_log(PAUSED, ctx.t(5))
+    r = ctx.cli(*T.ARGS_STATUS)
+    ctx.expect("paused:" in r.stdout and "kernel upgrade on db1" in r.stdout, f"--status hides the pause:\n{r.stdout}")
+    r = ctx.cli(*T.ARGS_STATUS, "--json")
+    ctx.expect('"paused":{"since":' in r.stdout.replace(" ", ""), f"--status --json hides the pause:\n{r.stdout}")
+    m = d.mark()
+    ctx.topo.active.set_mode("500")
+    d.wait_log(HELD_PAUSED, ctx.t(DETECT + 5), since=m, fail_on=(LOG.STARTED,))
+    time.sleep(ctx.t(_cycles(2)))
+    ctx.expect_eq(d.count_log(HELD_PAUSED, since=m), 1, "times the pause hold was said")
+    ctx.stop_daemon(d)
+    # The pause is in the record: a restarted daemon is paused too.
+    d2 = ctx.daemon(ready=False)
+    d2.wait_log(PAUSED, ctx.t(10))
+    d2.wait_log(HELD_PAUSED, ctx.t(DETECT + 10), fail_on=(LOG.STARTED,))
+    ctx.expect_unchanged()
+    m = d2.mark()
+    r = ctx.cli("--resume")
+    ctx.expect_rc(r, T.EXIT_OK, "--resume while the daemon runs")
+    ctx.expect("resumed" in r.stdout, f"--resume did not say what it did:\n{r.stdout}{r.stderr}")
+    d2.wait_log(LOG.SUCCEEDED, ctx.t(DETECT + 30), since=m, fail_on=(LOG.FAILED_AT,))
+    ctx.expect_failed_over()
+    ctx.expect(not os.path.exists(os.path.join(ctx.state_dir, "pause")), "--resume left the pause file")
+    ctx.stop_daemon(d2)
+
+
+def test_pause_without_a_daemon_then_once_still_works(ctx):
+    ctx.write_config()
+    r = ctx.cli("--pause")
+    ctx.expect_rc(r, T.EXIT_OK, "--pause with no daemon")
+    ctx.expect(os.path.exists(os.path.join(ctx.state_dir, "pause")), "--pause wrote no pause file")
+    r = ctx.cli("--pause")
+    ctx.expect_rc(r, T.EXIT_OK, "a second --pause")
+    ctx.expect("already paused" in r.stdout, f"a second --pause does not say it was paused:\n{r.stdout}")
+    d = ctx.daemon()
+    d.wait_log(PAUSED, ctx.t(5))
+    # Maintenance holds what the daemon does by itself, not what the operator asks for.
+    r = ctx.cli(*T.ARGS_ONCE)
+    ctx.expect_rc(r, T.EXIT_OK, "--once while paused")
+    ctx.expect_failed_over()
+    r = ctx.cli("--reason", "x")
+    ctx.expect_rc(r, 2, "--reason without --pause")
+    ctx.stop_daemon(d)
+    r = ctx.cli("--resume")
+    ctx.expect_rc(r, T.EXIT_OK, "--resume with no daemon")
+    r = ctx.cli("--resume")
+    ctx.expect("not paused" in r.stdout, f"a second --resume does not say so:\n{r.stdout}")

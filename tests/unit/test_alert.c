@@ -76,6 +76,20 @@ static void alert__failover_sequence__in_order(void **unused) {
         assert_string_equal(a[1].step, "promote");
 }
 
+static void alert__paused__fires_once_resolves_on_resume(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+
+        assert_int_equal(feed(&s, ev_of(EVENT_PAUSED, NULL, "paused"), NOW, a), 1);
+        assert_int_equal(a[0].kind, ALERT_PAUSED);
+        assert_false(a[0].resolved);
+        assert_string_equal(alert_kind_name(ALERT_PAUSED), "BlfailoverdPaused");
+        assert_int_equal(feed(&s, ev_of(EVENT_PAUSED, NULL, "paused"), NOW + 1, a), 0);
+        assert_int_equal(feed(&s, ev_of(EVENT_RESUMED, NULL, "resumed"), NOW + 2, a), 1);
+        assert_true(a[0].resolved);
+        assert_int_equal(feed(&s, ev_of(EVENT_RESUMED, NULL, "resumed"), NOW + 3, a), 0);
+}
+
 /* The failover's own alerts fire once and stay: only clearing the record (the pair was rebuilt) ends them. */
 static void alert__record_cleared__resolves_the_failover_alerts(void **unused) {
         struct alert_state s = {};
@@ -316,6 +330,7 @@ int main(void) {
                 cmocka_unit_test(alert__threshold__fires_once_resolves_on_recovery),
                 cmocka_unit_test(alert__failover_sequence__in_order),
                 cmocka_unit_test(alert__record_cleared__resolves_the_failover_alerts),
+                cmocka_unit_test(alert__paused__fires_once_resolves_on_resume),
                 cmocka_unit_test(alert__standby__fires_and_resolves_other_events_nothing),
                 cmocka_unit_test(alert__lag__above_warning_fires_below_resolves_off_is_silent),
                 cmocka_unit_test(alert__render__alertmanager_webhook_shape),

@@ -146,6 +146,27 @@ static void metrics__health_json__runbook_shape(void **unused) {
         free(t);
 }
 
+static void metrics__paused__gauge_and_health_field(void **unused) {
+        struct metrics m = {};
+        struct status s = healthy();
+        char *t, *h;
+        size_t size;
+
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "\nblfailoverd_paused 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"paused\"} 0\n"));
+        free(t);
+        s.paused = true;
+        snprintf(s.held_gate, sizeof s.held_gate, "paused");
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "\nblfailoverd_paused 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"paused\"} 1\n"));
+        free(t);
+        assert_int_equal(metrics_health_json(&s, &h, &size), 0);
+        assert_non_null(strstr(h, "\"held\":\"paused\",\"paused\":true}"));
+        free(h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(metrics__histogram__cumulative_buckets_sum_count),
@@ -154,6 +175,7 @@ int main(void) {
                 cmocka_unit_test(metrics__unknown__samples_absent),
                 cmocka_unit_test(metrics__cluster_status__healthy_degraded_failed_over),
                 cmocka_unit_test(metrics__health_json__runbook_shape),
+                cmocka_unit_test(metrics__paused__gauge_and_health_field),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,9 +180,29 @@ static void monitor__decision_names__distinct(void **state) {
         assert_string_equal(monitor_decision_to_string(MONITOR_HOLD_ALREADY_DONE), "already_done");
 }
 
+/* The pause holds what the daemon would do by itself, never what an operator asks for, and never hides a record. */
+static void monitor__paused__holds_automatic_only(void **state) {
+        struct monitor_view v = gated_view(NULL, NULL);
+
+        v.paused = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_PAUSED);
+        assert_true(monitor_decision_is_hold(MONITOR_HOLD_PAUSED));
+        assert_string_equal(monitor_decision_to_string(MONITOR_HOLD_PAUSED), "paused");
+        v.manual = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        v.manual = false;
+        v.failed_over = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_ALREADY_DONE);
+        v.failed_over = false;
+        failing_active.consecutive_failures = 2;        /* below the threshold: nothing to hold */
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_WAIT);
+        failing_active.consecutive_failures = 3;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(monitor__failures_count_up_to_threshold__each_said_once),
+                cmocka_unit_test(monitor__paused__holds_automatic_only),
                 cmocka_unit_test(monitor__success__resets_counter_and_says_recovery_once),
                 cmocka_unit_test(monitor__first_success__is_a_change),
                 cmocka_unit_test(monitor__threshold_one__first_failure_reaches_it),
