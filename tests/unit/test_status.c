@@ -180,6 +180,8 @@ static void status__json__has_live_view_and_record(void **unused) {
         struct status_view v = { .status = &s, .record = &r, .daemon_alive = true };
         char *j = render(status_print_json, &v);
 
+        /* The schema's version comes first, so a reader can refuse a document it does not know (issue 11). */
+        assert_true(strncmp(j, "{\"version\":1,\"daemon\":{", 22) == 0);
         assert_non_null(strstr(j, "\"daemon\":{\"running\":true,\"pid\":4242,"));
         assert_non_null(strstr(j, "\"serving\":\"standby \\\"api\\\"\""));
         assert_non_null(strstr(j, "\"status\":\"down\",\"consecutive_failures\":2,\"threshold\":3"));
