@@ -8,11 +8,23 @@ MANDIR      ?= $(PREFIX)/share/man
 DESTDIR     ?=
 
 CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+PYTHON      ?= /usr/bin/python3
 PKGS        := libcurl libpq yaml-0.1 libsystemd libmicrohttpd
 CFLAGS      ?= -O2 -g
+
+# The libraries' flags are asked of pkg-config when a compile or link first needs them, once per make run, never
+# while make reads this file: on a fresh machine `make demo` (and every target that installs what it needs) runs
+# `deps` first, which installs pkg-config and the -dev packages, and only then builds (in a new make, see below).
+# A library pkg-config cannot find stops the build with what to do, instead of compiling without its flags.
+# (tests/build/fresh-machine checks both: no flag is computed before `deps` ran.)
+pkg_flags    = $(eval $(1) := $(shell $(PKG_CONFIG) $(2) $(PKGS)))$(if $(filter 0,$(.SHELLSTATUS)),,$(error \
+               $(PKG_CONFIG) $(2) $(PKGS) failed: install the build dependencies first with `make deps` (as root), \
+               or run `make demo` / `make check`, which do))
+PKG_CFLAGS   = $(call pkg_flags,PKG_CFLAGS,--cflags)$(PKG_CFLAGS)
+LDLIBS       = $(call pkg_flags,LDLIBS,--libs)$(LDLIBS)
 BLF_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-               -Wno-unused-parameter -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+               -Wno-unused-parameter -D_GNU_SOURCE -Iinclude
 
 # The sanitizer build lives in its own tree; `make check` builds and runs both.
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -35,7 +47,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/blfailoverd
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
-	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -47,7 +59,7 @@ $(BUILD)/blfailoverd: $(BUILD)/obj/main.o $(BUILD)/libblf.a
 	@echo "  CC $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libblf.a | $(BUILD)/tests
-	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libblf.a $(LDLIBS) -lcmocka
+	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libblf.a $(LDLIBS) -lcmocka
 
 .PHONY: unit-bins
 unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
@@ -55,20 +67,40 @@ unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
 -include $(wildcard $(BUILD)/obj/*.d)
 
 # ---------------------------------------------------------------- deps
-# Every Debian package the build, the tests and the demo need. `check` and `demo` install what is missing.
-DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev libmicrohttpd-dev \
-            postgresql-15 postgresql-client-15 nginx-light openssh-server openssh-client python3 valgrind \
-            diffutils procps util-linux systemd man-db mandoc clang libclang-rt-14-dev prometheus openssl \
-            prometheus-alertmanager
+# Every Debian 12 package the build, the tests and the demo need, and nothing else: installed without recommends
+# (those pulled ~150 more packages, an MTA among them). Each is here for something that runs:
+#   build          gcc libc6-dev pkg-config and the -dev packages of the libraries in PKGS; libcmocka-dev (unit tests)
+#   fuzz           clang libclang-rt-14-dev (libFuzzer)
+#   the daemon     openssh-client (ssh to the standby DB host), ca-certificates (https checks verify against the
+#                  system store by default; libcurl only recommends it)
+#   integration    postgresql-15 postgresql-client-15 (initdb, pg_ctl, pg_basebackup, psql), nginx-light,
+#                  openssh-server (sshd), python3 (the harness), openssl (test certificates), util-linux (runuser,
+#                  unshare), valgrind, prometheus (promtool), prometheus-alertmanager (a real Alertmanager)
+#   the service    systemd (systemd-analyze, a private journald), man-db and mandoc (man page lint), diffutils
+# `make` itself comes first (apt-get install make); every target a user types first installs what is missing.
+DEB_PKGS := gcc libc6-dev make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev \
+            libmicrohttpd-dev clang libclang-rt-14-dev openssh-client ca-certificates postgresql-15 postgresql-client-15 \
+            nginx-light openssh-server python3 openssl util-linux valgrind prometheus prometheus-alertmanager systemd man-db \
+            mandoc diffutils
+
+# apt_install PACKAGES: installs those of PACKAGES not installed yet (as root, or through sudo), no recommends.
+define apt_install
+@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing" $$missing; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	fi
+endef
 
 .PHONY: deps
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "make deps: installing $$missing"; \
-		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install,$(DEB_PKGS))
+
+# The targets a user types first (check, unit, integration, demo, soak, bench, fuzz) run `deps`, then build in a
+# new make ($(MAKE) ...), which reads this file again with pkg-config and the libraries in place. Never make them
+# depend on `all` or a built file directly: that build would be planned before `deps` ran.
 
 # ---------------------------------------------------------------- test
 .PHONY: check unit integration
@@ -81,7 +113,8 @@ unit: deps
 	$(MAKE) BUILD=build unit-bins
 	tests/run-check --unit-only build
 
-integration: deps all
+integration: deps
+	$(MAKE) BUILD=build all
 	tests/run-check --integration-only build
 
 # ---------------------------------------------------------------- fuzz
@@ -97,7 +130,7 @@ FUZZ_OBJS    := $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
-	@echo "  CC $@"; $(FUZZ_CC) $(BLF_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	@echo "  CC $@"; $(FUZZ_CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_BUILD)/obj:
 	mkdir -p $@
@@ -106,7 +139,7 @@ $(FUZZ_BUILD)/libblf.a: $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libblf.a
-	@echo "  CC $@"; $(FUZZ_CC) $(BLF_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libblf.a $(LDLIBS)
+	@echo "  CC $@"; $(FUZZ_CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libblf.a $(LDLIBS)
 
 .PHONY: fuzz fuzz-bins fuzz-smoke
 fuzz-bins: $(FUZZ_BINS)
@@ -122,12 +155,14 @@ fuzz-smoke: deps
 # (make check runs the same scenario for 60 s).
 SOAK_SECONDS ?= 600
 .PHONY: soak
-soak: deps all
-	BLF_SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/integration/run.py --bin $(BUILD)/blfailoverd -k test_soak
+soak: deps
+	$(MAKE) all
+	BLF_SOAK_SECONDS=$(SOAK_SECONDS) $(PYTHON) tests/integration/run.py --bin $(BUILD)/blfailoverd -k test_soak
 
 .PHONY: demo
-demo: deps all
-	/usr/bin/python3 tests/integration/demo.py --bin $(BUILD)/blfailoverd
+demo: deps
+	$(MAKE) all
+	$(PYTHON) tests/integration/demo.py --bin $(BUILD)/blfailoverd
 
 # ---------------------------------------------------------------- bench
 # The failover timeline and the running cost on the integration topology, next to the operators' bash loop and
@@ -137,20 +172,16 @@ BENCH_DEB_PKGS := postgresql-15-repmgr curl
 BENCH_ARGS  ?=
 
 .PHONY: bench
-bench: deps all
-	@missing=$$(for p in $(BENCH_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "make bench: installing $$missing"; \
-		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
-	fi
-	/usr/bin/python3 bench/run.py --bin $(BUILD)/blfailoverd $(BENCH_ARGS)
+bench: deps
+	$(call apt_install,$(BENCH_DEB_PKGS))
+	$(MAKE) all
+	$(PYTHON) bench/run.py --bin $(BUILD)/blfailoverd $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- install
 # `make install PREFIX=/usr DESTDIR=/tmp/pkg`: the binary, the systemd unit (its paths follow SBINDIR and
 # SYSCONFDIR), the man pages and the sample config, which never overwrites an existing one. `make uninstall` removes
 # what install put there except the config (and the state, which install never creates).
-UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+UNITDIR     ?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 CONFDIR     := $(SYSCONFDIR)/blfailoverd
 
 .PHONY: install uninstall

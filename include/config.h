@@ -179,4 +179,6 @@ void config_errors_init(struct config_errors *errs, const char *file);
 void config_errors_add(struct config_errors *errs, unsigned line, unsigned col, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 void config_errors_print(const struct config_errors *errs, FILE *out);
+/* Into file order (line, then column; problems of the whole file, line 0, first), stable among equals. */
+void config_errors_sort(struct config_errors *errs);
 void config_errors_done(struct config_errors *errs);

@@ -37,9 +37,12 @@ void metrics_count_failover(struct metrics *m, bool succeeded);
 int metrics_render(const struct metrics *m, const struct status *s, const struct state *record, const char *version,
                    char **ret_text, size_t *ret_size);
 
-/* "healthy" (both endpoints up, the standby database — when configured — reachable and in recovery),
- * "failed_over" (a failover is recorded or running), else "degraded". */
-const char *metrics_cluster_status(const struct status *s);
+/* /health's "status", first match wins (record: the persisted failover record, NULL when there is none):
+ * "failing_over" (a failover runs now, or the record says one is running), "failed_over" (the recorded failover
+ * succeeded), "failover_failed" (the recorded failover failed), "record_unreadable" (a record exists but cannot
+ * be read), "healthy" (both endpoints up, the standby database — when configured — reachable and in recovery),
+ * else "degraded". The man page and the README list the same values. */
+const char *metrics_cluster_status(const struct status *s, const struct state *record);
 
 /* The runbook's cluster view: {"status", "primary": {status, last_check, replication_lag}, "standby": {…}}. */
-int metrics_health_json(const struct status *s, char **ret_text, size_t *ret_size);
+int metrics_health_json(const struct status *s, const struct state *record, char **ret_text, size_t *ret_size);

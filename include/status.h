@@ -88,5 +88,9 @@ struct status_view {
         bool daemon_alive;
 };
 
+/* The schema of `--status --json`, its "version" key: raised when a field changes meaning or goes away (adding a
+ * field does not). Every field is listed in the README's table. */
+#define STATUS_JSON_VERSION 1
+
 void status_print_json(const struct status_view *v, FILE *out);
 void status_print_human(const struct status_view *v, FILE *out);

@@ -216,5 +216,7 @@ int check_environment(const struct config *c, struct config_errors *errs) {
         check_one_command(c, errs, "failover.fence.command", c->fence.argv);
         check_one_command(c, errs, "failover.confirm.command", c->confirm.argv);
         check_one_command(c, errs, "hooks.command", c->hooks.argv);
+        /* -t prints the problems in file order, the YAML's and these together, whichever check found them. */
+        config_errors_sort(errs);
         return errs->n > before ? -EINVAL : 0;
 }

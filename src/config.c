@@ -615,7 +615,7 @@ void config_errors_done(struct config_errors *errs) {
 }
 
 /* Stable, by position, from index `first` on: the walk finds missing keys and cross-key problems late. */
-static void errors_sort(struct config_errors *errs, size_t first) {
+static void errors_sort_from(struct config_errors *errs, size_t first) {
         for (size_t i = first + 1; i < errs->n; i++) {
                 struct config_error e = errs->items[i];
                 size_t j = i;
@@ -629,6 +629,10 @@ static void errors_sort(struct config_errors *errs, size_t first) {
                 }
                 errs->items[j] = e;
         }
+}
+
+void config_errors_sort(struct config_errors *errs) {
+        errors_sort_from(errs, 0);
 }
 
 /* ------------------------------------------------------------------ the config object */
@@ -1442,6 +1446,25 @@ static struct config_mark mark_at_offset(const char *data, size_t size, size_t o
         return m;
 }
 
+/* Whether libyaml stopped at a tab in the indentation of its line (0-based line and column of the mark). libyaml
+ * then says "found character that cannot start any token" or "a tab character that violates indentation",
+ * neither of which tells the user the fix. Columns count characters: before the tab there are only blanks, so
+ * there they are bytes too. */
+static bool tab_in_indentation(const char *data, size_t size, size_t line, size_t col) {
+        size_t i = 0;
+
+        for (size_t l = 0; l < line; l++) {
+                const char *nl = memchr(data + i, '\n', size - i);
+                if (!nl)
+                        return false;
+                i = (size_t) (nl - data) + 1;
+        }
+        for (size_t k = 0; k < col; k++, i++)
+                if (i >= size || (data[i] != ' ' && data[i] != '\t'))
+                        return false;
+        return i < size && data[i] == '\t';
+}
+
 static void syntax_error(struct ctx *x, const yaml_parser_t *p, const char *data, size_t size) {
         const char *problem = p->problem ? p->problem : "unknown error";
 
@@ -1449,6 +1472,12 @@ static void syntax_error(struct ctx *x, const yaml_parser_t *p, const char *data
                 x->oom = true;
         else if (p->error == YAML_READER_ERROR)  /* encoding trouble: libyaml gives an offset, not a mark */
                 ctx_add(x, mark_at_offset(data, size, p->problem_offset), "invalid input: %s", problem);
+        else if (p->error == YAML_SCANNER_ERROR &&
+                 tab_in_indentation(data, size, p->problem_mark.line, p->problem_mark.column))
+                ctx_add(x, (struct config_mark) { (unsigned) p->problem_mark.line + 1,
+                                                  (unsigned) p->problem_mark.column + 1 },
+                        "YAML syntax error: a tab at the start of the line: YAML indents with spaces only (replace "
+                        "the tab with spaces)");
         else if (p->context)
                 ctx_add(x, (struct config_mark) { (unsigned) p->problem_mark.line + 1,
                                                   (unsigned) p->problem_mark.column + 1 },
@@ -1535,7 +1564,7 @@ int config_load_buffer(const char *path, const char *data, size_t size,
                 if (r >= 0)
                         r = parse_into(c, data ? data : "", data ? size : 0, errs);
         }
-        errors_sort(errs, first);
+        errors_sort_from(errs, first);
         if (r >= 0 && ret_config) {     /* NULL: only validating */
                 *ret_config = c;
                 c = NULL;

@@ -197,11 +197,18 @@ int metrics_render(const struct metrics *m, const struct status *s, const struct
 
 /* ---- /health -------------------------------------------------------------------------------------------- */
 
-const char *metrics_cluster_status(const struct status *s) {
+const char *metrics_cluster_status(const struct status *s, const struct state *record) {
         const struct status_db *db = &s->standby_db;
 
-        if (s->failed_over || s->failover_running)
+        /* The record, read per request, decides over the live view, which may be a second old. */
+        if (s->failover_running || (record && record->outcome == STATE_RUNNING))
+                return "failing_over";
+        if (record && record->outcome == STATE_SUCCEEDED)
                 return "failed_over";
+        if (record && record->outcome == STATE_FAILED)
+                return "failover_failed";
+        if (!record && s->failed_over)
+                return "record_unreadable";
         if (s->active.health == STATUS_UP && s->standby.health == STATUS_UP &&
             (!db->configured || (db->known && db->reachable && db->in_recovery)))
                 return "healthy";
@@ -232,7 +239,7 @@ static void health_member(struct json *j, const char *key, const struct status_e
         json_object_end(j);
 }
 
-int metrics_health_json(const struct status *s, char **ret_text, size_t *ret_size) {
+int metrics_health_json(const struct status *s, const struct state *record, char **ret_text, size_t *ret_size) {
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
@@ -242,7 +249,7 @@ int metrics_health_json(const struct status *s, char **ret_text, size_t *ret_siz
                 return -ENOMEM;
         json_init(&j, f);
         json_object_begin(&j);
-        json_key(&j, "status"), json_string(&j, metrics_cluster_status(s));
+        json_key(&j, "status"), json_string(&j, metrics_cluster_status(s, record));
         health_member(&j, "primary", &s->active, NULL);
         health_member(&j, "standby", &s->standby, &s->standby_db);
         json_key(&j, "held"), json_string(&j, s->held_gate[0] ? s->held_gate : NULL);

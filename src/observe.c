@@ -80,8 +80,10 @@ static int serve(const char *path, struct httpd_response *ret, void *userdata) {
                                       &ret->body_len);
         }
         if (strcmp(path, "/health") == 0) {
+                /* The record says how a failover ended (succeeded or failed); the live view only that one was. */
+                r = state_load(o->state_dir, &record);
                 *ret = (struct httpd_response) { .status = 200, .content_type = "application/json" };
-                return metrics_health_json(&o->status, &ret->body, &ret->body_len);
+                return metrics_health_json(&o->status, r >= 0 ? &record : NULL, &ret->body, &ret->body_len);
         }
         *ret = (struct httpd_response) { .status = 404, .content_type = "text/plain; charset=utf-8" };
         ret->body = strdup("not found: try /metrics or /health\n");

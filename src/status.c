@@ -408,6 +408,7 @@ void status_print_json(const struct status_view *v, FILE *out) {
 
         json_init(&j, out);
         json_object_begin(&j);
+        json_key(&j, "version"), json_u64(&j, STATUS_JSON_VERSION);
         json_key(&j, "daemon");
         json_object_begin(&j);
         json_key(&j, "running"), json_bool(&j, v->daemon_alive);

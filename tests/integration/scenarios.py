@@ -328,6 +328,33 @@ def test_check_bad_value(ctx):
                f"no {ctx.config_path}:{line}:COL: line for the bad duration: {r.stderr.strip()!r}")
 
 
+def test_check_tab_indentation_named(ctx):
+    """Issue 11: a tab at the start of a line got libyaml's "found character that cannot start any token"."""
+    text = ctx.config_text().replace(f"  failure_threshold: {THRESHOLD}", f"\tfailure_threshold: {THRESHOLD}", 1)
+    line, col = _numbered(text, "\tfailure_threshold")
+    T.write_config(ctx.config_path, text)
+    r = ctx.cli(*T.ARGS_CHECK)
+    ctx.expect_rc(r, T.EXIT_CONFIG, "-t with a tab in the indentation")
+    errs = _error_lines(ctx, r.stderr)
+    ctx.expect(any(e.startswith(f"{ctx.config_path}:{line}:{col}: ") and "a tab at the start of the line" in e
+                   for e in errs), f"the tab at {line}:{col} is not named as a tab: {r.stderr.strip()!r}")
+
+
+def test_check_problems_in_file_order(ctx):
+    """Issue 11: -t printed the nginx file's problem before the ssh key's and the CA file's, found later in the
+    file order but checked earlier."""
+    cfg = ctx.config()
+    cfg["health"]["ca_file"] = os.path.join(ctx.dir, "no-ca.pem")
+    cfg["failover"]["promote"]["ssh"]["identity_file"] = os.path.join(ctx.dir, "no-key")
+    cfg["failover"]["nginx"]["config"] = os.path.join(ctx.dir, "no-site.conf")
+    ctx.write_config(cfg)
+    r = ctx.cli(*T.ARGS_CHECK)
+    ctx.expect_rc(r, T.EXIT_CONFIG, "-t with three unreadable files")
+    where = [tuple(int(n) for n in e[len(ctx.config_path) + 1:].split(":")[:2]) for e in _error_lines(ctx, r.stderr)]
+    ctx.expect(len(where) >= 3, f"expected the CA file, the ssh key and the nginx file: {r.stderr.strip()!r}")
+    ctx.expect_eq(where, sorted(where), "-t's problems in file order (line, column)")
+
+
 # ---------------------------------------------------------------------------------------------------- signals
 
 def test_sighup_bad_config_keeps_old(ctx):

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import topology as T
 from topology import LOG
 from scenarios import DETECT, INTERVAL, THRESHOLD
-from scenarios_safety import db_config, state_outcome, state_steps
+from scenarios_safety import _slow, db_config, state_outcome, state_steps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -282,6 +282,28 @@ def test_obs_metrics_move_during_failover(ctx):
     ctx.expect(value(s, "blfailoverd_check_duration_seconds_count", **a) > checks0, "the histogram did not move")
     _, _, body = http_get(PORT_METRICS, "/health")
     ctx.expect_eq(json.loads(body)["status"], "failed_over", "/health status after the failover")
+    ctx.stop_daemon(d)
+
+
+def test_obs_health_says_failover_failed_when_nothing_switched(ctx):
+    """Issue 11: /health said "failed_over" after a failover that failed at nginx_test, nothing switched. While the
+    step runs it says "failing_over"; once it failed, "failover_failed"."""
+    cfg = with_metrics(ctx.config())
+    cfg["failover"]["nginx"]["test_command"], flag = _slow(ctx, ["/bin/false"])
+    T.write_file(flag, "")
+    d = ctx.daemon(cfg)
+    m = d.mark()
+    ctx.topo.active.set_mode("500")
+    T.wait_until(lambda: os.path.exists(os.path.join(ctx.dir, "slow.pid")), ctx.t(DETECT + 10),
+                 "nginx_test to start (blocked)")
+    ctx.expect_eq(json.loads(http_get(PORT_METRICS, "/health")[2])["status"], "failing_over",
+                  "/health status while the failover runs")
+    os.unlink(flag)                 # slow-step exits 75: nginx_test fails, nothing was switched
+    d.wait_log(LOG.failed_at("nginx_test"), ctx.t(20), since=m)
+    ctx.expect_eq(state_outcome(ctx), "failed", "the record's outcome")
+    ctx.expect_eq(json.loads(http_get(PORT_METRICS, "/health")[2])["status"], "failover_failed",
+                  "/health status after a failover that failed at nginx_test")
+    ctx.expect_unchanged(attempted=True)
     ctx.stop_daemon(d)
 
 

@@ -207,6 +207,25 @@ test_uninstall() {
 	fi
 }
 
+# Every alert of conf/prometheus-rules.yml is named in the README's list of alert rules (issue 11: one was missing).
+test_alert_rules_listed() {
+	local name=readme__lists_every_alert_rule missing
+	missing=$(python3 - "$REPO/conf/prometheus-rules.yml" "$REPO/README.md" <<'EOF'
+import re, sys
+rules = re.findall(r"^\s*- alert:\s*(\w+)", open(sys.argv[1]).read(), re.M)
+# the README's bullet "**Alert rules**: [...] holds the runbook's alerts on these metrics (Name, Name, ...)"
+m = re.search(r"\*\*Alert rules\*\*.*?metrics \(([^)]*)\)", open(sys.argv[2]).read(), re.S)
+listed = set(re.split(r"[\s,]+", m.group(1))) if m else set()
+print("(no alert in the rules file)" if not rules else " ".join(r for r in rules if r not in listed))
+EOF
+)
+	if [ -n "$missing" ]; then
+		fail $name "README.md's list of alert rules lacks: $missing"
+	else
+		pass $name "($(grep -c '^ *- alert:' "$REPO/conf/prometheus-rules.yml") rules)"
+	fi
+}
+
 # ---------------------------------------------------------------------------------------------- run
 
 test_verify
@@ -215,6 +234,7 @@ test_man_lint "$MAN8"
 test_man_lint "$MAN5"
 test_message_ids_documented
 test_config_keys_documented
+test_alert_rules_listed
 test_install_layout
 test_install_keeps_config
 test_install_prefix

@@ -246,6 +246,47 @@ static void check__nginx_file_over_cap__error_names_file_and_cap(void **state) {
         config_free(c);
 }
 
+/* Issue 11: -t printed the checks' problems in the order the checks ran (nginx, ssh, TLS), not in file order. */
+static void check__problems__in_file_order(void **state) {
+        struct fixture *f = *state;
+        struct config *c = NULL;
+        struct config_errors errs;
+        char *yaml = NULL;
+
+        assert_true(asprintf(&yaml,
+                             "state_dir: %s/state\n"
+                             "health: {ca_file: %s/no-ca.pem}\n"
+                             "active: {name: a, url: http://127.0.0.1:1/health}\n"
+                             "standby: {name: b, url: http://127.0.0.1:2/health}\n"
+                             "failover:\n"
+                             "  promote: {ssh: {host: h, identity_file: %s/no-key}, trigger_file: /tmp/t}\n"
+                             "  nginx:\n"
+                             "    config: %s\n"
+                             "    upstream: blacklake_backend\n"
+                             "    active_server: active_api:8080\n"
+                             "    standby_server: standby_api:8080\n"
+                             "    test_command: [true]\n"
+                             "    reload_command: [true]\n"
+                             "  standby_stack: {command: [/nonexistent/compose]}\n",
+                             f->dir, f->dir, f->dir, f->site) > 0);
+        config_errors_init(&errs, f->conf);
+        assert_int_equal(config_load_buffer(f->conf, yaml, strlen(yaml), &c, &errs), 0);
+        assert_int_equal(check_environment(c, &errs), -EINVAL);
+        assert_int_equal(errs.n, 4);    /* CA file, ssh key, nginx site file (not written), the stack command */
+        assert_int_equal(errs.items[0].line, 2);
+        assert_non_null(strstr(errs.items[0].message, "CA file"));
+        assert_int_equal(errs.items[1].line, 6);
+        assert_non_null(strstr(errs.items[1].message, "identity file"));
+        assert_int_equal(errs.items[2].line, 8);
+        assert_int_equal(errs.items[3].line, 14);
+        for (size_t i = 1; i < errs.n; i++)
+                assert_true(errs.items[i - 1].line < errs.items[i].line ||
+                            (errs.items[i - 1].line == errs.items[i].line && errs.items[i - 1].col <= errs.items[i].col));
+        config_errors_done(&errs);
+        config_free(c);
+        free(yaml);
+}
+
 #define RUNBOOK_SITE \
         "upstream blacklake_backend {\n" \
         "    server active_api:8080 max_fails=3 fail_timeout=30s;\n" \
@@ -318,6 +359,7 @@ int main(void) {
                 T(check__config_of_another_user_as_root__refused),
                 T(check__world_readable_key__no_error),
                 T(check__nginx_file_over_cap__error_names_file_and_cap),
+                T(check__problems__in_file_order),
                 T(check__planted_conninfo_password__in_no_output),
                 T(check__multi_host_conninfo_with_a_name__refused_at_its_key),
         };

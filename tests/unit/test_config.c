@@ -972,6 +972,36 @@ static void config__yaml_unclosed_flow__context_in_message(void **state) {
                           "YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping at 19:9)");
 }
 
+/* Issue 11: libyaml says "found character that cannot start any token" (or "a tab character that violates
+ * indentation"); the user is told it is a tab, and the fix. */
+static void config__tab_indentation__named_as_a_tab(void **state) {
+        static const char *const cases[] = {
+                "health:\n\tinterval: 10s\n",               /* a tab instead of the indentation */
+                "health:\n  interval: 10s\n\ttimeout: 2s\n",  /* under a key indented with spaces */
+                "health:\n  interval: 10s\n \ttimeout: 2s\n", /* a tab after a space */
+        };
+        static const unsigned lines[] = { 2, 3, 3 }, cols[] = { 1, 1, 2 };
+        struct fixture *f = *state;
+
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                config_errors_done(&f->errs);
+                config_errors_init(&f->errs, "test.yml");
+                config_free(f->config);
+                f->config = NULL;
+                assert_only_error(f, cases[i], lines[i], cols[i], "YAML syntax error: a tab at the start of the "
+                                  "line: YAML indents with spaces only (replace the tab with spaces)");
+        }
+}
+
+static void config__tab_inside_a_value__not_called_indentation(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, "health:\n  interval: 10s\n  expect_body: \"a\tb\"\n  timeout: [\n" MINIMAL),
+                         -EINVAL);
+        assert_true(f->errs.n >= 1);
+        assert_null(strstr(f->errs.items[0].message, "tab"));
+}
+
 static void config__invalid_utf8__position(void **state) {
         assert_only_error(*state, "health:\n  expect_body: ok\xff\n", 2, 18, "invalid input: invalid leading UTF-8 octet");
 }
@@ -1879,6 +1909,8 @@ int main(void) {
                 T(config__long_key__cut_in_message),
                 T(config__control_characters_in_key__not_printed),
                 T(config__yaml_syntax_error__position_and_libyaml_text),
+                T(config__tab_indentation__named_as_a_tab),
+                T(config__tab_inside_a_value__not_called_indentation),
                 T(config__yaml_unclosed_flow__context_in_message),
                 T(config__invalid_utf8__position),
                 T(config__second_document__error),

@@ -116,20 +116,48 @@ static void metrics__unknown__samples_absent(void **unused) {
         free(t);
 }
 
-static void metrics__cluster_status__healthy_degraded_failed_over(void **unused) {
+static void metrics__cluster_status__healthy_degraded(void **unused) {
         struct status s = healthy();
 
-        assert_string_equal(metrics_cluster_status(&s), "healthy");
+        assert_string_equal(metrics_cluster_status(&s, NULL), "healthy");
         s.standby_db.in_recovery = false;
-        assert_string_equal(metrics_cluster_status(&s), "degraded");
+        assert_string_equal(metrics_cluster_status(&s, NULL), "degraded");
         s = healthy();
         s.standby.health = STATUS_DOWN;
-        assert_string_equal(metrics_cluster_status(&s), "degraded");
+        assert_string_equal(metrics_cluster_status(&s, NULL), "degraded");
+}
+
+/* Issue 11: a failover that failed (nothing switched) said "failed_over"; the record's outcome decides now. */
+static void metrics__cluster_status__follows_the_record_outcome(void **unused) {
+        struct status s = healthy();
+        struct state r = { .outcome = STATE_RUNNING };
+
         s.failover_running = true;
-        assert_string_equal(metrics_cluster_status(&s), "failed_over");
+        assert_string_equal(metrics_cluster_status(&s, NULL), "failing_over");
+        assert_string_equal(metrics_cluster_status(&s, &r), "failing_over");
         s = healthy();
         s.failed_over = true;
-        assert_string_equal(metrics_cluster_status(&s), "failed_over");
+        assert_string_equal(metrics_cluster_status(&s, &r), "failing_over");      /* the live view lags the record */
+        r.outcome = STATE_SUCCEEDED;
+        assert_string_equal(metrics_cluster_status(&s, &r), "failed_over");
+        r.outcome = STATE_FAILED;
+        strcpy(r.failed_step, "nginx_test");
+        assert_string_equal(metrics_cluster_status(&s, &r), "failover_failed");
+        s.active.health = STATUS_DOWN;
+        assert_string_equal(metrics_cluster_status(&s, &r), "failover_failed");
+        assert_string_equal(metrics_cluster_status(&s, NULL), "record_unreadable");
+}
+
+static void metrics__health_json__failed_failover(void **unused) {
+        struct status s = healthy();
+        struct state r = { .outcome = STATE_FAILED };
+        char *t;
+        size_t size;
+
+        s.failed_over = true;
+        assert_int_equal(metrics_health_json(&s, &r, &t, &size), 0);
+        assert_non_null(strstr(t, "{\"status\":\"failover_failed\","));
+        free(t);
 }
 
 static void metrics__health_json__runbook_shape(void **unused) {
@@ -138,7 +166,7 @@ static void metrics__health_json__runbook_shape(void **unused) {
         size_t size;
 
         s.active.health = STATUS_DOWN;
-        assert_int_equal(metrics_health_json(&s, &t, &size), 0);
+        assert_int_equal(metrics_health_json(&s, NULL, &t, &size), 0);
         assert_non_null(strstr(t, "{\"status\":\"degraded\",\"primary\":{\"name\":\"active_api\",\"status\":\"unhealthy\","
                                   "\"last_check\":\"2025-11-25T19:46:40.000Z\",\"replication_lag\":0}"));
         assert_non_null(strstr(t, "\"standby\":{\"name\":\"standby\\\"api\\\\x\\n\",\"status\":\"healthy\""));
@@ -162,7 +190,7 @@ static void metrics__paused__gauge_and_health_field(void **unused) {
         assert_non_null(strstr(t, "\nblfailoverd_paused 1\n"));
         assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"paused\"} 1\n"));
         free(t);
-        assert_int_equal(metrics_health_json(&s, &h, &size), 0);
+        assert_int_equal(metrics_health_json(&s, NULL, &h, &size), 0);
         assert_non_null(strstr(h, "\"held\":\"paused\",\"paused\":true}"));
         free(h);
 }
@@ -173,7 +201,9 @@ int main(void) {
                 cmocka_unit_test(metrics__label_values__escaped),
                 cmocka_unit_test(metrics__values__follow_status_and_record),
                 cmocka_unit_test(metrics__unknown__samples_absent),
-                cmocka_unit_test(metrics__cluster_status__healthy_degraded_failed_over),
+                cmocka_unit_test(metrics__cluster_status__healthy_degraded),
+                cmocka_unit_test(metrics__cluster_status__follows_the_record_outcome),
+                cmocka_unit_test(metrics__health_json__failed_failover),
                 cmocka_unit_test(metrics__health_json__runbook_shape),
                 cmocka_unit_test(metrics__paused__gauge_and_health_field),
         };

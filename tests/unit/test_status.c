@@ -180,6 +180,8 @@ static void status__json__has_live_view_and_record(void **unused) {
         struct status_view v = { .status = &s, .record = &r, .daemon_alive = true };
         char *j = render(status_print_json, &v);
 
+        /* The schema's version comes first, so a reader can refuse a document it does not know (issue 11). */
+        assert_true(strncmp(j, "{\"version\":1,\"daemon\":{", 22) == 0);
         assert_non_null(strstr(j, "\"daemon\":{\"running\":true,\"pid\":4242,"));
         assert_non_null(strstr(j, "\"serving\":\"standby \\\"api\\\"\""));
         assert_non_null(strstr(j, "\"status\":\"down\",\"consecutive_failures\":2,\"threshold\":3"));
@@ -209,6 +211,110 @@ static void status__json__no_record_is_null_unreadable_is_said(void **unused) {
         free(j);
 }
 
+/* ---- every field of --status --json is in the README's table (issue 11) -------------------------------- */
+
+#define README_PATH "README.md"         /* the tests run from the repository root */
+#define PATHS_MAX 128
+#define PATH_LEN 96
+
+struct key_paths {
+        char p[PATHS_MAX][PATH_LEN];
+        size_t n;
+};
+
+static void add_path(struct key_paths *kp, const char *path) {
+        for (size_t i = 0; i < kp->n; i++)
+                if (strcmp(kp->p[i], path) == 0)
+                        return;
+        assert_true(kp->n < PATHS_MAX);
+        snprintf(kp->p[kp->n++], PATH_LEN, "%s", path);
+}
+
+/* Every key of a JSON text as a dotted path ("daemon.pid", "failover.steps[].name"), each once. Enough JSON for
+ * what json.c writes: strings with escapes, objects, arrays. */
+static void json_key_paths(const char *t, struct key_paths *kp) {
+        struct { bool object; size_t len; } st[16];
+        size_t depth = 0;
+        char path[PATH_LEN] = "";
+        bool want_key = false;
+
+        for (const char *c = t; *c; c++) {
+                if (*c == '"') {
+                        const char *s = ++c;
+                        while (*c && *c != '"')
+                                c += c[0] == '\\' && c[1] ? 2 : 1;
+                        if (want_key) {
+                                size_t len = st[depth - 1].len;
+                                snprintf(path + len, sizeof path - len, "%s%.*s", len ? "." : "", (int) (c - s), s);
+                                add_path(kp, path);
+                                want_key = false;
+                        }
+                } else if (*c == '{' || *c == '[') {
+                        assert_true(depth < 16);
+                        if (*c == '[')
+                                strcat(path, "[]");
+                        st[depth].object = *c == '{';
+                        st[depth++].len = strlen(path);
+                        want_key = *c == '{';
+                } else if (*c == '}' || *c == ']') {
+                        assert_true(depth > 0);
+                        depth--;
+                } else if (*c == ',' && depth > 0) {
+                        want_key = st[depth - 1].object;
+                        path[st[depth - 1].len] = '\0';
+                }
+        }
+}
+
+static char *read_readme(void) {
+        FILE *f = fopen(README_PATH, "r");
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&text, &size);
+        char buf[4096];
+        size_t n;
+
+        assert_non_null(f);
+        assert_non_null(out);
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+                fwrite(buf, 1, n, out);
+        fclose(f);
+        assert_int_equal(fclose(out), 0);
+        return text;
+}
+
+static void status__json__every_field_documented_in_readme(void **unused) {
+        struct status s = sample();
+        struct state r = switched_record();
+        struct status_view v = { .status = &s, .record = &r, .daemon_alive = true };
+        struct key_paths kp = {};
+        char *readme = read_readme(), *j;
+
+        j = render(status_print_json, &v);
+        json_key_paths(j, &kp);
+        free(j);
+        v.record = NULL, v.record_error = -EBADMSG;     /* "unreadable" has fields of its own */
+        j = render(status_print_json, &v);
+        json_key_paths(j, &kp);
+        free(j);
+        assert_true(kp.n > 40);         /* the walk found the nested fields */
+        for (size_t i = 0; i < kp.n; i++) {
+                char row[PATH_LEN + 8];
+                const char *p = kp.p[i];
+
+                /* The table lists standby's fields under active, primary_db's under standby_db. */
+                if (strncmp(p, "standby.", 8) == 0 || strcmp(p, "standby") == 0)
+                        snprintf(row, sizeof row, "| `active%s` |", p + 7);
+                else if (strncmp(p, "primary_db", 10) == 0)
+                        snprintf(row, sizeof row, "| `standby_db%s` |", p + 10);
+                else
+                        snprintf(row, sizeof row, "| `%s` |", p);
+                if (!strstr(readme, row))
+                        fail_msg("--status --json field \"%s\" has no row %s in " README_PATH, p, row);
+        }
+        free(readme);
+}
+
 static void status__human__names_everything(void **unused) {
         struct status s = sample();
         struct state r = switched_record();
@@ -228,6 +334,7 @@ static void status__human__names_everything(void **unused) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(status__serialize_then_parse__round_trips),
+                cmocka_unit_test(status__json__every_field_documented_in_readme),
                 cmocka_unit_test(status__every_truncation__is_rejected),
                 cmocka_unit_test(status__bad_lines__rejected),
                 cmocka_unit_test(status__save_then_load__in_a_fresh_dir),
