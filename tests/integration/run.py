@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import topology as T  # noqa: E402
 
 # Scenario modules, in run order: the core, then each feature's own file.
-SCENARIO_MODULES = ("scenarios", "scenarios_safety", "scenarios_observability", "scenarios_bounds")
+SCENARIO_MODULES = ("scenarios", "scenarios_safety", "scenarios_observability", "scenarios_bounds", "scenarios_promises")
 
 
 class ScenarioFailure(AssertionError):
