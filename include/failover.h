@@ -27,6 +27,9 @@ struct failover_params {
         const char *trigger;            /* "automatic", "manual", "resumed" */
         struct plan_options options;
         const struct state *resume;     /* an interrupted record to continue from its first unfinished step */
+        char *why;                      /* optional: gets why the start was refused when the record could not be
+                                         * written (then not logged here: the caller says it once) */
+        size_t why_size;
 };
 
 /* Records the start in state_dir (refusing to start if that record cannot be written: without it we could not

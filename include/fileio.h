@@ -13,5 +13,9 @@ int fileio_read(const char *path, size_t max_size, char **ret_data, size_t *ret_
  * A crash at any point leaves either the old or the new content, never a mix. */
 int fileio_write_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
+/* Whether `dir` takes a new file the way fileio_write_atomic writes one (create, write, fsync), leaving nothing
+ * behind: 0, or why not (-EROFS, -ENOSPC, -EACCES, ...). */
+int fileio_probe_dir(const char *dir);
+
 /* mkdir -p with `mode` for the last component; an existing directory is fine. */
 int fileio_mkdir_p(const char *path, mode_t mode);

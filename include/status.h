@@ -64,6 +64,7 @@ struct status {
         char paused_reason[256];
         char held_gate[32];             /* "" unless a gate holds the failover right now */
         char held_detail[512];
+        char not_started[512];          /* "" unless a due failover cannot start (its record cannot be written) */
 };
 
 /* Which endpoint serves now: the standby once a failover succeeded (or switched), else the active. */
@@ -86,6 +87,8 @@ struct status_view {
         const struct state *record;
         int record_error;
         bool daemon_alive;
+        const char *state_dir;          /* NULL: not probed */
+        int state_dir_error;            /* why state_dir takes no file now (fileio_probe_dir); 0: it does */
 };
 
 /* The schema of `--status --json`, its "version" key: raised when a field changes meaning or goes away (adding a

@@ -419,6 +419,19 @@ static int resume_from(struct failover *f, const struct state *old) {
         return 0;
 }
 
+/* The refusal is retried at every check while the directory stays unwritable: the caller decides when it is news. */
+static int refused_unrecorded(const struct failover *f, const struct failover_params *params, int r) {
+        char why[512];
+
+        snprintf(why, sizeof why, "cannot record it in %s/%s: %s (fix the directory; without the record a "
+                 "restart could fail over twice)", f->state_dir, STATE_FILE_NAME, strerror(-r));
+        if (params->why)
+                snprintf(params->why, params->why_size, "%s", why);
+        else
+                log_error_errno(r, "failover: not started: %s", why);
+        return r;
+}
+
 static int failover_init(struct failover *f, const struct failover_params *params) {
         struct event ev = { .kind = EVENT_FAILOVER_STARTED, .exit_status = -1 };
         int r;
@@ -441,9 +454,7 @@ static int failover_init(struct failover *f, const struct failover_params *param
                 record_plan(f, params->trigger);
         r = state_save(f->state_dir, &f->state);
         if (r < 0)
-                return log_error_errno(r, "failover: not started: cannot record it in %s/%s: %s (fix the "
-                                       "directory; without the record a restart could fail over twice)",
-                                       f->state_dir, STATE_FILE_NAME, strerror(-r));
+                return refused_unrecorded(f, params, r);
         f->started_usec = now_monotonic_usec();
         if (params->resume)
                 event_emit(f->bus, &ev, "failover: resumed at step %s (%zu of %zu); steps before it are done",

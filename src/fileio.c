@@ -128,6 +128,24 @@ int fileio_write_atomic(const char *path, const void *data, size_t size, mode_t 
         return fsync_parent_dir(path);
 }
 
+int fileio_probe_dir(const char *dir) {
+        _cleanup_free_ char *tmp = NULL;
+        int fd, r;
+
+        if (asprintf(&tmp, "%s/.blfailoverd-probe-XXXXXX", dir) < 0)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        /* One byte needs a block: a full file system fails here (or at fsync) even when an empty file fits. */
+        r = write_all(fd, "x", 1);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        unlink(tmp);
+        return r;
+}
+
 int fileio_mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *copy = strdup(path);
 

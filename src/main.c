@@ -13,6 +13,7 @@
 #include "config.h"
 #include "control.h"
 #include "failover.h"
+#include "fileio.h"
 #include "health.h"
 #include "lock.h"
 #include "log.h"
@@ -209,6 +210,11 @@ static int show_status(const struct config *c, bool json) {
         else if (r != -ENOENT)
                 v.record_error = r;
         live.failover_running = status_failover_running(&live, v.daemon_alive, v.record);
+        /* The daemon cannot say so itself when the directory takes no file: its live view is in there too. A
+         * directory not created yet is fine (the daemon creates it). */
+        v.state_dir = c->state_dir;
+        r = fileio_probe_dir(c->state_dir);
+        v.state_dir_error = r == -ENOENT ? 0 : r;
         if (json)
                 status_print_json(&v, stdout);
         else {

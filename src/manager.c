@@ -64,6 +64,7 @@ struct manager {
         bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
         struct pause pause;                     /* maintenance: no automatic action while .paused */
         enum monitor_decision last_said;        /* so a held failover is said once, not every tick */
+        char refused[512];                      /* why the due failover cannot start; said once while it persists */
         bool once, force;
         unsigned once_pending;                  /* --once: answers still awaited before deciding */
         uint64_t once_deadline_usec;            /* --once: how long a lagging standby may take to catch up */
@@ -427,11 +428,12 @@ static void on_failover_done(struct failover *f, bool succeeded, void *userdata)
  * since the loop last looked (it cannot be another process's: we hold the lock) still stops a second failover. */
 static int start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume,
                           bool over_record) {
+        char why[sizeof m->refused] = "";
         struct failover_params params = {
                 .config = m->config, .bus = &m->bus, .health = m->health, .trigger = trigger,
                 .options = { .fence_required = fence_required,
                              .ssh_control_path = sshmux_control_path(m->sshmux) },
-                .resume = resume,
+                .resume = resume, .why = why, .why_size = sizeof why,
         };
         int r;
 
@@ -444,8 +446,11 @@ static int start_failover(struct manager *m, const char *trigger, bool fence_req
         }
         r = failover_start(m->event, &params, on_failover_done, m, &m->failover);
 
-        if (r < 0 && r != -ESTALE)
-                log_error_errno(r, "failover: could not start: %s", strerror(-r));
+        if (r < 0 && r != -ESTALE && !why[0])
+                snprintf(why, sizeof why, "%s", strerror(-r));
+        if (why[0] && strcmp(why, m->refused) != 0)
+                log_error_errno(r, "failover: not started: %s", why);
+        snprintf(m->refused, sizeof m->refused, "%s", why);
         update_status(m);
         return r;
 }
@@ -539,6 +544,7 @@ static void observe_status(struct manager *m) {
                 struct gate_facts facts = gate_facts(m);
                 gates_describe_hold(&facts, m->last_said, s.held_detail, sizeof s.held_detail);
         }
+        snprintf(s.not_started, sizeof s.not_started, "%s", m->refused);
         observe_update(m->observe, &s);
 }
 
@@ -577,7 +583,6 @@ static bool request_answers_in(const struct manager *m) {
 
 static void on_decision(struct manager *m) {
         struct monitor_verdict v;
-        int r;
 
         if (m->once) {
                 if (m->once_pending == 0 && !m->failover)
@@ -593,7 +598,9 @@ static void on_decision(struct manager *m) {
                 start_confirm(m);
                 return;
         }
-        if (v.decision == m->last_said)
+        if (v.decision != MONITOR_FAILOVER)
+                m->refused[0] = 0;      /* the next refusal is news again */
+        if (v.decision == m->last_said && !m->refused[0])
                 return;
         if (m->last_said == MONITOR_WAIT && v.decision != MONITOR_WAIT)
                 say_threshold(m);
@@ -602,10 +609,9 @@ static void on_decision(struct manager *m) {
                 say_already_done(m);
         else if (monitor_decision_is_hold(v.decision))
                 say_held(m, v.decision);
-        else if (v.decision == MONITOR_FAILOVER && (r = start_failover(m, "automatic", v.fence_required, NULL,
-                                                                        false)) < 0)
-                /* Could not even start: say it again next tick — unless a record turned up. */
-                m->last_said = r == -EALREADY ? MONITOR_HOLD_ALREADY_DONE : MONITOR_WAIT;
+        else if (v.decision == MONITOR_FAILOVER &&
+                 start_failover(m, "automatic", v.fence_required, NULL, false) == -EALREADY)
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;       /* a record turned up (said); refused: tried again */
 }
 
 /* ---- signals and reload --------------------------------------------------------------------------------- */

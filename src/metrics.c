@@ -149,6 +149,9 @@ static void render_failover(FILE *f, const struct metrics *m, const struct statu
                         fprintf(f, "blfailoverd_failover_held{gate=\"%s\"} %d\n", gate,
                                 strcmp(gate, s->held_gate) == 0);
         }
+        header(f, "blfailoverd_failover_not_started", "gauge", "1 while a due failover cannot start because its "
+               "record cannot be written (the log and --status say why).");
+        fprintf(f, "blfailoverd_failover_not_started %d\n", s->not_started[0] != 0);
 }
 
 static void render_database(FILE *f, const struct status *s) {

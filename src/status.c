@@ -61,6 +61,7 @@ static const struct field status_fields[] = {
         FIELD(status, "paused_reason", F_STR, paused_reason),
         FIELD(status, "held_gate", F_STR, held_gate),
         FIELD(status, "held_detail", F_STR, held_detail),
+        FIELD(status, "not_started", F_STR, not_started),
 };
 
 static const struct field endpoint_fields[] = {
@@ -361,6 +362,20 @@ static void json_db(struct json *j, const char *key, const struct status_db *d) 
         json_object_end(j);
 }
 
+/* "state_dir": {"path", "writable", "error"}: without a writable directory no failover can start. */
+static void json_state_dir(struct json *j, const struct status_view *v) {
+        json_key(j, "state_dir");
+        if (!v->state_dir) {
+                json_null(j);
+                return;
+        }
+        json_object_begin(j);
+        json_key(j, "path"), json_string(j, v->state_dir);
+        json_key(j, "writable"), json_bool(j, v->state_dir_error == 0);
+        json_key(j, "error"), json_string(j, v->state_dir_error ? strerror(-v->state_dir_error) : NULL);
+        json_object_end(j);
+}
+
 static void json_record(struct json *j, const struct status_view *v) {
         const struct state *r = v->record;
 
@@ -443,6 +458,8 @@ void status_print_json(const struct status_view *v, FILE *out) {
                 json_object_end(&j);
         } else
                 json_null(&j);
+        json_key(&j, "not_started"), json_string(&j, s->not_started[0] ? s->not_started : NULL);
+        json_state_dir(&j, v);
         json_record(&j, v);
         json_object_end(&j);
         fputc('\n', out);
@@ -519,6 +536,11 @@ void status_print_human(const struct status_view *v, FILE *out) {
                 fprintf(out, "failover: in progress\n");
         else if (s->held_gate[0])
                 fprintf(out, "failover: held by gate %s: %s\n", s->held_gate, s->held_detail);
+        else if (s->not_started[0])
+                fprintf(out, "failover: NOT STARTED: %s\n", s->not_started);
+        if (v->state_dir && v->state_dir_error)
+                fprintf(out, "state dir: %s takes no new file (%s): a failover cannot start until it does\n",
+                        v->state_dir, strerror(-v->state_dir_error));
         if (v->record)
                 state_print(v->record, out);
         else if (v->record_error)

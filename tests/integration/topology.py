@@ -37,6 +37,7 @@ Self-check (no blfailoverd needed):  /usr/bin/python3 tests/integration/topology
 """
 import atexit
 import contextlib
+import datetime
 import fcntl
 import glob
 import http.client
@@ -548,6 +549,24 @@ class _StandInHandler(BaseHTTPRequestHandler):
         self.server.standin._serve(self, head=True)
 
 
+class HealthRequest:
+    """One /health request a stand-in saw: start, end (time.time(); end None while it hangs), answer ("ok", "500",
+    "dropped"; None while it hangs)."""
+
+    def __init__(self, start, end, answer):
+        self.start, self.end, self.answer = start, end, answer
+
+    def __repr__(self):
+        return f"HealthRequest({self.start:.3f}, {self.end}, {self.answer!r})"
+
+
+def log_time(line):
+    """The time.time() of a daemon log line (`2026-11-25T21:00:00.123Z LEVEL: ...`; UTC, milliseconds)."""
+    stamp = line.split(" ", 1)[0]
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
 class ApiStandIn(Fixture):
     """A threaded HTTP/1.1 server in this process standing in for one BlackLake API.
 
@@ -560,6 +579,8 @@ class ApiStandIn(Fixture):
     Any other path answers 200 with body NAME in every mode but "closed" (so a request through nginx shows who
     served it; with nginx's default proxy_next_upstream a 500 on /health is passed through, not retried).
     script("500", "500") makes the next /health requests answer those modes first (deterministic sequences).
+    health_log(): every /health request since start() as HealthRequest(start, end, answer): when it arrived and
+    when it was answered or dropped (time.time(), the clock of the daemon's log timestamps), and how.
     set_db_check(PORT) (off by default, and again after start()): an "ok" /health answers 500 while nothing accepts
     a TCP connection on 127.0.0.1:PORT -- the API's database is down, as the runbook's /health/database says (bench/).
     """
@@ -580,6 +601,7 @@ class ApiStandIn(Fixture):
         self.health_times = []          # time.monotonic() of every /health request: the request log
         self.other_hits = 0
         self.db_check_port = None
+        self._health_log = []
 
     def __repr__(self):
         return f"ApiStandIn({self.name}, {self.port}, mode={self._mode})"
@@ -623,6 +645,10 @@ class ApiStandIn(Fixture):
         """The request log: monotonic times of the /health requests that arrived after t0."""
         with self._cond:
             return [t for t in self.health_times if t > t0]
+    def health_log(self):
+        """A copy of the /health request log (see the class doc); a request still hanging has end None."""
+        with self._cond:
+            return [HealthRequest(**e) for e in self._health_log]
 
     def wait_health_hits(self, n, timeout):
         """Wait until /health was requested at least n times in total."""
@@ -634,6 +660,7 @@ class ApiStandIn(Fixture):
         self.db_check_port = None
         with self._cond:
             self.health_times = []
+            self._health_log = []
         self.set_mode("ok")
         if self._server is None:
             self._open_listener()
@@ -679,10 +706,11 @@ class ApiStandIn(Fixture):
         with self._cond:
             (self._conns.add if add else self._conns.discard)(conn)
 
-    def _health_mode(self):
+    def _health_mode(self, entry):
         with self._cond:
             self.health_hits += 1
             self.health_times.append(time.monotonic())
+            self._health_log.append(entry)
             mode = self._script.pop(0) if self._script else self._mode
             while mode == "hang" and not self._stopping:
                 self._cond.wait(0.2)
@@ -691,12 +719,15 @@ class ApiStandIn(Fixture):
 
     def _serve(self, h, head):
         path = h.path.split("?", 1)[0]
+        entry = None
         if path == "/health":
-            mode = self._health_mode()
+            entry = {"start": time.time(), "end": None, "answer": None}
+            mode = self._health_mode(entry)
             if mode == "ok" and self.db_check_port and not port_listening(self.db_check_port):
                 mode = "500"
             if mode in ("closed", "hang"):
                 h.close_connection = True       # drop without an answer
+                self._health_done(entry, "dropped")
                 return
             code = 200 if mode == "ok" else 500
             body = json.dumps({"status": "healthy" if code == 200 else "unhealthy", "role": self.name},
@@ -716,6 +747,12 @@ class ApiStandIn(Fixture):
             h.wfile.flush()
         except OSError:
             h.close_connection = True
+        if entry is not None:
+            self._health_done(entry, mode)
+
+    def _health_done(self, entry, answer):
+        with self._cond:
+            entry["end"], entry["answer"] = time.time(), answer
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ static void metrics__values__follow_status_and_record(void **unused) {
         assert_non_null(strstr(t, "blfailoverd_failover_recorded{outcome=\"none\"} 1\n"));
         assert_non_null(strstr(t, "blfailoverd_last_failover_timestamp_seconds 0.000\n"));
         assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"standby_unhealthy\"} 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_not_started 0\n"));
         assert_non_null(strstr(t, "blfailoverd_replication_lag_bytes 4096\n"));
         assert_non_null(strstr(t, "blfailoverd_replication_lag_seconds 0.500000\n"));
         assert_non_null(strstr(t, "blfailoverd_database_up{role=\"standby\"} 1\n"));
@@ -86,6 +87,7 @@ static void metrics__values__follow_status_and_record(void **unused) {
         s.active.health = STATUS_DOWN;
         s.active.failures = 3;
         strcpy(s.held_gate, "standby_unhealthy");
+        strcpy(s.not_started, "cannot record it in /x/state: Read-only file system");
         strcpy(r.steps[0].name, "promote");
         r.steps[0].duration_usec = 1250000;
         metrics_count_failover(&m, true);
@@ -98,6 +100,7 @@ static void metrics__values__follow_status_and_record(void **unused) {
         assert_non_null(strstr(t, "blfailoverd_failover_step_duration_seconds{step=\"promote\"} 1.250000\n"));
         assert_non_null(strstr(t, "blfailoverd_last_failover_timestamp_seconds 1764100001.500\n"));
         assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"standby_unhealthy\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_failover_not_started 1\n"));
         free(t);
 }
 

@@ -315,6 +315,35 @@ static void status__json__every_field_documented_in_readme(void **unused) {
         free(readme);
 }
 
+static void status__not_started__kept_in_the_file_and_shown_with_the_state_dir(void **unused) {
+        struct status s = sample(), back;
+        struct status_view v = { .status = &s, .state_dir = "/var/lib/blfailoverd", .state_dir_error = -EROFS };
+        char *text, *h, *j;
+        size_t size;
+
+        s.held_gate[0] = 0;
+        strcpy(s.not_started, "cannot record it in /var/lib/blfailoverd/state: No space left on device");
+        assert_int_equal(status_serialize(&s, &text, &size), 0);
+        assert_int_equal(status_parse(text, size, &back), 0);
+        assert_string_equal(back.not_started, s.not_started);
+        free(text);
+        h = render(status_print_human, &v);
+        assert_non_null(strstr(h, "failover: NOT STARTED: cannot record it in /var/lib/blfailoverd/state: No space"));
+        assert_non_null(strstr(h, "state dir: /var/lib/blfailoverd takes no new file (Read-only file system)"));
+        free(h);
+        j = render(status_print_json, &v);
+        assert_non_null(strstr(j, "\"not_started\":\"cannot record it in /var/lib/blfailoverd/state: No space"));
+        assert_non_null(strstr(j, "\"state_dir\":{\"path\":\"/var/lib/blfailoverd\",\"writable\":false,"
+                                  "\"error\":\"Read-only file system\"}"));
+        free(j);
+        s.not_started[0] = 0;
+        v.state_dir_error = 0;
+        j = render(status_print_json, &v);
+        assert_non_null(strstr(j, "\"not_started\":null,\"state_dir\":{\"path\":\"/var/lib/blfailoverd\","
+                                  "\"writable\":true,\"error\":null}"));
+        free(j);
+}
+
 static void status__human__names_everything(void **unused) {
         struct status s = sample();
         struct state r = switched_record();
@@ -335,6 +364,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(status__serialize_then_parse__round_trips),
                 cmocka_unit_test(status__json__every_field_documented_in_readme),
+                cmocka_unit_test(status__not_started__kept_in_the_file_and_shown_with_the_state_dir),
                 cmocka_unit_test(status__every_truncation__is_rejected),
                 cmocka_unit_test(status__bad_lines__rejected),
                 cmocka_unit_test(status__save_then_load__in_a_fresh_dir),
