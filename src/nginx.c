@@ -221,9 +221,9 @@ static void lex_skip(struct lexer *lx, size_t n) {
 }
 
 /* Skips a long string or comment whose opening bracket (open_len bytes: '[', level '=', '[') is at the lexer;
- * it ends at the first ']' + the same number of '=' + ']', as in Lua. */
-static int lua_long(struct lexer *lx, size_t open_len, bool comment, struct nginx_error *err) {
-        unsigned line = lx->line, col = lx->col;
+ * it ends at the first ']' + the same number of '=' + ']', as in Lua. line:col = where it starts ("--" included). */
+static int lua_long(struct lexer *lx, size_t open_len, bool comment, unsigned line, unsigned col,
+                    struct nginx_error *err) {
         size_t level = open_len - 2;
 
         lex_skip(lx, open_len);
@@ -273,15 +273,17 @@ static int lua_step(struct lexer *lx, unsigned *depth, struct nginx_error *err) 
 
         if (avail >= 2 && p[0] == '-' && p[1] == '-') {
                 if ((n = lua_long_open(p + 2, avail - 2)) > 0) {
+                        unsigned line = lx->line, col = lx->col;
+
                         lex_skip(lx, 2);
-                        return lua_long(lx, n, true, err);
+                        return lua_long(lx, n, true, line, col, err);
                 }
                 while (!lex_eof(lx) && lx->buf[lx->pos] != '\n')
                         lex_advance(lx);
                 return 0;
         }
         if ((n = lua_long_open(p, avail)) > 0)
-                return lua_long(lx, n, false, err);
+                return lua_long(lx, n, false, lx->line, lx->col, err);
         if ((*p == '"' || *p == '\'') && lua_quoted(lx))
                 return 0;
         if (*p == '{')
