@@ -829,7 +829,14 @@ LUA_CASE(lua_triple_dash, "nginx__lua_triple_dash__is_a_line_comment_not_a_long_
 LUA_CASE(lua_nested, "nginx__lua_nested_table_braces__balance", " local t = { a = { 1 }, b = {} } ");
 /* No closing quote on its line: the module's lexer sees no string there, so the brace after it ends the block. */
 LUA_CASE(lua_lone_quote, "nginx__lua_quote_without_close_on_its_line__is_a_plain_byte", " x = ' ");
-LUA_CASE(lua_string_not_across_lines, "nginx__lua_string_does_not_span_lines", " x = \"a\n");
+/* A string does not span lines: read across the line end, the '"' of `return` would close it and `"}"` would end
+ * the block. */
+static struct rewrite_case lua_string_not_across_lines = {
+        .name = "nginx__lua_string_does_not_span_lines",
+        .in = "server { location /t {\n    content_by_lua_block { x = \"a\n}\n    return 200 \"}\";\n} }\n" RUNBOOK,
+        .out = "server { location /t {\n    content_by_lua_block { x = \"a\n}\n    return 200 \"}\";\n} }\n"
+               RUNBOOK_SWITCHED,
+};
 LUA_CASE(lua_crlf, "nginx__lua_block_with_crlf__is_lua", "\r\n  -- } comment\r\n  ngx.say(\"{\")\r\n");
 
 static struct rewrite_case lua_set_by = {
