@@ -57,7 +57,7 @@ unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
 # ---------------------------------------------------------------- deps
 # Every Debian package the build, the tests and the demo need. `check` and `demo` install what is missing.
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev libmicrohttpd-dev \
-            postgresql-15 postgresql-client-15 nginx-light openssh-server openssh-client python3 valgrind \
+            postgresql-15 postgresql-client-15 nginx-light libnginx-mod-http-lua openssh-server openssh-client python3 valgrind \
             diffutils procps util-linux systemd man-db mandoc clang libclang-rt-14-dev prometheus openssl
 
 .PHONY: deps
