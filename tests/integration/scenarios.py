@@ -310,12 +310,13 @@ def test_symlinked_site_with_lua_block_fails_over(ctx):
         T.write_file(ngx.conf, "".join(f"load_module {so};\n" for so in LUA_MODULES).encode() + main_conf)
         ngx.reload()
         ngx.wait_served_by(T.ACTIVE_NAME, ctx.t(10))
-        ctx.expect_eq(ngx.get("/lua"), (200, "hello } \\}\n"), "GET /lua before the failover")
+        lua_answer = (200, "hello } \\}\n")
+        T.wait_until(lambda: ngx.get("/lua") == lua_answer, ctx.t(10), "nginx to run the Lua block (reload)")
         ctx.write_config()
 
         r = ctx.cli(*T.ARGS_DRY_RUN)
         ctx.expect_rc(r, T.EXIT_OK, "--dry-run on the symlinked Lua site")
-        changed = [ln for ln in r.stdout.splitlines() if ln[:1] in "+-" and ln[:3] not in ("---", "+++")]
+        changed = [ln for ln in r.stdout.splitlines() if ln[:1] in ("+", "-") and ln[:3] not in ("---", "+++")]
         ctx.expect_eq(len(changed), 4, f"changed lines in the --dry-run diff (only the two server lines): {changed}")
 
         r = ctx.cli(*T.ARGS_ONCE)
@@ -333,7 +334,7 @@ def test_symlinked_site_with_lua_block_fails_over(ctx):
         ctx.expect_eq([n for n in os.listdir(ngx.sites) if n != "available"], ["blacklake.conf"], "files in sites/")
         T.run(ngx.test_argv, timeout=30, what="nginx -t after the failover")
         ngx.wait_served_by(T.STANDBY_NAME, ctx.t(10))
-        ctx.expect_eq(ngx.get("/lua"), (200, "hello } \\}\n"), "GET /lua after the failover")
+        ctx.expect_eq(ngx.get("/lua"), lua_answer, "GET /lua after the failover")
         ctx.topo.pg.wait_promoted(ctx.t(20))
     finally:
         # back to the shared topology: a regular site file, no Lua module, nginx reloaded on them
