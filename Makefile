@@ -78,14 +78,15 @@ unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
 #   the daemon     openssh-client (ssh to the standby DB host), ca-certificates (https checks verify against the
 #                  system store by default; libcurl only recommends it)
 #   integration    postgresql-15 postgresql-client-15 (initdb, pg_ctl, pg_basebackup, psql), nginx-light,
+#                  libnginx-mod-http-lua (a site file with Lua blocks, run by nginx),
 #                  openssh-server (sshd), python3 (the harness), openssl (test certificates), util-linux (runuser,
 #                  unshare), valgrind, prometheus (promtool), prometheus-alertmanager (a real Alertmanager)
 #   the service    systemd (systemd-analyze, a private journald), man-db and mandoc (man page lint), diffutils
 # `make` itself comes first (apt-get install make); every target a user types first installs what is missing.
 DEB_PKGS := gcc libc6-dev make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev \
             libmicrohttpd-dev clang libclang-rt-14-dev openssh-client ca-certificates postgresql-15 postgresql-client-15 \
-            nginx-light openssh-server python3 openssl util-linux valgrind prometheus prometheus-alertmanager systemd man-db \
-            mandoc diffutils
+            nginx-light libnginx-mod-http-lua openssh-server python3 openssl util-linux valgrind prometheus \
+            prometheus-alertmanager systemd man-db mandoc diffutils
 
 # apt_install PACKAGES: installs those of PACKAGES not installed yet (as root, or through sudo), no recommends.
 define apt_install

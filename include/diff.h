@@ -1,5 +1,6 @@
 /* diff: owns rendering the change between two texts as a unified diff (for --dry-run). Pure apart from the
- * FILE it writes to. One hunk around the changed region: the rewrite only ever touches one upstream block. */
+ * FILE it writes to. Only lines that differ are shown (blank lines and comments
+ * between two changed lines are context, not removed and re-added); hunks with 3 lines of context. */
 #pragma once
 
 #include <stddef.h>

@@ -9,7 +9,13 @@
  * ret_* written only on success. */
 int fileio_read(const char *path, size_t max_size, char **ret_data, size_t *ret_size);
 
+/* Where a write to `path` lands: the final target when `path` is a symbolic link (as realpath(3) gives it), else
+ * `path` itself (also when it does not exist yet). A dangling link is an error (-ENOENT). Malloc'd *ret. */
+int fileio_resolve(const char *path, char **ret);
+
 /* Replaces `path` with `data` atomically. When `path` exists its mode and owner are kept; otherwise `mode` is used.
+ * A symbolic link is written through: the temp file and the rename happen in the target's directory, the target
+ * gets the content, the link stays a link (Debian's sites-enabled/x -> ../sites-available/x keeps working).
  * A crash at any point leaves either the old or the new content, never a mix. */
 int fileio_write_atomic(const char *path, const void *data, size_t size, mode_t mode);
 

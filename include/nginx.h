@@ -1,6 +1,8 @@
 /* nginx: owns the upstream rewrite — a pure function from the bytes of an nginx config file to new bytes.
  * No I/O, no globals, no allocation it does not hand back. Parses nginx syntax (comments, quoted strings,
- * nested blocks, several upstreams); never uses line regexes. */
+ * nested blocks, several upstreams); never uses line regexes. The body of a `*_by_lua_block { ... }` (and
+ * `set_by_lua_block $v { ... }`) is read the way the Lua module reads it — Lua strings '…' "…" with escapes, long
+ * brackets [[…]] [==[…]==], comments -- and --[[…]], nested braces — and never edited. */
 #pragma once
 
 #include <stddef.h>
@@ -10,21 +12,27 @@
 struct nginx_error {
         unsigned line;
         unsigned col;
-        char message[256];
+        char message[384];
 };
 
-/* In the block `upstream <upstream> { ... }` of `in`:
+/* Which upstream: the one named <upstream> outside any `stream {}` block (an http upstream; a stream upstream of
+ * the same name beside it is legal and left alone); a `stream {}` one only when the name has no other.
+ * In the block `upstream <upstream> { ... }` of `in`:
  *  - the `server <standby_server> ...;` directive loses its `backup` parameter (it becomes the serving server),
  *    and its `down` if an earlier failover put one there (a failback must not leave every server down),
  *  - the `server <active_server> ...;` directive gains the `down` parameter (kept, so the operator sees it),
  *    and loses `backup` if it had it (a down server is never a backup).
+ * An address listed more than once (legal in nginx) gets the same edit on every listing: the active is down
+ * everywhere, the standby serves everywhere.
  * Every other byte of the input is preserved exactly. Server addresses compare as exact tokens.
  * Idempotent: rewriting an already switched file returns identical bytes.
  * Returns 0 and a malloc'd *ret_out (NUL-terminated, *ret_len bytes without the NUL), or:
  *   -ENOENT  upstream block not found, or one of the two servers not in it (err says which)
- *   -EINVAL  syntax error (unterminated string/block, unexpected '}'), err has line:col
- *   -EEXIST  the upstream or a server appears twice (ambiguous)
- *   -EFBIG   input over 16 MiB
+ *   -EINVAL  syntax error (unterminated string/block, unexpected '}'), err has line:col; or input nginx may accept
+ *            but this parser cannot read (nesting over 256, an address listed over 32 times, a module's block read
+ *            by its own rules): then the message says it is "a limit of blfailoverd's nginx parser"
+ *   -EEXIST  the upstream is defined twice in the same context (nginx refuses that too)
+ *   -EFBIG   input over 16 MiB (a limit of the parser, said so)
  *   -ENOMEM
  * ret_* are written only on success. */
 int nginx_rewrite_upstream(const char *in, size_t len, const char *upstream, const char *active_server,

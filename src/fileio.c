@@ -1,4 +1,4 @@
-/* fileio: capped whole-file reads and atomic writes (temp, fsync, rename, fsync dir). */
+/* fileio: capped whole-file reads and atomic writes (temp, fsync, rename, fsync dir), through symlinks. */
 #include "fileio.h"
 
 #include <errno.h>
@@ -103,10 +103,28 @@ static int apply_metadata(int fd, const char *path, mode_t mode) {
         return fchmod(fd, mode) < 0 ? -errno : 0;
 }
 
-int fileio_write_atomic(const char *path, const void *data, size_t size, mode_t mode) {
-        _cleanup_free_ char *tmp = NULL;
+int fileio_resolve(const char *path, char **ret) {
+        struct stat st;
+        char *target;
+
+        if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+                target = strdup(path);
+        else if (!(target = realpath(path, NULL)))
+                return -errno;
+        if (!target)
+                return -ENOMEM;
+        *ret = target;
+        return 0;
+}
+
+int fileio_write_atomic(const char *link_or_path, const void *data, size_t size, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL, *path = NULL;
         int fd, r;
 
+        /* rename() over a symlink would replace the link itself: write where it points instead */
+        r = fileio_resolve(link_or_path, &path);
+        if (r < 0)
+                return r;
         if (asprintf(&tmp, "%s.blfailoverd-tmp-XXXXXX", path) < 0)
                 return -ENOMEM;
         fd = mkostemp(tmp, O_CLOEXEC);

@@ -14,6 +14,13 @@
 /* Real configs are kilobytes; the cap bounds memory and time for whatever file the operator points us at. */
 #define NGINX_MAX_INPUT ((size_t) 16 * 1024 * 1024)
 #define DOWN_SUFFIX     " down"
+/* nginx allows an address more than once in an upstream; every listing gets the same edit. The cap bounds the
+ * hit table: no real upstream lists the same two addresses this often. */
+#define NGINX_MAX_HITS  32
+/* Directives whose block the Lua module (http and stream) reads itself, as Lua, not as nginx directives. */
+#define LUA_BLOCK_SUFFIX "_by_lua_block"
+/* What every refusal that is ours, not the file's, ends with. */
+#define PARSER_LIMIT    "a limit of blfailoverd's nginx parser, not an error in the file"
 
 enum tok_kind { TOK_WORD, TOK_SEMI, TOK_OPEN, TOK_CLOSE, TOK_EOF };
 
@@ -31,23 +38,40 @@ struct lexer {
 
 enum { SRV_ACTIVE, SRV_STANDBY, SRV_COUNT };
 
+/* An upstream of the name inside `stream {}` is a TCP/UDP upstream of the same name, legal beside the http one. */
+enum { CTX_HTTP, CTX_STREAM, CTX_COUNT };
+
 /* One `server ADDR ...;` directive found in the target upstream. */
 struct server_hit {
-        bool found, backup, down;
+        int which;    /* SRV_ACTIVE or SRV_STANDBY */
+        bool backup, down;
         size_t start; /* offset of the `server` word: the edit re-reads the directive from here */
         unsigned line, col;
 };
 
+/* The upstream of the name in one context, and its server directives naming either address, in file order. */
+struct candidate {
+        bool found, too_many;
+        unsigned line, col;
+        unsigned dup_line, dup_col;   /* a second definition in the same context (nginx refuses that too) */
+        bool seen[SRV_COUNT];
+        size_t nhits;
+        struct server_hit hit[NGINX_MAX_HITS];
+};
+
 struct scan {
         const char *buf, *upstream, *names[SRV_COUNT];
-        bool upstream_found;
-        unsigned up_line, up_col;
         unsigned depth, target_depth; /* target_depth: depth inside the target upstream's braces, 0 = not in it */
+        unsigned stream_depth;        /* depth inside `stream {}`, 0 = not in it */
+        int target_ctx;               /* the context of the upstream being read */
         struct { unsigned line, col; } open[NGINX_MAX_DEPTH]; /* where each open block's '{' is, for EOF errors */
         size_t ntok;                  /* words of the directive being read */
         struct token first, second;   /* its name and first argument */
         bool backup, down;            /* whether its parameters include these words */
-        struct server_hit hit[SRV_COUNT];
+        struct candidate cand[CTX_COUNT];
+        const struct candidate *chosen; /* set once the whole file is read */
+        char foreign[48];             /* the first block nginx itself does not read (a module's), for hints */
+        unsigned foreign_line;
 };
 
 __attribute__((format(printf, 5, 6)))
@@ -178,30 +202,186 @@ static int lex_next(struct lexer *lx, struct token *t, struct nginx_error *err) 
         return r;
 }
 
-/* Compares a word's value with s after nginx's own unquoting and escapes (\" \' \\ \t \r \n), so that
- * `upstream "x"` and `upstream x` name the same upstream, exactly as nginx sees them. */
+/* ---- the Lua module's block reader ---------------------------------------------------------------------- */
+
+/* Length of the Lua long bracket opening at p ("[[", "[=[", "[==[" ...), 0 when there is none. */
+static size_t lua_long_open(const char *p, size_t avail) {
+        size_t n = 1;
+
+        if (avail < 2 || p[0] != '[')
+                return 0;
+        while (n < avail && p[n] == '=')
+                n++;
+        return n < avail && p[n] == '[' ? n + 1 : 0;
+}
+
+static void lex_skip(struct lexer *lx, size_t n) {
+        while (n-- > 0 && !lex_eof(lx))
+                lex_advance(lx);
+}
+
+/* Skips a long string or comment whose opening bracket (open_len bytes: '[', level '=', '[') is at the lexer;
+ * it ends at the first ']' + the same number of '=' + ']', as in Lua. line:col = where it starts ("--" included). */
+static int lua_long(struct lexer *lx, size_t open_len, bool comment, unsigned line, unsigned col,
+                    struct nginx_error *err) {
+        size_t level = open_len - 2;
+
+        lex_skip(lx, open_len);
+        for (; !lex_eof(lx); lex_advance(lx)) {
+                const char *p = lx->buf + lx->pos;
+                size_t avail = lx->len - lx->pos, n = 1;
+
+                if (*p != ']')
+                        continue;
+                while (n < avail && p[n] == '=')
+                        n++;
+                if (n - 1 == level && n < avail && p[n] == ']') {
+                        lex_skip(lx, n + 1);
+                        return 0;
+                }
+        }
+        return fail(err, -EINVAL, line, col, "the Lua long %s opened here is never closed (it needs \"]%.*s]\")",
+                    comment ? "comment" : "string", (int) level, "================================================");
+}
+
+/* A quoted Lua string: up to the matching quote on the same line, a backslash taking the next byte unless it is a
+ * newline (the Lua module's lexer is a leftmost-match regex search whose strings do not span lines; `nginx -t`
+ * with libnginx-mod-http-lua agrees). Where no such string starts, the quote is a plain byte to it, and the braces
+ * after it count. Returns whether it was a string. */
+static bool lua_quoted(struct lexer *lx) {
+        char q = lx->buf[lx->pos];
+        size_t i = lx->pos + 1;
+
+        for (; i < lx->len && lx->buf[i] != q; i++) {
+                if (lx->buf[i] == '\\')
+                        i++;
+                if (i >= lx->len || lx->buf[i] == '\n')
+                        return false;
+        }
+        if (i >= lx->len)
+                return false;
+        lex_skip(lx, i + 1 - lx->pos);
+        return true;
+}
+
+/* One lexical element of Lua at the lexer; *depth follows the braces. Mirrors ngx_http_lua_conf_read_lua_token:
+ * long comments "--[=*[", line comments "--", long strings "[=*[", quoted strings, '{' and '}'; any other byte is
+ * Lua the module does not look at. */
+static int lua_step(struct lexer *lx, unsigned *depth, struct nginx_error *err) {
+        const char *p = lx->buf + lx->pos;
+        size_t avail = lx->len - lx->pos, n;
+
+        if (avail >= 2 && p[0] == '-' && p[1] == '-') {
+                if ((n = lua_long_open(p + 2, avail - 2)) > 0) {
+                        unsigned line = lx->line, col = lx->col;
+
+                        lex_skip(lx, 2);
+                        return lua_long(lx, n, true, line, col, err);
+                }
+                while (!lex_eof(lx) && lx->buf[lx->pos] != '\n')
+                        lex_advance(lx);
+                return 0;
+        }
+        if ((n = lua_long_open(p, avail)) > 0)
+                return lua_long(lx, n, false, lx->line, lx->col, err);
+        if ((*p == '"' || *p == '\'') && lua_quoted(lx))
+                return 0;
+        if (*p == '{')
+                (*depth)++;
+        else if (*p == '}')
+                (*depth)--;
+        lex_advance(lx);
+        return 0;
+}
+
+/* The body of a `*_by_lua_block {`, from just after its '{' through the matching '}'. nginx hands these bytes to
+ * the Lua module, which reads them as Lua; they are skipped whole and never edited. */
+static int lex_lua_block(struct lexer *lx, const struct token *open, struct nginx_error *err) {
+        unsigned depth = 1;
+        int r;
+
+        while (depth > 0) {
+                if (lex_eof(lx))
+                        return fail(err, -EINVAL, open->line, open->col,
+                                    "the Lua block opened here is never closed (missing \"}\" at end of file, read "
+                                    "as Lua: strings, long brackets and comments)");
+                r = lua_step(lx, &depth, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- words ---------------------------------------------------------------------------------------------- */
+
+/* The value bytes of a word are [*i, *end) after its quotes; tok_next_byte walks them with nginx's escapes
+ * (\" \' \\ \t \r \n), so that `upstream "x"` and `upstream x` name the same upstream, exactly as nginx sees them. */
+static void tok_bounds(const char *buf, const struct token *t, size_t *i, size_t *end) {
+        *i = t->start;
+        *end = t->end;
+        if (buf[*i] == '"' || buf[*i] == '\'') {
+                (*i)++;
+                (*end)--;
+        }
+}
+
+static char tok_next_byte(const char *buf, size_t *i, size_t end) {
+        char c = buf[(*i)++];
+
+        if (c == '\\' && *i < end && buf[*i] != '\0' && strchr("\"'\\trn", buf[*i])) {
+                c = buf[*i] == 't' ? '\t' : buf[*i] == 'r' ? '\r' : buf[*i] == 'n' ? '\n' : buf[*i];
+                (*i)++;
+        }
+        return c;
+}
+
 static bool tok_is(const char *buf, const struct token *t, const char *s) {
-        size_t i = t->start, end = t->end;
+        size_t i, end;
 
         if (t->kind != TOK_WORD)
                 return false;
-        if (buf[i] == '"' || buf[i] == '\'') {
-                i++;
-                end--;
-        }
+        tok_bounds(buf, t, &i, &end);
         while (i < end) {
-                char c = buf[i++];
+                char c = tok_next_byte(buf, &i, end);
 
-                if (c == '\\' && i < end && buf[i] != '\0' && strchr("\"'\\trn", buf[i])) {
-                        c = buf[i] == 't' ? '\t' : buf[i] == 'r' ? '\r' : buf[i] == 'n' ? '\n' : buf[i];
-                        i++;
-                }
                 if (*s == '\0' || *s != c)
                         return false;
                 s++;
         }
         return *s == '\0';
 }
+
+/* Whether the word's value ends with suffix (two passes: its length, then its tail). */
+static bool tok_ends_with(const char *buf, const struct token *t, const char *suffix) {
+        size_t i, end, n = 0, k = 0, want = strlen(suffix);
+
+        tok_bounds(buf, t, &i, &end);
+        for (size_t j = i; j < end; n++)
+                tok_next_byte(buf, &j, end);
+        if (n < want)
+                return false;
+        for (; i < end; k++) {
+                char c = tok_next_byte(buf, &i, end);
+
+                if (k >= n - want && c != suffix[k - (n - want)])
+                        return false;
+        }
+        return true;
+}
+
+/* Blocks nginx's own tokenizer reads (core and Debian's modules): an error inside them is the file's. */
+static bool block_read_by_nginx(const char *buf, const struct token *name) {
+        static const char *const known[] = { "http", "server", "location", "upstream", "if", "limit_except",
+                                             "types", "map", "geo", "split_clients", "charset_map", "events",
+                                             "stream", "mail", "match" };
+
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+                if (tok_is(buf, name, known[i]))
+                        return true;
+        return false;
+}
+
+/* ---- the scan ------------------------------------------------------------------------------------------- */
 
 static void directive_reset(struct scan *s) {
         s->ntok = 0;
@@ -220,55 +400,84 @@ static void on_word(struct scan *s, const struct token *t) {
         s->ntok++;
 }
 
-static int record_server(struct scan *s, int which, struct nginx_error *err) {
-        struct server_hit *h = &s->hit[which];
+static void record_server(struct scan *s, int which) {
+        struct candidate *c = &s->cand[s->target_ctx];
 
-        if (h->found)
-                return fail(err, -EEXIST, s->first.line, s->first.col,
-                            "server \"%s\" is listed twice in upstream \"%s\" (lines %u and %u); remove one",
-                            s->names[which], s->upstream, h->line, s->first.line);
-        *h = (struct server_hit) { .found = true, .backup = s->backup, .down = s->down, .start = s->first.start,
-                                   .line = s->first.line, .col = s->first.col };
-        return 0;
+        c->seen[which] = true;
+        if (c->nhits == NGINX_MAX_HITS) {
+                c->too_many = true;
+                return;
+        }
+        c->hit[c->nhits++] = (struct server_hit) { .which = which, .backup = s->backup, .down = s->down,
+                                                   .start = s->first.start, .line = s->first.line,
+                                                   .col = s->first.col };
 }
 
 /* Only `server ADDR ...;` directly inside the target upstream counts: the same words in a server{} block,
  * another upstream or a deeper block are other directives. */
 static int on_semi(struct scan *s, const struct token *t, struct nginx_error *err) {
-        int r = 0;
-
         if (s->ntok == 0)
                 return fail(err, -EINVAL, t->line, t->col, "unexpected \";\" with no directive before it");
         if (s->target_depth != 0 && s->depth == s->target_depth && s->ntok >= 2 &&
             tok_is(s->buf, &s->first, "server"))
                 for (int i = 0; i < SRV_COUNT; i++)
                         if (tok_is(s->buf, &s->second, s->names[i])) {
-                                r = record_server(s, i, err);
+                                record_server(s, i);
                                 break;
                         }
         directive_reset(s);
-        return r;
+        return 0;
 }
 
-static int on_open(struct scan *s, const struct token *t, struct nginx_error *err) {
+/* `upstream NAME {` just opened (nginx's upstream takes exactly one argument; `upstream a b {` is not ours). */
+static void on_upstream(struct scan *s) {
+        struct candidate *c = &s->cand[s->stream_depth ? CTX_STREAM : CTX_HTTP];
+
+        if (c->found) {
+                if (c->dup_line == 0) {
+                        c->dup_line = s->first.line;
+                        c->dup_col = s->first.col;
+                }
+                return;         /* its servers are not read: the verdict is "defined twice" anyway */
+        }
+        c->found = true;
+        c->line = s->first.line;
+        c->col = s->first.col;
+        s->target_depth = s->depth;
+        s->target_ctx = s->stream_depth ? CTX_STREAM : CTX_HTTP;
+}
+
+static void note_foreign(struct scan *s) {
+        size_t n = s->first.end - s->first.start;
+
+        if (s->foreign_line != 0 || block_read_by_nginx(s->buf, &s->first))
+                return;
+        s->foreign_line = s->first.line;
+        snprintf(s->foreign, sizeof s->foreign, "%.*s", (int) (n < 40 ? n : 40), s->buf + s->first.start);
+}
+
+static int on_open(struct scan *s, struct lexer *lx, const struct token *t, struct nginx_error *err) {
+        int r;
+
         if (s->ntok == 0)
                 return fail(err, -EINVAL, t->line, t->col, "unexpected \"{\" with no block name before it");
+        if (tok_ends_with(s->buf, &s->first, LUA_BLOCK_SUFFIX)) {
+                r = lex_lua_block(lx, t, err);
+                directive_reset(s);
+                return r;
+        }
         if (s->depth == NGINX_MAX_DEPTH)
-                return fail(err, -EINVAL, t->line, t->col, "blocks nested deeper than %d", NGINX_MAX_DEPTH);
+                return fail(err, -EINVAL, t->line, t->col, "blocks nested deeper than %d: " PARSER_LIMIT,
+                            NGINX_MAX_DEPTH);
         s->open[s->depth].line = t->line;
         s->open[s->depth].col = t->col;
         s->depth++;
-        /* nginx's upstream takes exactly one argument; `upstream a b {` is not this upstream */
-        if (s->ntok == 2 && tok_is(s->buf, &s->first, "upstream") && tok_is(s->buf, &s->second, s->upstream)) {
-                if (s->upstream_found)
-                        return fail(err, -EEXIST, s->first.line, s->first.col,
-                                    "upstream \"%s\" is defined twice (lines %u and %u); remove one",
-                                    s->upstream, s->up_line, s->first.line);
-                s->upstream_found = true;
-                s->up_line = s->first.line;
-                s->up_col = s->first.col;
-                s->target_depth = s->depth;
-        }
+        note_foreign(s);
+        if (s->ntok == 1 && s->stream_depth == 0 && tok_is(s->buf, &s->first, "stream"))
+                s->stream_depth = s->depth;
+        if (s->ntok == 2 && s->target_depth == 0 && tok_is(s->buf, &s->first, "upstream") &&
+            tok_is(s->buf, &s->second, s->upstream))
+                on_upstream(s);
         directive_reset(s);
         return 0;
 }
@@ -282,6 +491,8 @@ static int on_close(struct scan *s, const struct token *t, struct nginx_error *e
                 return fail(err, -EINVAL, t->line, t->col, "unexpected \"}\" with no block open");
         if (s->depth == s->target_depth)
                 s->target_depth = 0;
+        if (s->depth == s->stream_depth)
+                s->stream_depth = 0;
         s->depth--;
         return 0;
 }
@@ -311,7 +522,7 @@ static int scan_step(struct scan *s, struct lexer *lx, struct nginx_error *err) 
         case TOK_SEMI:
                 return on_semi(s, &t, err);
         case TOK_OPEN:
-                return on_open(s, &t, err);
+                return on_open(s, lx, &t, err);
         case TOK_CLOSE:
                 return on_close(s, &t, err);
         case TOK_EOF:
@@ -319,6 +530,43 @@ static int scan_step(struct scan *s, struct lexer *lx, struct nginx_error *err) 
                 return r < 0 ? r : 1;
         }
         return -EINVAL;
+}
+
+/* A syntax error after a block some module reads by its own rules (as the Lua module does its blocks) may be
+ * nginx-valid input this parser misread: say so, rather than blame the file. */
+static void hint_foreign(const struct scan *s, struct nginx_error *err) {
+        size_t n;
+
+        if (!err || s->foreign_line == 0 || strstr(err->message, PARSER_LIMIT))
+                return;
+        n = strlen(err->message);
+        snprintf(err->message + n, sizeof err->message - n, "; if nginx -t accepts the file, the \"%s\" block "
+                 "(line %u) is read by its module in a way this parser does not know: %s", s->foreign,
+                 s->foreign_line, PARSER_LIMIT);
+}
+
+/* The upstream that is ours: the one outside `stream {}`; a stream upstream only when the name has no other. */
+static int choose(struct scan *s, struct nginx_error *err) {
+        const struct candidate *c;
+
+        c = s->cand[CTX_HTTP].found ? &s->cand[CTX_HTTP] : &s->cand[CTX_STREAM];
+        if (!c->found)
+                return fail(err, -ENOENT, 0, 0, "upstream \"%s\" not found", s->upstream);
+        if (c->dup_line != 0)
+                return fail(err, -EEXIST, c->dup_line, c->dup_col,
+                            "upstream \"%s\" is defined twice (lines %u and %u); remove one",
+                            s->upstream, c->line, c->dup_line);
+        for (int i = 0; i < SRV_COUNT; i++)
+                if (!c->seen[i])
+                        return fail(err, -ENOENT, c->line, c->col,
+                                    "server \"%s\" not found in upstream \"%s\" (line %u)",
+                                    s->names[i], s->upstream, c->line);
+        if (c->too_many)
+                return fail(err, -EINVAL, c->line, c->col,
+                            "upstream \"%s\" lists its two servers more than %d times: %s", s->upstream,
+                            NGINX_MAX_HITS, PARSER_LIMIT);
+        s->chosen = c;
+        return 0;
 }
 
 /* Reads the whole file, so a syntax error anywhere is reported even when the upstream came earlier, then says
@@ -332,17 +580,14 @@ static int scan_upstream(struct scan *s, const char *in, size_t len, const char 
         do
                 r = scan_step(s, &lx, err);
         while (r == 0);
+        if (r == -EINVAL)
+                hint_foreign(s, err);
         if (r < 0)
                 return r;
-        if (!s->upstream_found)
-                return fail(err, -ENOENT, 0, 0, "upstream \"%s\" not found", upstream);
-        for (int i = 0; i < SRV_COUNT; i++)
-                if (!s->hit[i].found)
-                        return fail(err, -ENOENT, s->up_line, s->up_col,
-                                    "server \"%s\" not found in upstream \"%s\" (line %u)",
-                                    s->names[i], upstream, s->up_line);
-        return 0;
+        return choose(s, err);
 }
+
+/* ---- the edit ------------------------------------------------------------------------------------------- */
 
 /* The bytes [*from, *to) to drop with a removed word [word, word_end). Normally the word and the whitespace
  * back to the previous word go. When a comment sits in that gap, the gap (and the newline ending the comment)
@@ -411,16 +656,16 @@ static int emit_server(struct out *o, const char *in, size_t len, size_t *cursor
         return 0;
 }
 
-/* Applies both edits in file order into buf (room for len + DOWN_SUFFIX); *ret_n = bytes written. */
-static int apply_edits(const struct scan *s, const char *in, size_t len, char *buf, size_t *ret_n) {
+/* Applies every listing's edit in file order into buf (room for len + one DOWN_SUFFIX per hit); *ret_n = bytes
+ * written. The active address, however often listed, is down everywhere; the standby serves everywhere. */
+static int apply_edits(const struct candidate *c, const char *in, size_t len, char *buf, size_t *ret_n) {
         struct out o = { .buf = buf };
-        int first = s->hit[SRV_ACTIVE].start < s->hit[SRV_STANDBY].start ? SRV_ACTIVE : SRV_STANDBY;
         size_t cursor = 0;
 
-        for (int k = 0; k < SRV_COUNT; k++) {
-                int i = k == 0 ? first : SRV_COUNT - 1 - first;
-                const struct server_hit *h = &s->hit[i];
-                int r = emit_server(&o, in, len, &cursor, h, i == SRV_ACTIVE && !h->down, i == SRV_STANDBY);
+        for (size_t k = 0; k < c->nhits; k++) {
+                const struct server_hit *h = &c->hit[k];
+                int r = emit_server(&o, in, len, &cursor, h, h->which == SRV_ACTIVE && !h->down,
+                                    h->which == SRV_STANDBY);
 
                 if (r < 0)
                         return r;
@@ -430,21 +675,31 @@ static int apply_edits(const struct scan *s, const char *in, size_t len, char *b
         return 0;
 }
 
+static bool reads_as_switched(const struct candidate *before, const struct candidate *after) {
+        if (after->nhits != before->nhits)
+                return false;
+        for (size_t k = 0; k < after->nhits; k++) {
+                const struct server_hit *h = &after->hit[k];
+
+                if (h->which != before->hit[k].which || h->backup ||
+                    h->down != (h->which == SRV_ACTIVE))
+                        return false;
+        }
+        return true;
+}
+
 /* The output must read back as already switched: that is what makes the rewrite idempotent. The edit rules
  * are meant to guarantee it; should an input we did not foresee defeat them, refuse rather than hand back a
  * config that says something other than intended. */
 static int verify(const struct scan *before, const char *out, size_t n, struct nginx_error *err) {
-        const struct server_hit *a, *b;
         struct scan after;
 
-        a = &after.hit[SRV_ACTIVE];
-        b = &after.hit[SRV_STANDBY];
         if (scan_upstream(&after, out, n, before->upstream, before->names[SRV_ACTIVE], before->names[SRV_STANDBY],
-                          NULL) == 0 && a->down && !a->backup && !b->backup && !b->down)
+                          NULL) == 0 && reads_as_switched(before->chosen, after.chosen))
                 return 0;
-        return fail(err, -EINVAL, before->up_line, before->up_col,
+        return fail(err, -EINVAL, before->chosen->line, before->chosen->col,
                     "upstream \"%s\": the server lines are written in a way this rewrite cannot edit safely; "
-                    "switch them by hand", before->upstream);
+                    "switch them by hand (%s)", before->upstream, PARSER_LIMIT);
 }
 
 static int check_args(const char *in, size_t len, const char *upstream, const char *active,
@@ -456,8 +711,8 @@ static int check_args(const char *in, size_t len, const char *upstream, const ch
         if (strcmp(active, standby) == 0)
                 return fail(err, -EINVAL, 0, 0, "active and standby are the same server \"%s\"", active);
         if (len > NGINX_MAX_INPUT)
-                return fail(err, -EFBIG, 0, 0, "config is %zu bytes, more than the %zu MiB accepted",
-                            len, NGINX_MAX_INPUT >> 20);
+                return fail(err, -EFBIG, 0, 0, "config is %zu bytes, more than the %zu MiB accepted: %s",
+                            len, NGINX_MAX_INPUT >> 20, PARSER_LIMIT);
         return 0;
 }
 
@@ -476,12 +731,12 @@ int nginx_rewrite_upstream(const char *in, size_t len, const char *upstream, con
         r = scan_upstream(&s, in, len, upstream, active_server, standby_server, err);
         if (r < 0)
                 return r;
-        buf = malloc(len + strlen(DOWN_SUFFIX) + 1); /* at most one DOWN_SUFFIX is added; nothing else grows */
+        buf = malloc(len + s.chosen->nhits * strlen(DOWN_SUFFIX) + 1); /* nothing else grows */
         if (!buf)
                 return fail(err, -ENOMEM, 0, 0, "out of memory for a %zu byte config", len);
-        r = apply_edits(&s, in, len, buf, &n);
+        r = apply_edits(s.chosen, in, len, buf, &n);
         if (r < 0)
-                r = fail(err, r, s.up_line, s.up_col, "internal error editing upstream \"%s\"", upstream);
+                r = fail(err, r, s.chosen->line, s.chosen->col, "internal error editing upstream \"%s\"", upstream);
         else
                 r = verify(&s, buf, n, err);
         if (r < 0) {

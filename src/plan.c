@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "health.h"
 #include "shellquote.h"
 #include "spawn.h"
@@ -224,6 +225,20 @@ static int copy_verify(struct plan *p, const struct config *c) {
         return 0;
 }
 
+/* The backup goes beside the file the site file's name points to: with sites-enabled/x -> ../sites-available/x
+ * the write lands in sites-available/ (fileio writes through links), and so does its backup, out of the
+ * directory nginx includes. An unresolvable name keeps the backup beside the name (the write reports the error). */
+static char *nginx_backup_path(const char *config) {
+        _cleanup_free_ char *target = NULL;
+        char *bak;
+
+        if (fileio_resolve(config, &target) < 0)
+                target = NULL;
+        if (asprintf(&bak, "%s.blfailoverd.bak", target ? target : config) < 0)
+                return NULL;
+        return bak;
+}
+
 int plan_build(const struct config *c, const struct plan_options *opts, struct plan **ret) {
         static const struct plan_options none = {};
         struct plan *p = calloc(1, sizeof *p);
@@ -235,8 +250,7 @@ int plan_build(const struct config *c, const struct plan_options *opts, struct p
         p->upstream = strdup(c->nginx.upstream);
         p->active_server = strdup(c->nginx.active_server);
         p->standby_server = strdup(c->nginx.standby_server);
-        if (asprintf(&p->nginx_backup, "%s.blfailoverd.bak", c->nginx.config) < 0)
-                p->nginx_backup = NULL;
+        p->nginx_backup = nginx_backup_path(c->nginx.config);
         r = p->nginx_config && p->upstream && p->active_server && p->standby_server && p->nginx_backup
                 ? copy_verify(p, c) : -ENOMEM;
         if (r == 0)

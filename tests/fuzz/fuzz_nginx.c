@@ -3,7 +3,8 @@
  * standby_api:8080). An input that starts with \x01 carries its own names first: \x01UPSTREAM\0ACTIVE\0STANDBY\0.
  * Invariants: nginx_check_upstream gives the rewrite's verdict (code, line:col, message); a syntax error has a
  * line:col; a rewrite that succeeds parses again, rewrites to itself (idempotent), and differs from the input only
- * inside the named upstream block — whose extent this target finds with its own small nginx lexer. */
+ * inside the named upstream block — whose extent this target finds with its own small nginx lexer (which skips
+ * `*_by_lua_block` bodies by the Lua module's rules, written apart from src/nginx.c's). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,17 +64,99 @@ static size_t next_token(const char *in, size_t len, size_t pos, char *kind) {
         return pos > len ? len : pos;
 }
 
+/* Past the "]" "="*lvl "]" closing a Lua long bracket whose body starts at `from`. */
+static size_t long_close(const char *in, size_t len, size_t from, size_t lvl) {
+        for (size_t q = from; q + lvl + 1 < len; q++) {
+                size_t k = 0;
+
+                if (in[q] != ']')
+                        continue;
+                while (k < lvl && in[q + 1 + k] == '=')
+                        k++;
+                if (k == lvl && in[q + 1 + lvl] == ']')
+                        return q + lvl + 2;
+        }
+        FAIL("an unclosed Lua long bracket at %zu, yet the rewrite succeeded", from);
+}
+
+/* The end of a quoted Lua string starting at pos, or 0 when none starts there (it would cross a line end). */
+static size_t lua_string_end(const char *in, size_t len, size_t pos) {
+        for (size_t e = pos + 1; e < len && in[e] != '\n'; e++) {
+                if (in[e] == in[pos])
+                        return e + 1;
+                if (in[e] == '\\' && (++e >= len || in[e] == '\n'))
+                        return 0;
+        }
+        return 0;
+}
+
+/* Past the Lua body of a `*_by_lua_block {` (pos just after its '{'), by the Lua module's rules: strings do not
+ * span lines, "--[=*[" and "[=*[" open long brackets closed at their own level, "--" comments to the line end. */
+static size_t lua_end(const char *in, size_t len, size_t pos) {
+        unsigned depth = 1;
+
+        while (pos < len) {
+                bool dashes = in[pos] == '-' && pos + 1 < len && in[pos + 1] == '-';
+                size_t lvl = 0, p = pos + (dashes ? 2 : 0), e;
+
+                if (p < len && in[p] == '[') {
+                        while (p + 1 + lvl < len && in[p + 1 + lvl] == '=')
+                                lvl++;
+                        if (p + 1 + lvl < len && in[p + 1 + lvl] == '[') {
+                                pos = long_close(in, len, p + 2 + lvl, lvl);
+                                continue;
+                        }
+                }
+                if (dashes) {
+                        while (pos < len && in[pos] != '\n')
+                                pos++;
+                        continue;
+                }
+                if ((in[pos] == '"' || in[pos] == '\'') && (e = lua_string_end(in, len, pos)) != 0) {
+                        pos = e;
+                        continue;
+                }
+                if (in[pos] == '{')
+                        depth++;
+                else if (in[pos] == '}' && --depth == 0)
+                        return pos + 1;
+                pos++;
+        }
+        FAIL("a Lua block never closes, yet the rewrite succeeded");
+}
+
+static bool is_lua_block_name(const char *in, size_t from, size_t to) {
+        static const char sfx[] = "_by_lua_block";
+
+        if (to - from >= 2 && (in[from] == '"' || in[from] == '\''))
+                from++, to--;
+        return to - from >= sizeof sfx - 1 && memcmp(in + to - (sizeof sfx - 1), sfx, sizeof sfx - 1) == 0;
+}
+
 /* The offset just past the '}' closing the block whose directive starts at `start`. */
 static size_t block_end(const char *in, size_t len, size_t start) {
         unsigned depth = 0;
-        size_t pos = start;
+        size_t pos = start, prev;
+        bool first = true, lua = false;
         char kind;
 
         for (;;) {
+                prev = pos;
                 pos = next_token(in, len, pos, &kind);
                 if (kind == 0)
                         FAIL("upstream block at offset %zu never closes, yet the rewrite succeeded", start);
-                if (kind == '{')
+                if (kind == 'w' && first) {
+                        size_t from = prev;
+                        while (blank(in[from]) || in[from] == '#')
+                                from = in[from] == '#' ? (size_t) ((const char *) memchr(in + from, '\n',
+                                                                                         len - from) - in)
+                                                       : from + 1;
+                        lua = is_lua_block_name(in, from, pos);
+                }
+                first = kind != 'w';
+                if (kind == '{' && lua)
+                        pos = lua_end(in, len, pos);
+                else if (kind == '{')
                         depth++;
                 else if (kind == '}' && --depth == 0)
                         return pos;

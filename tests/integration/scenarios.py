@@ -5,8 +5,10 @@ fresh per-scenario state (see run.py). Every log substring, exit code and flag c
 Timing of the standard config: interval 500ms, timeout 300ms, failure_threshold 3, so a failing active reaches the
 threshold within about 3 x 0.8 s. ctx.t() scales waits for valgrind and sanitizer builds.
 """
+import contextlib
 import os
 import re
+import shutil
 import signal
 import time
 
@@ -252,6 +254,96 @@ def test_dry_run_changes_nothing(ctx):
     ctx.expect(any(ln.startswith("+") and T.ACTIVE_SERVER in ln and "down" in ln for ln in lines),
                "the diff does not add `down` to the active's line")
     ctx.expect_unchanged()
+
+
+LUA_MODULES = ("/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so")
+
+# The runbook site as Debian OpenResty users write it (issue 14): a blank line and a comment between the two server
+# lines, and a Lua block whose strings and comments hold braces nginx's own tokenizer would take for block ends.
+LUA_SITE = r"""upstream @UPSTREAM@ {
+    server @ACTIVE@ max_fails=3 fail_timeout=30s;
+
+    # takes over when the active fails
+    server @STANDBY@ backup;
+}
+
+server {
+    listen @HOST@:@PORT@;
+
+    location / {
+        proxy_pass http://@UPSTREAM@;
+    }
+
+    location /lua {
+        default_type text/plain;
+        content_by_lua_block {
+            -- a comment with a } and don't
+            --[==[ a long comment ]] } { ]==]
+            local t = { greeting = "hello }", tail = [[ { ]] }
+            ngx.say(t.greeting, ' \\' .. "}")
+        }
+    }
+}
+"""
+
+
+def test_symlinked_site_with_lua_block_fails_over(ctx):
+    """sites-enabled-style link -> available/ target holding a Lua block: --dry-run shows only the two server
+    lines, --once fails over through the link (target rewritten, link kept, backup beside the target), `nginx -t`
+    passes after, and nginx (with the Lua module loaded) serves the standby and still runs the Lua block."""
+    ngx = ctx.topo.nginx
+    for so in LUA_MODULES:
+        ctx.expect(os.path.exists(so), f"{so} missing: install libnginx-mod-http-lua (make deps)")
+    main_conf = T.read_bytes(ngx.conf)
+    available = os.path.join(ngx.sites, "available")
+    target = os.path.join(available, "blacklake.conf")
+    text = LUA_SITE
+    for key, value in (("UPSTREAM", T.UPSTREAM), ("ACTIVE", T.ACTIVE_SERVER), ("STANDBY", T.STANDBY_SERVER),
+                       ("HOST", T.HOST), ("PORT", str(ngx.port))):
+        text = text.replace(f"@{key}@", value)
+    try:
+        os.makedirs(available, exist_ok=True)
+        os.chmod(available, 0o755)
+        T.write_file(target, text, mode=0o640)
+        os.unlink(ngx.site)
+        os.symlink("available/blacklake.conf", ngx.site)
+        T.write_file(ngx.conf, "".join(f"load_module {so};\n" for so in LUA_MODULES).encode() + main_conf)
+        ngx.reload()
+        ngx.wait_served_by(T.ACTIVE_NAME, ctx.t(10))
+        lua_answer = (200, "hello } \\}\n")
+        T.wait_until(lambda: ngx.get("/lua") == lua_answer, ctx.t(10), "nginx to run the Lua block (reload)")
+        ctx.write_config()
+
+        r = ctx.cli(*T.ARGS_DRY_RUN)
+        ctx.expect_rc(r, T.EXIT_OK, "--dry-run on the symlinked Lua site")
+        changed = [ln for ln in r.stdout.splitlines() if ln[:1] in ("+", "-") and ln[:3] not in ("---", "+++")]
+        ctx.expect_eq(len(changed), 4, f"changed lines in the --dry-run diff (only the two server lines): {changed}")
+
+        r = ctx.cli(*T.ARGS_ONCE)
+        ctx.expect_rc(r, T.EXIT_OK, "--once on the symlinked Lua site")
+        ctx.expect(os.path.islink(ngx.site), f"{ngx.site} is no longer a symlink")
+        ctx.expect_eq(os.readlink(ngx.site), "available/blacklake.conf", "the link's target")
+        now = T.read_bytes(target).decode()
+        params = dict(T.upstream_servers(now))
+        ctx.expect("down" in params[T.ACTIVE_SERVER], f"active server line lacks `down`: {params}")
+        ctx.expect("backup" not in params[T.STANDBY_SERVER], f"standby server line keeps `backup`: {params}")
+        ctx.expect(T.without_upstream(now) == T.without_upstream(text), "bytes outside the upstream changed")
+        ctx.expect_eq(os.stat(target).st_mode & 0o7777, 0o640, "the target's mode")
+        ctx.expect(T.read_bytes(target + T.BAK_SUFFIX) == text.encode(), "backup beside the target differs")
+        ctx.expect(not os.path.exists(ngx.site + T.BAK_SUFFIX), "a backup was left beside the link")
+        ctx.expect_eq([n for n in os.listdir(ngx.sites) if n != "available"], ["blacklake.conf"], "files in sites/")
+        T.run(ngx.test_argv, timeout=30, what="nginx -t after the failover")
+        ngx.wait_served_by(T.STANDBY_NAME, ctx.t(10))
+        ctx.expect_eq(ngx.get("/lua"), lua_answer, "GET /lua after the failover")
+        ctx.topo.pg.wait_promoted(ctx.t(20))
+    finally:
+        # back to the shared topology: a regular site file, no Lua module, nginx reloaded on them
+        with contextlib.suppress(OSError):
+            os.unlink(ngx.site)
+        T.write_file(ngx.site, ngx.original_site)
+        shutil.rmtree(available, ignore_errors=True)
+        T.write_file(ngx.conf, main_conf)
+        ngx.reload()
 
 
 def _log_time(line):

@@ -457,27 +457,47 @@ static struct rewrite_case server_only_elsewhere = {
         .message = "server \"standby_api:8080\" not found in upstream \"blacklake_backend\" (line 5)",
 };
 
-static struct rewrite_case duplicate_upstream = {
-        .name = "nginx__upstream_defined_twice__eexist",
-        .in = "http {\n" RUNBOOK_BLOCK "}\nstream {\n  upstream \"blacklake_backend\" { server a:1; }\n}\n",
-        .rc = -EEXIST,
-        .line = 8,
-        .col = 3,
-        .message = "upstream \"blacklake_backend\" is defined twice (lines 2 and 8); remove one",
+/* The same name in http{} and stream{} is legal nginx: the http one is ours, the stream one is left alone. */
+static struct rewrite_case http_and_stream = {
+        .name = "nginx__same_upstream_in_http_and_stream__http_one_switched",
+        .in = "stream {\n  upstream blacklake_backend { server active_api:8080; server standby_api:8080 backup; }\n}\n"
+              "http {\n" RUNBOOK_BLOCK "}\n",
+        .out = "stream {\n  upstream blacklake_backend { server active_api:8080; server standby_api:8080 backup; }\n}\n"
+               "http {\n" RUNBOOK_BLOCK_SWITCHED "}\n",
 };
 
+static struct rewrite_case stream_only = {
+        .name = "nginx__upstream_only_in_stream__that_one_switched",
+        .in = "stream {\n  upstream blacklake_backend { server active_api:8080; server standby_api:8080 backup; }\n}\n",
+        .out = "stream {\n  upstream blacklake_backend { server active_api:8080 down; server standby_api:8080; }\n}\n",
+};
+
+static struct rewrite_case duplicate_upstream = {
+        .name = "nginx__upstream_defined_twice_in_http__eexist",
+        .in = "http {\n" RUNBOOK_BLOCK "  upstream \"blacklake_backend\" { server a:1; }\n}\n"
+              "stream {\n  upstream blacklake_backend { server a:1; }\n}\n",
+        .rc = -EEXIST,
+        .line = 6,
+        .col = 3,
+        .message = "upstream \"blacklake_backend\" is defined twice (lines 2 and 6); remove one",
+};
+
+/* nginx allows an address twice in one upstream: every listing gets the same edit, so no listing of the failed
+ * active keeps receiving traffic and no listing of the standby stays a backup. */
 static struct rewrite_case duplicate_server = {
-        .name = "nginx__server_listed_twice__eexist",
+        .name = "nginx__server_listed_twice__every_listing_switched",
         .in = "upstream blacklake_backend {\n"
               "    server active_api:8080;\n"
               "    server standby_api:8080 backup;\n"
-              "    server 'active_api:8080' weight=2;\n"
+              "    server 'active_api:8080' weight=2 backup;\n"
+              "    server standby_api:8080 backup down;\n"
               "}\n",
-        .rc = -EEXIST,
-        .line = 4,
-        .col = 5,
-        .message = "server \"active_api:8080\" is listed twice in upstream \"blacklake_backend\" (lines 2 and 4); "
-                   "remove one",
+        .out = "upstream blacklake_backend {\n"
+               "    server active_api:8080 down;\n"
+               "    server standby_api:8080;\n"
+               "    server 'active_api:8080' weight=2 down;\n"
+               "    server standby_api:8080;\n"
+               "}\n",
 };
 
 static struct rewrite_case same_server = {
@@ -714,7 +734,8 @@ static void nginx__nesting_past_cap__einval_at_the_brace(void **state) {
         in = nested(256);
         assert_int_equal(nginx_rewrite_upstream(in, strlen(in), UPSTREAM, ACTIVE, STANDBY, &out, &out_len, &err),
                          -EINVAL);
-        assert_string_equal(err.message, "blocks nested deeper than 256");
+        assert_string_equal(err.message, "blocks nested deeper than 256: a limit of blfailoverd's nginx parser, not "
+                            "an error in the file");
         assert_int_equal(err.line, 257);
         assert_int_equal(err.col, 28);
         assert_int_equal(nginx_check_upstream(in, strlen(in), UPSTREAM, ACTIVE, STANDBY, &err), -EINVAL);
@@ -750,6 +771,178 @@ static void nginx__missing_arguments__einval(void **state) {
                                                 &err), -EINVAL);
         assert_int_equal(nginx_check_upstream(RUNBOOK, strlen(RUNBOOK), UPSTREAM, ACTIVE, STANDBY, NULL), 0);
         assert_null(out);
+}
+
+/* ------------------------------------------------------------------ Lua blocks
+ * nginx hands the body of a `*_by_lua_block {` to the Lua module, whose reader knows Lua strings, long brackets,
+ * comments and nested braces. Each body below hides a brace the nginx tokenizer would take for a block end (or
+ * start). Every accepted fixture here passes `nginx -t` with libnginx-mod-http-lua 0.10.23 (Debian 12), and every
+ * refused one fails it, except where said. */
+
+#define LUA_SITE(body)                                                  \
+        "server { listen 127.0.0.1:8080; location /t {\n"               \
+        "        content_by_lua_block {" body "}\n"                     \
+        "} }\n"
+
+#define LUA_CASE(var, test_name, body)                                  \
+        static struct rewrite_case var = {                              \
+                .name = test_name,                                      \
+                .in = LUA_SITE(body) RUNBOOK,                           \
+                .out = LUA_SITE(body) RUNBOOK_SWITCHED,                 \
+        }
+
+/* The file from issue 14, which used to be refused with `unexpected "}"`. */
+static struct rewrite_case lua_issue = {
+        .name = "nginx__lua_block_issue_14__accepted_and_untouched",
+        .in = "server { listen 127.0.0.1:8080; location /t {\n"
+              "        content_by_lua_block {\n"
+              "            ngx.say(\"hello, world\")\n"
+              "        } } }\n"
+              "upstream app {\n"
+              "    server 10.0.0.1:80;\n"
+              "    server 10.0.0.2:80 backup;\n"
+              "}\n",
+        .upstream = "app",
+        .active = "10.0.0.1:80",
+        .standby = "10.0.0.2:80",
+        .out = "server { listen 127.0.0.1:8080; location /t {\n"
+               "        content_by_lua_block {\n"
+               "            ngx.say(\"hello, world\")\n"
+               "        } } }\n"
+               "upstream app {\n"
+               "    server 10.0.0.1:80 down;\n"
+               "    server 10.0.0.2:80;\n"
+               "}\n",
+};
+
+LUA_CASE(lua_dquote, "nginx__lua_double_quoted_string_with_brace__is_lua", " ngx.say(\"}\") ngx.say(\"a\\\"}{\") ");
+LUA_CASE(lua_squote, "nginx__lua_single_quoted_string_with_brace__is_lua", " ngx.say('}') ngx.say('a\\'}{') ");
+LUA_CASE(lua_escaped_backslash, "nginx__lua_string_ending_in_escaped_backslash__closes", " x = \"\\\\\" ");
+LUA_CASE(lua_long_string, "nginx__lua_long_string_with_brace__is_lua", " local s = [[ } { ]] ");
+LUA_CASE(lua_long_string_level, "nginx__lua_long_string_level_2__ends_only_at_its_level",
+         " local s = [==[ ]] } ]=] ]==] ");
+LUA_CASE(lua_line_comment, "nginx__lua_line_comment_with_brace_and_apostrophe__is_lua", " -- don't } {\n");
+LUA_CASE(lua_long_comment, "nginx__lua_long_comment_over_lines__is_lua", " --[[ }\n { ]] ");
+LUA_CASE(lua_long_comment_level, "nginx__lua_long_comment_level_2__ends_only_at_its_level",
+         " --[==[ ]] } ]==] ");
+LUA_CASE(lua_triple_dash, "nginx__lua_triple_dash__is_a_line_comment_not_a_long_one", " ---[[ {\n");
+LUA_CASE(lua_nested, "nginx__lua_nested_table_braces__balance", " local t = { a = { 1 }, b = {} } ");
+/* No closing quote on its line: the module's lexer sees no string there, so the brace after it ends the block. */
+LUA_CASE(lua_lone_quote, "nginx__lua_quote_without_close_on_its_line__is_a_plain_byte", " x = ' ");
+/* A string does not span lines: read across the line end, the '"' of `return` would close it and `"}"` would end
+ * the block. */
+static struct rewrite_case lua_string_not_across_lines = {
+        .name = "nginx__lua_string_does_not_span_lines",
+        .in = "server { location /t {\n    content_by_lua_block { x = \"a\n}\n    return 200 \"}\";\n} }\n" RUNBOOK,
+        .out = "server { location /t {\n    content_by_lua_block { x = \"a\n}\n    return 200 \"}\";\n} }\n"
+               RUNBOOK_SWITCHED,
+};
+LUA_CASE(lua_crlf, "nginx__lua_block_with_crlf__is_lua", "\r\n  -- } comment\r\n  ngx.say(\"{\")\r\n");
+
+static struct rewrite_case lua_set_by = {
+        .name = "nginx__set_by_lua_block_with_variable__is_lua",
+        .in = "server { location /t { set_by_lua_block $v { return \"}\" } return 200 $v; } }\n" RUNBOOK,
+        .out = "server { location /t { set_by_lua_block $v { return \"}\" } return 200 $v; } }\n" RUNBOOK_SWITCHED,
+};
+
+static struct rewrite_case lua_quoted_name = {
+        .name = "nginx__quoted_lua_block_directive_name__is_lua",
+        .in = "server { location /t { \"content_by_lua_block\" { x = \"}\" } } }\n" RUNBOOK,
+        .out = "server { location /t { \"content_by_lua_block\" { x = \"}\" } } }\n" RUNBOOK_SWITCHED,
+};
+
+/* A balancer block inside the upstream itself: what it says about servers is Lua, not the upstream's servers.
+ * (nginx refuses `backup` beside a balancer; what is tested is only how the block is read.) */
+static struct rewrite_case lua_in_upstream = {
+        .name = "nginx__balancer_lua_block_in_upstream__servers_in_it_ignored",
+        .in = "upstream blacklake_backend {\n"
+              "    server active_api:8080;\n"
+              "    balancer_by_lua_block {\n"
+              "        -- server active_api:8080;\n"
+              "        local s = \"server standby_api:8080 backup; }\"\n"
+              "    }\n"
+              "    server standby_api:8080 backup;\n"
+              "}\n",
+        .out = "upstream blacklake_backend {\n"
+               "    server active_api:8080 down;\n"
+               "    balancer_by_lua_block {\n"
+               "        -- server active_api:8080;\n"
+               "        local s = \"server standby_api:8080 backup; }\"\n"
+               "    }\n"
+               "    server standby_api:8080;\n"
+               "}\n",
+};
+
+/* An upstream spelled out in Lua text is no second definition. */
+static struct rewrite_case lua_upstream_text = {
+        .name = "nginx__upstream_in_lua_long_string__not_an_upstream",
+        .in = "init_by_lua_block { local conf = [=[\nupstream blacklake_backend { server x; }\n]=] }\n" RUNBOOK,
+        .out = "init_by_lua_block { local conf = [=[\nupstream blacklake_backend { server x; }\n]=] }\n"
+               RUNBOOK_SWITCHED,
+};
+
+static struct rewrite_case lua_unclosed_block = {
+        .name = "nginx__lua_block_never_closed__einval_at_its_brace",
+        .in = RUNBOOK "server { location / {\n    access_by_lua_block {\n        x = { 1 }\n",
+        .rc = -EINVAL,
+        .line = 14,
+        .col = 25,
+        .message = "the Lua block opened here is never closed (missing \"}\" at end of file, read as Lua: strings, "
+                   "long brackets and comments)",
+};
+
+static struct rewrite_case lua_unclosed_long_string = {
+        .name = "nginx__lua_long_string_never_closed__einval_at_its_bracket",
+        .in = "init_by_lua_block {\n  local s = [==[ ]] ]=] }\n}\n" RUNBOOK,
+        .rc = -EINVAL,
+        .line = 2,
+        .col = 13,
+        .message = "the Lua long string opened here is never closed (it needs \"]==]\")",
+};
+
+static struct rewrite_case lua_unclosed_long_comment = {
+        .name = "nginx__lua_long_comment_never_closed__einval_at_its_bracket",
+        .in = "init_by_lua_block { --[[ }\n}\n" RUNBOOK,
+        .rc = -EINVAL,
+        .line = 1,
+        .col = 21,
+        .message = "the Lua long comment opened here is never closed (it needs \"]]\")",
+};
+
+/* A block some module reads by its own rules, followed by what looks like a syntax error to nginx's tokenizer:
+ * the message must not blame the file alone. */
+static struct rewrite_case foreign_block = {
+        .name = "nginx__syntax_error_after_a_module_block__says_parser_limit",
+        .in = RUNBOOK "server { location / {\n    my_module_block {\n        x }\n} }\n",
+        .rc = -EINVAL,
+        .line = 15,
+        .col = 11,
+        .message = "unexpected \"}\": the directive at line 15 col 9 is missing its \";\"; if nginx -t accepts the "
+                   "file, the \"my_module_block\" block (line 14) is read by its module in a way this parser does not "
+                   "know: a limit of blfailoverd's nginx parser, not an error in the file",
+};
+
+/* More listings of the two addresses than the hit table holds: refused as the parser's limit. */
+static void nginx__address_listed_33_times__refused_as_parser_limit(void **state) {
+        char in[4096] = "upstream blacklake_backend {\n    server standby_api:8080 backup;\n";
+        struct nginx_error err;
+        char *out = NULL;
+        size_t out_len = 0;
+
+        for (int i = 0; i < 32; i++)
+                strcat(in, "    server active_api:8080;\n");
+        strcat(in, "}\n");
+        assert_int_equal(nginx_rewrite_upstream(in, strlen(in), UPSTREAM, ACTIVE, STANDBY, &out, &out_len, &err),
+                         -EINVAL);
+        assert_string_equal(err.message, "upstream \"blacklake_backend\" lists its two servers more than 32 times: a "
+                            "limit of blfailoverd's nginx parser, not an error in the file");
+        assert_int_equal(err.line, 1);
+        /* one fewer fits, and every listing is switched */
+        strcpy(strstr(in, "    server active_api:8080;\n}\n"), "}\n");
+        assert_int_equal(nginx_rewrite_upstream(in, strlen(in), UPSTREAM, ACTIVE, STANDBY, &out, &out_len, &err), 0);
+        for (const char *p = out, *q; (q = strstr(p, "server active_api:8080")); p = q + 1)
+                assert_memory_equal(q + strlen("server active_api:8080"), " down;", 6);
+        free(out);
 }
 
 /* Cheap fuzzing: every truncation, and every byte replaced by each syntax character. Whatever the verdict,
@@ -799,7 +992,8 @@ static void mutate_all(const char *in) {
 
 static void nginx__mutated_inputs__never_crash_and_agree(void **state) {
         const struct rewrite_case *cases[] = { &comments, &quoted, &multiline, &comment_before_backup,
-                                               &escaped_name, &nested_http };
+                                               &escaped_name, &nested_http, &lua_long_comment_level,
+                                               &lua_in_upstream, &lua_crlf, &lua_dquote };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
                 mutate_all(cases[i]->in);
@@ -834,6 +1028,8 @@ int main(void) {
                 TABLE(missing_active),
                 TABLE(server_only_elsewhere),
                 TABLE(duplicate_upstream),
+                TABLE(http_and_stream),
+                TABLE(stream_only),
                 TABLE(duplicate_server),
                 TABLE(same_server),
                 TABLE(unterminated_quote),
@@ -851,6 +1047,29 @@ int main(void) {
                 TABLE(include_inside),
                 TABLE(servers_in_include),
                 TABLE(include_unterminated),
+                TABLE(lua_issue),
+                TABLE(lua_dquote),
+                TABLE(lua_squote),
+                TABLE(lua_escaped_backslash),
+                TABLE(lua_long_string),
+                TABLE(lua_long_string_level),
+                TABLE(lua_line_comment),
+                TABLE(lua_long_comment),
+                TABLE(lua_long_comment_level),
+                TABLE(lua_triple_dash),
+                TABLE(lua_nested),
+                TABLE(lua_lone_quote),
+                TABLE(lua_string_not_across_lines),
+                TABLE(lua_crlf),
+                TABLE(lua_set_by),
+                TABLE(lua_quoted_name),
+                TABLE(lua_in_upstream),
+                TABLE(lua_upstream_text),
+                TABLE(lua_unclosed_block),
+                TABLE(lua_unclosed_long_string),
+                TABLE(lua_unclosed_long_comment),
+                TABLE(foreign_block),
+                cmocka_unit_test(nginx__address_listed_33_times__refused_as_parser_limit),
                 cmocka_unit_test(nginx__bytes_outside_block__identical),
                 cmocka_unit_test(nginx__rewrite_twice__equals_rewrite_once),
                 cmocka_unit_test(nginx__nesting_past_cap__einval_at_the_brace),

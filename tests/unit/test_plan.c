@@ -5,8 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "plan.h"
 
@@ -61,6 +64,36 @@ static void plan__order__prepare_promote_switch_stack(void **unused) {
         assert_int_equal(p->steps[0].action, PLAN_NGINX_WRITE);
         assert_string_equal(p->nginx_backup, "/etc/nginx/sites-available/blacklake.blfailoverd.bak");
         plan_free(p);
+}
+
+/* sites-enabled/x -> ../sites-available/x: the backup goes beside the target, out of the directory nginx includes. */
+static void plan__symlinked_site_file__backup_beside_target(void **unused) {
+        char root[] = "/tmp/blf-test-plan-XXXXXX", avail[64], enabled[64], target[96], link[96], bak[128];
+        struct config c = sample();
+        struct plan *p;
+        FILE *f;
+
+        assert_non_null(mkdtemp(root));
+        snprintf(avail, sizeof avail, "%s/avail", root);
+        snprintf(enabled, sizeof enabled, "%s/enabled", root);
+        snprintf(target, sizeof target, "%s/site", avail);
+        snprintf(link, sizeof link, "%s/site", enabled);
+        assert_int_equal(mkdir(avail, 0755), 0);
+        assert_int_equal(mkdir(enabled, 0755), 0);
+        assert_non_null(f = fopen(target, "w"));
+        fclose(f);
+        assert_int_equal(symlink("../avail/site", link), 0);
+        c.nginx.config = link;
+        assert_int_equal(plan_build(&c, NULL, &p), 0);
+        snprintf(bak, sizeof bak, "%s.blfailoverd.bak", target);
+        assert_string_equal(p->nginx_backup, bak);
+        assert_string_equal(p->nginx_config, link);     /* the name stays what the operator configured */
+        plan_free(p);
+        unlink(link);
+        unlink(target);
+        rmdir(enabled);
+        rmdir(avail);
+        rmdir(root);
 }
 
 static void plan__fence_and_pg_promote__fence_before_promote(void **unused) {
@@ -190,6 +223,7 @@ static void plan__master_argv__foreground_master_no_command(void **unused) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(plan__order__prepare_promote_switch_stack),
+                cmocka_unit_test(plan__symlinked_site_file__backup_beside_target),
                 cmocka_unit_test(plan__promote__exact_ssh_argv),
                 cmocka_unit_test(plan__control_path__steps_ride_on_the_master),
                 cmocka_unit_test(plan__master_argv__foreground_master_no_command),
