@@ -47,26 +47,35 @@ struct control_call;
 /* Called on the loop for each authenticated, well-formed request while no other command runs. The handler owns
  * `call` until it passes it to control_call_finish (possibly much later, from another callback). */
 typedef void (*control_handler_fn)(struct control_call *call, const struct control_request *req, void *userdata);
+/* Called once when the caller of a running command hangs up; the call stays the handler's until it finishes it. */
+typedef void (*control_hangup_fn)(struct control_call *call, void *userdata);
 
 /* Binds STATE_DIR/control (replacing a stale socket: the caller holds the lock) and serves it on `e`.
  * -ENAMETOOLONG when the path does not fit a sockaddr_un. */
-int control_listen(sd_event *e, const char *state_dir, control_handler_fn handler, void *userdata,
-                   struct control **ret);
+int control_listen(sd_event *e, const char *state_dir, control_handler_fn handler, control_hangup_fn hangup,
+                   void *userdata, struct control **ret);
 /* Closes every connection (a command still running loses its caller, not its effect) and removes the socket. */
 struct control *control_free(struct control *c);
 
 /* Progress for the caller; dropped silently when the caller has gone or does not read. */
 void control_call_log(struct control_call *call, const char *level_name, const char *text);
 void control_call_out(struct control_call *call, const char *text);
-/* Sends "exit N", closes the connection, frees the call. */
+/* Sends "exit N" (waiting on the loop, bounded, for a caller who does not read), closes the connection, frees the
+ * call; the next command may start at once. The call must not be used after this. */
 void control_call_finish(struct control_call *call, int exit_code);
+
+/* Pure: one request message → the request. -EBADMSG for anything but the protocol's words (and a pause reason
+ * that is not one printable line of < PAUSE_REASON_MAX bytes). */
+int control_parse_request(const char *msg, struct control_request *req);
 
 const char *control_command_to_string(enum control_command c);
 
 /* The client side (blocking; the CLI has no loop). Sends `request`, copies "log" lines to `err` and "out" lines to
  * `out`, returns 0 with the daemon's exit code in *ret_exit. -ECONNREFUSED or -ENOENT: nobody listens (no daemon,
- * or one still starting); -ECONNRESET: the daemon closed the connection before "exit"; -ETIMEDOUT: it sent nothing
- * for CONTROL_SILENCE_TIMEOUT_MSEC; -EACCES: not allowed to connect; another -errno otherwise. */
+ * or one still starting) — also when the daemon closed the connection before sending anything (it was stopping):
+ * nothing ran; -ECONNRESET: the daemon closed the connection after starting to answer but before "exit";
+ * -ETIMEDOUT: it sent nothing for CONTROL_SILENCE_TIMEOUT_MSEC (connecting included); -EACCES: not allowed to
+ * connect; another -errno otherwise. */
 int control_request(const char *state_dir, const char *request, FILE *out, FILE *err, int *ret_exit);
 
 /* Whether "STATE_DIR/control" fits a sockaddr_un (for -t). */

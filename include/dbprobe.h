@@ -31,6 +31,10 @@ const char *dbprobe_error(const struct dbprobe *p);    /* "" when the last answe
 bool dbprobe_error_changed(const struct dbprobe *p);
 double dbprobe_replay_lag_seconds(const struct dbprobe *p);    /* < 0: unknown */
 uint64_t dbprobe_answered_usec(const struct dbprobe *p);      /* CLOCK_MONOTONIC of the last answer, 0: none */
+/* CLOCK_MONOTONIC of when the question behind the last answer was asked (0: none): whether an answer is newer than
+ * a request depends on when it was asked, not when it came back. */
+uint64_t dbprobe_answer_asked_usec(const struct dbprobe *p);
+bool dbprobe_busy(const struct dbprobe *p);                    /* a question is out */
 
 /* Pure: a DB_SQL_STANDBY_STATUS / DB_SQL_IN_RECOVERY answer → facts. -EPROTO when the row makes no sense. */
 int dbprobe_parse(enum dbprobe_kind kind, const struct db_result *r, struct monitor_db *ret, double *ret_lag_seconds);

@@ -1,6 +1,6 @@
 /* log: owns writing log lines — to stderr as "TIMESTAMP LEVEL: message", or to the journal when stderr is
- * connected to it. The only mutable globals in the daemon are these two log settings (level, target); nothing
- * here decides *what* to log. */
+ * connected to it. The only mutable globals in the daemon are these log settings (level, target, and the tee that
+ * copies lines to a command's caller); nothing here decides *what* to log. */
 #pragma once
 
 #include <stdarg.h>

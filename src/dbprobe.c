@@ -19,6 +19,8 @@ struct dbprobe {
         double lag_seconds;
         char error[256];
         uint64_t answered_usec;
+        uint64_t asked_usec;            /* when the question out now (or the last answered one) was asked */
+        uint64_t answer_asked_usec;     /* when the question the last answer answers was asked */
         bool error_changed;
         dbprobe_fn answered;
         void *userdata;
@@ -75,6 +77,7 @@ static void on_answer(struct db_query *q, const struct db_result *r, void *userd
                 p->error[0] = 0;
         p->error_changed = strcmp(before, p->error) != 0;
         p->answered_usec = now_monotonic_usec();
+        p->answer_asked_usec = p->asked_usec;
         p->query = db_query_free(p->query);
         p->answered(p, p->userdata);
 }
@@ -82,6 +85,7 @@ static void on_answer(struct db_query *q, const struct db_result *r, void *userd
 int dbprobe_ask(struct dbprobe *p) {
         if (p->query)
                 return 0;
+        p->asked_usec = now_monotonic_usec();
         return db_query_start(p->event, p->conninfo, p->password_file, p->timeout_usec,
                               p->kind == DBPROBE_STANDBY ? DB_SQL_STANDBY_STATUS : DB_SQL_IN_RECOVERY, on_answer, p,
                               &p->query);
@@ -126,6 +130,14 @@ const char *dbprobe_error(const struct dbprobe *p) {
 
 double dbprobe_replay_lag_seconds(const struct dbprobe *p) {
         return p->lag_seconds;
+}
+
+uint64_t dbprobe_answer_asked_usec(const struct dbprobe *p) {
+        return p->answer_asked_usec;
+}
+
+bool dbprobe_busy(const struct dbprobe *p) {
+        return p->query != NULL;
 }
 
 uint64_t dbprobe_answered_usec(const struct dbprobe *p) {

@@ -64,9 +64,9 @@ static void usage(FILE *out) {
                 "  -h, --help          this help\n\n"
                 "Without a mode option it runs as the daemon in the foreground (SIGHUP reloads, SIGTERM stops,\n"
                 "SIGUSR1 logs the live view, SIGUSR2 toggles debug logging). One blfailoverd acts per state_dir:\n"
-                "while a daemon runs, --once and --clear-state are carried out by it.\n"
+                "while a daemon runs, --once, --clear-state, --pause and --resume are carried out by it.\n"
                 "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 75 another blfailoverd is busy\n"
-                "with this pair, 78 bad config.\n");
+                "with this pair, 77 not allowed to give the daemon commands, 78 bad config.\n");
 }
 
 static int pick_mode(struct options *o) {
@@ -310,6 +310,13 @@ static int run_locally(struct config *c, const struct options *o) {
 }
 
 static int lock_failed(const struct config *c, int r) {
+        if (r == -EPERM) {
+                log_error("state_dir %s (or its %s file) is not this user's alone: it must be owned by uid %u and not "
+                          "writable by group or others, and %s/%s a plain file; whoever can write there could hold the "
+                          "pair's lock or make root write elsewhere. Fix the owner and mode (chmod 0700)", c->state_dir,
+                          LOCK_FILE_NAME, (unsigned) geteuid(), c->state_dir, LOCK_FILE_NAME);
+                return EXIT_CONFIG;
+        }
         log_error_errno(r, "cannot take the lock %s/%s: %s", c->state_dir, LOCK_FILE_NAME, strerror(-r));
         return EXIT_FAILURE;
 }
@@ -320,9 +327,10 @@ static int run_daemon(struct config *c, const struct options *o) {
         int fd = -1, r = lock_take(c->state_dir, &fd, &holder);
 
         if (r == -EBUSY) {
-                log_error("not starting: another blfailoverd (pid %d) already manages this pair (it holds %s/%s). "
-                          "One daemon per state_dir; give it commands with blfailoverd --once / --clear-state, see it "
-                          "with --status", (int) holder, c->state_dir, LOCK_FILE_NAME);
+                log_error("not starting: another blfailoverd (pid %d: a daemon, or a command in progress) holds this "
+                          "pair's lock %s/%s. One daemon per state_dir; give a running one commands (--once, "
+                          "--clear-state, --pause, --resume), see it with --status", (int) holder, c->state_dir,
+                          LOCK_FILE_NAME);
                 config_free(c);
                 return EXIT_BUSY;
         }
@@ -372,7 +380,7 @@ static int forward_to_daemon(const struct config *c, const struct options *o, pi
 /* --once and --clear-state: done here under the lock when no daemon runs, by the daemon when one does. A lock held
  * with nobody listening is another command (or a daemon starting): wait a little, then say who is in the way. */
 static int run_command(struct config *c, const struct options *o) {
-        const struct timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
+        const struct timespec retry_after = { .tv_nsec = 100 * 1000 * 1000 };
         uint64_t deadline = now_monotonic_usec() + 2 * USEC_PER_SEC;
         pid_t holder = 0;
         int fd = -1, r;
@@ -397,7 +405,7 @@ static int run_command(struct config *c, const struct options *o) {
                         config_free(c);
                         return EXIT_BUSY;
                 }
-                nanosleep(&pause, NULL);
+                nanosleep(&retry_after, NULL);
         }
         r = lock_failed(c, r);
         config_free(c);

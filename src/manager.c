@@ -37,7 +37,8 @@ struct endpoint {
         struct health_result last;
         uint64_t checks;                        /* finished since start, for the live view's histograms */
         uint64_t checked_usec;                  /* CLOCK_REALTIME of the last finished check */
-        uint64_t checked_mono_usec;             /* the same in CLOCK_MONOTONIC: is an answer newer than a request */
+        uint64_t started_mono_usec;             /* CLOCK_MONOTONIC: when the check out now (or the last) started */
+        uint64_t answer_started_mono_usec;      /* when the check behind `last` started: newer than a request? */
 };
 
 struct manager {
@@ -75,7 +76,10 @@ struct manager {
         struct control_call *call;              /* the command in progress, if any */
         bool request_once;                      /* that command is a --once waiting for fresh answers or a verdict */
         bool once_said_lag;                     /* "waiting for the standby to replay" is said once */
-        uint64_t request_since_usec;            /* CLOCK_MONOTONIC: answers older than the request do not count */
+        bool request_pausing;                   /* a lagging standby: ask again after a short pause */
+        uint64_t request_since_usec;            /* CLOCK_MONOTONIC: answers to questions asked before do not count */
+        sd_event_source *request_deadline;      /* a --once through the daemon gives up when no answer comes */
+        sd_event_source *request_retry;         /* the pause between two looks at a lagging standby */
         enum log_level level_before_usr2;       /* SIGUSR2 toggles debug logging and back to this */
 };
 
@@ -211,7 +215,7 @@ static void on_health_done(struct health_target *t, const struct health_result *
         ep->last = *r;
         ep->checks++;
         ep->checked_usec = now_realtime_usec();
-        ep->checked_mono_usec = now_monotonic_usec();
+        ep->answer_started_mono_usec = ep->started_mono_usec;
         change = monitor_record(&ep->monitor, r->status == HEALTH_OK, ep->manager->config->health.failure_threshold);
         say_change(ep, change);
         if (ep == &ep->manager->active && change == MONITOR_FAILING)
@@ -223,9 +227,14 @@ static void on_health_done(struct health_target *t, const struct health_result *
 static void endpoint_start_check(struct endpoint *ep) {
         int r;
 
-        /* A check still running when the next is due has had the whole interval: it counts as failed. */
-        if (health_target_busy(ep->target))
+        /* A check still running when the next is due has had the whole interval: it counts as failed — unless it
+         * started less than a timeout ago (asked for a --once between two ticks): then it answers soon enough. */
+        if (health_target_busy(ep->target)) {
+                if (now_monotonic_usec() - ep->started_mono_usec < ep->manager->config->health.timeout_usec)
+                        return;
                 health_target_cancel(ep->target);
+        }
+        ep->started_mono_usec = now_monotonic_usec();
         r = health_target_start(ep->target);
         if (r < 0)
                 log_error_errno(r, "%s %s: cannot start a check: %s", ep->role, ep->config->name, strerror(-r));
@@ -399,6 +408,9 @@ static void confirm_reset(struct manager *m) {
  * the caller and stops copying its log to it. */
 static void command_finish(struct manager *m, int code) {
         m->request_once = false;
+        m->request_pausing = false;
+        m->request_deadline = sd_event_source_disable_unref(m->request_deadline);
+        m->request_retry = sd_event_source_disable_unref(m->request_retry);
         if (m->once) {
                 sd_event_exit(m->event, code);
                 return;
@@ -572,13 +584,30 @@ static struct monitor_verdict evaluate(struct manager *m, bool manual) {
         return monitor_decide(&view);
 }
 
-/* A --once given to the daemon decides on answers that arrived after it was asked, as the one-shot process does. */
+/* A --once given to the daemon decides, as the one-shot process does, on answers to questions asked after it:
+ * an answer that comes back later but was asked before (a check or query already out) does not count. */
 static bool request_answers_in(const struct manager *m) {
         uint64_t since = m->request_since_usec;
 
-        return m->standby.checked_mono_usec > since &&
-               (!m->standby_db || dbprobe_answered_usec(m->standby_db) > since) &&
-               (!m->primary_db || dbprobe_answered_usec(m->primary_db) > since);
+        return m->standby.answer_started_mono_usec >= since &&
+               (!m->standby_db || dbprobe_answer_asked_usec(m->standby_db) >= since) &&
+               (!m->primary_db || dbprobe_answer_asked_usec(m->primary_db) >= since);
+}
+
+/* Asks what has no fresh answer and is idle; one busy with an older question is asked again when it answers. A
+ * check in flight is never cut short for this: cancelling it would count as a failure. */
+static void request_ask(struct manager *m) {
+        uint64_t since = m->request_since_usec;
+        int r;
+
+        if (!health_target_busy(m->standby.target) && m->standby.answer_started_mono_usec < since)
+                endpoint_start_check(&m->standby);
+        if (m->standby_db && !dbprobe_busy(m->standby_db) && dbprobe_answer_asked_usec(m->standby_db) < since &&
+            (r = dbprobe_ask(m->standby_db)) < 0)
+                log_error_errno(r, "standby database: cannot ask: %s", strerror(-r));
+        if (m->primary_db && !dbprobe_busy(m->primary_db) && dbprobe_answer_asked_usec(m->primary_db) < since &&
+            (r = dbprobe_ask(m->primary_db)) < 0)
+                log_error_errno(r, "primary database: cannot ask: %s", strerror(-r));
 }
 
 static void on_decision(struct manager *m) {
@@ -589,8 +618,12 @@ static void on_decision(struct manager *m) {
                         decide_once(m, evaluate(m, true));
                 return;
         }
-        if (m->request_once && !m->failover && request_answers_in(m))
-                decide_once(m, evaluate(m, true));
+        if (m->request_once && !m->failover && !m->request_pausing) {
+                if (request_answers_in(m))
+                        decide_once(m, evaluate(m, true));
+                else
+                        request_ask(m);
+        }
         v = evaluate(m, false);
         if (v.decision == MONITOR_BUSY)
                 return;
@@ -685,6 +718,10 @@ static int apply_config(struct manager *m, struct config *fresh) {
         m->last_said = MONITOR_WAIT;
         m->next_tick_usec = now_monotonic_usec();
         sd_event_source_set_time(m->tick, m->next_tick_usec);
+        if (m->request_once) {  /* the targets changed: only the new ones' answers, from the tick now, count */
+                m->request_since_usec = m->next_tick_usec;
+                log_notice("--once: the config was reloaded while deciding; asking the new targets");
+        }
         return 0;
 }
 
@@ -741,7 +778,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         struct event ev = { .kind = EVENT_STOPPING, .exit_status = -1 };
 
         if (si->ssi_signo == SIGHUP) {
-                manager_reload(m);
+                if (m->once)    /* a one-shot run's targets and answers are its own: a reload would strand them */
+                        log_notice("SIGHUP ignored: a one-shot run keeps the config it started with");
+                else
+                        manager_reload(m);
                 return 0;
         }
         if (si->ssi_signo == SIGUSR1) {
@@ -900,8 +940,20 @@ int manager_run_daemon(struct manager *m) {
         return run_loop(m);
 }
 
+static int on_request_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        m->request_retry = sd_event_source_disable_unref(m->request_retry);
+        m->request_pausing = false;
+        m->request_since_usec = now_monotonic_usec();
+        request_ask(m);
+        return 0;
+}
+
 /* --once: every gate but the threshold, decided once every first answer is in. */
 static void decide_once(struct manager *m, struct monitor_verdict v) {
+        int r;
+
         if (v.decision == MONITOR_ASK_CONFIRM) {
                 start_confirm(m);
                 return;
@@ -914,8 +966,11 @@ static void decide_once(struct manager *m, struct monitor_verdict v) {
                         log_notice("--once: waiting up to %.3gs for the standby to replay what it received",
                                    (double) m->config->database.catch_up_timeout_usec / 1e6);
                 m->once_said_lag = true;
-                if (!m->once) {         /* the daemon: the next tick's answers decide */
-                        m->request_since_usec = now_monotonic_usec();
+                if (!m->once) {         /* the daemon: fresh answers after a short pause decide */
+                        m->request_pausing = true;
+                        if (sd_event_add_time_relative(m->event, &m->request_retry, CLOCK_MONOTONIC,
+                                                       250 * USEC_PER_MSEC, 0, on_request_retry, m) < 0)
+                                m->request_pausing = false;
                         return;
                 }
                 m->once_pending = 1;
@@ -933,8 +988,10 @@ static void decide_once(struct manager *m, struct monitor_verdict v) {
                 return;
         }
         m->request_once = false;        /* decided: from here on the failover's result answers it */
-        if (start_failover(m, "manual", v.fence_required, NULL, false) < 0)
-                command_finish(m, EXIT_FAILURE);
+        m->request_deadline = sd_event_source_disable_unref(m->request_deadline);
+        r = start_failover(m, "manual", v.fence_required, NULL, false);
+        if (r < 0)
+                command_finish(m, r == -EALREADY ? EXIT_REFUSED : EXIT_FAILURE);
 }
 
 static int on_once_tick(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -979,7 +1036,32 @@ static void command_out(struct manager *m, const char *fmt, ...) {
                 control_call_out(m->call, line);
 }
 
+/* How long a --once through the daemon may wait for its answers: the standby's catch-up, then one more round of
+ * checks and queries, each bounded by its own timeout. */
+static uint64_t request_patience_usec(const struct config *c) {
+        uint64_t answer = c->health.timeout_usec > c->database.connect_timeout_usec ? c->health.timeout_usec
+                          : c->database.connect_timeout_usec;
+
+        return c->database.catch_up_timeout_usec + c->health.interval_usec + answer + USEC_PER_SEC;
+}
+
+static int on_request_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        const char *missing = m->standby.answer_started_mono_usec < m->request_since_usec ? "the standby's health check"
+                : m->standby_db && dbprobe_answer_asked_usec(m->standby_db) < m->request_since_usec
+                ? "the standby database" : m->primary_db ? "the primary database" : "a decision";
+
+        m->request_deadline = sd_event_source_disable_unref(m->request_deadline);
+        log_error("--once: no fresh answer from %s within %.3gs; not failing over (see --status and the log)", missing,
+                  (double) request_patience_usec(m->config) / 1e6);
+        command_finish(m, EXIT_FAILURE);
+        return 0;
+}
+
 static void command_once(struct manager *m, bool force) {
+        const struct config *c = m->config;
+        int r;
+
         if (m->failover) {
                 log_error("--once refused: a failover is already in progress (see --status)");
                 command_finish(m, EXIT_REFUSED);
@@ -1000,12 +1082,22 @@ static void command_once(struct manager *m, bool force) {
         m->request_once = true;
         m->once_said_lag = false;
         m->request_since_usec = now_monotonic_usec();
-        m->once_deadline_usec = m->request_since_usec + m->config->database.catch_up_timeout_usec;
-        log_info("--once: checking the standby now; deciding on the answers to come");
-        /* Fresh answers now, not at the next tick; the cadence goes on from here. */
-        m->next_tick_usec = m->request_since_usec;
-        (void) sd_event_source_set_time(m->tick, m->next_tick_usec);
-        (void) sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
+        m->once_deadline_usec = m->request_since_usec + c->database.catch_up_timeout_usec;
+        r = sd_event_add_time_relative(m->event, &m->request_deadline, CLOCK_MONOTONIC, request_patience_usec(c), 0,
+                                       on_request_deadline, m);
+        if (r < 0) {
+                log_error_errno(r, "--once: cannot arm its deadline: %s", strerror(-r));
+                command_finish(m, EXIT_FAILURE);
+                return;
+        }
+        /* A second opinion asked before the request is not an answer to it. */
+        if (m->confirm_state == MONITOR_CONFIRM_RUNNING || m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ||
+            m->confirm_state == MONITOR_CONFIRM_ACTIVE_DOWN) {
+                m->confirm = spawn_free(m->confirm);
+                m->confirm_state = MONITOR_CONFIRM_UNKNOWN;
+        }
+        log_info("--once: asking the standby (and the databases) now; deciding on their answers");
+        request_ask(m);
 }
 
 /* Re-reads the config first: clearing the latch re-arms automatic failover, which must not happen on a config
@@ -1039,7 +1131,8 @@ static void command_clear_state(struct manager *m) {
                 command_finish(m, EXIT_FAILURE);
                 return;
         }
-        m->active.monitor = (struct monitor_endpoint) {};       /* re-armed: the count starts over */
+        if (r != -ENOENT)       /* re-armed: the count starts over (nothing cleared: an outage keeps counting) */
+                m->active.monitor = (struct monitor_endpoint) {};
         ev.kind = EVENT_RECORD_CLEARED;
         event_emit(&m->bus, &ev, "%s; watching again", r == -ENOENT ? "--clear-state: no failover record to clear"
                    : "failover record cleared by --clear-state");
@@ -1055,6 +1148,7 @@ static void command_pause(struct manager *m, const struct control_request *req) 
         char why[512];
         int r;
 
+        load_pause(m);          /* the file is the pause, not our memory of it */
         if (m->pause.paused) {
                 gates_describe_pause(&m->pause, why, sizeof why);
                 command_out(m, "already %s", why);
@@ -1095,9 +1189,8 @@ static void command_resume(struct manager *m) {
         event_emit(&m->bus, &ev, "resumed: the maintenance pause is lifted; automatic failover is armed%s",
                    m->failed_over ? " (a failover is recorded: still never twice)" : "");
         m->last_said = MONITOR_WAIT;    /* a hold is said again; a failover that is due starts */
-        update_status(m);
         command_out(m, "resumed: automatic failover is armed again");
-        command_finish(m, EXIT_SUCCESS);
+        /* What resuming sets off is said to the caller too, before the exit code. */
         if (m->failed_over && m->state.outcome == STATE_RUNNING && !m->failover) {
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it now");
@@ -1106,6 +1199,8 @@ static void command_resume(struct manager *m) {
                         say_already_done(m);
         } else
                 on_decision(m);
+        update_status(m);
+        command_finish(m, EXIT_SUCCESS);
 }
 
 static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
@@ -1131,8 +1226,24 @@ static void on_control_request(struct control_call *call, const struct control_r
         }
 }
 
+/* Ctrl-C on the command line withdraws a --once that is still deciding; once a failover runs, it runs to its end
+ * (interrupting one half-way is worse than finishing it) and the journal tells the rest. */
+static void on_control_hangup(struct control_call *call, void *userdata) {
+        struct manager *m = userdata;
+
+        if (call != m->call)
+                return;
+        if (m->request_once && !m->failover) {
+                log_notice("--once withdrawn: its caller hung up before a decision; nothing was changed");
+                command_finish(m, EXIT_FAILURE);
+        } else if (m->failover)
+                log_notice("control: the caller hung up; the failover goes on (the journal and --status tell how it "
+                           "ends)");
+}
+
 static int control_start(struct manager *m) {
-        int r = control_listen(m->event, m->config->state_dir, on_control_request, m, &m->control);
+        int r = control_listen(m->event, m->config->state_dir, on_control_request, on_control_hangup, m,
+                               &m->control);
 
         if (r < 0)
                 log_error_errno(r, "cannot open the control socket %s/%s: %s%s", m->config->state_dir,

@@ -2,6 +2,7 @@
 #include "pause.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,8 +122,21 @@ int pause_save(const char *state_dir, const struct pause *p) {
 
 int pause_clear(const char *state_dir) {
         _cleanup_free_ char *path = pause_path(state_dir);
+        int fd;
 
         if (!path)
                 return -ENOMEM;
-        return unlink(path) < 0 ? -errno : 0;
+        if (unlink(path) < 0)
+                return -errno;
+        /* The removal must outlive a crash as the pause did: a resume that comes undone holds failovers again. */
+        fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        close(fd);
+        return 0;
 }

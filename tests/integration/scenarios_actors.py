@@ -11,7 +11,7 @@ import time
 import topology as T
 from topology import LOG
 from scenarios import DETECT, THRESHOLD, _cycles, _fail_active_and_wait, valgrind
-from scenarios_safety import _slow, db_config, state_outcome
+from scenarios_safety import _slow, db_config, make_lag, state_outcome
 
 EXIT_BUSY = 75
 CONTROL = "control"
@@ -63,7 +63,7 @@ def test_second_daemon_refuses_naming_the_first(ctx):
     d2 = ctx.daemon(ready=False)
     rc = d2.wait_exit(ctx.t(10))
     ctx.expect_eq(rc, EXIT_BUSY, "exit status of a second daemon on the same state_dir")
-    ctx.expect(d2.has_log(f"another blfailoverd (pid {d1.pid})"), f"the refusal does not name pid {d1.pid}:\n"
+    ctx.expect(d2.has_log(f"another blfailoverd (pid {d1.pid}:"), f"the refusal does not name pid {d1.pid}:\n"
                + d2.text())
     ctx.expect(os.path.exists(os.path.join(ctx.state_dir, CONTROL)), "the second daemon removed the control socket")
     _fail_active_and_wait(ctx, d1)
@@ -172,7 +172,7 @@ def test_commands_wait_for_a_lock_holder_that_takes_no_commands(ctx):
                        f"{' '.join(args)} does not name the holder:\n{r.stderr}")
         d = ctx.daemon(ready=False)
         ctx.expect_eq(d.wait_exit(ctx.t(10)), EXIT_BUSY, "daemon exit status while another holds the lock")
-        ctx.expect(d.has_log(f"(pid {holder.pid})"), "the daemon's refusal does not name the holder")
+        ctx.expect(d.has_log(f"(pid {holder.pid}:"), "the daemon's refusal does not name the holder")
     finally:
         holder.kill()
         holder.wait()
@@ -265,3 +265,42 @@ def test_pause_without_a_daemon_then_once_still_works(ctx):
     ctx.expect_rc(r, T.EXIT_OK, "--resume with no daemon")
     r = ctx.cli("--resume")
     ctx.expect("not paused" in r.stdout, f"a second --resume does not say so:\n{r.stdout}")
+
+
+def test_once_through_the_daemon_withdrawn_when_its_caller_hangs_up(ctx):
+    """Ctrl-C while the daemon still decides (a lagging standby given catch_up_timeout): nothing happens later."""
+    make_lag(ctx)
+    d = ctx.daemon(db_config(ctx, max_lag_bytes="64kB", catch_up_timeout="30s"))
+    argv = [ctx.bin, "-c", ctx.config_path, *T.ARGS_ONCE]
+    cli = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=T.daemon_env())
+    try:
+        d.wait_log("--once: waiting up to", ctx.t(15), fail_on=(LOG.STARTED,))
+        cli.send_signal(signal.SIGINT)
+        cli.communicate(timeout=ctx.t(10))
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    d.wait_log("--once withdrawn: its caller hung up", ctx.t(5))
+    ctx.topo.pg.sql("standby", "select pg_wal_replay_resume()")
+    time.sleep(ctx.t(3))            # replay catches up now: a request still alive would fail over
+    ctx.expect(not d.has_log(LOG.STARTED), "a withdrawn --once failed over after its caller left")
+    ctx.expect_unchanged()
+    r = ctx.cli("--pause")          # the daemon takes commands again at once
+    ctx.expect_rc(r, T.EXIT_OK, "--pause right after the withdrawn --once")
+    ctx.stop_daemon(d)
+
+
+def test_state_dir_others_can_write_is_refused(ctx):
+    ctx.write_config()
+    os.makedirs(ctx.state_dir, mode=0o700, exist_ok=True)
+    os.chmod(ctx.state_dir, 0o777)
+    try:
+        d = ctx.daemon(ready=False)
+        ctx.expect_eq(d.wait_exit(ctx.t(10)), T.EXIT_CONFIG, "daemon exit status on a world-writable state_dir")
+        ctx.expect(d.has_log("is not this user's alone"), "the daemon does not say why")
+        r = ctx.cli(*T.ARGS_CLEAR_STATE)
+        ctx.expect_rc(r, T.EXIT_CONFIG, "--clear-state on a world-writable state_dir")
+    finally:
+        os.chmod(ctx.state_dir, 0o700)
