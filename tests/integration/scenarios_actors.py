@@ -188,8 +188,8 @@ def test_signals_usr1_usr2_pipe(ctx):
     d.signal(signal.SIGUSR2)
     d.wait_log("debug logging on", ctx.t(5), since=m)
     d.wait_log("tick: due", ctx.t(5), since=m)
+    m = d.mark()                    # before the signal: the answer may come before the next line of this test
     d.signal(signal.SIGUSR2)
-    m = d.mark()
     d.wait_log("debug logging off", ctx.t(5), since=m)
     time.sleep(ctx.t(_cycles(2)))
     ctx.expect(not d.has_log("tick: due", since=d.text().find("debug logging off", m)),
