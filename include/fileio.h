@@ -23,5 +23,10 @@ int fileio_write_atomic(const char *path, const void *data, size_t size, mode_t 
  * behind: 0, or why not (-EROFS, -ENOSPC, -EACCES, ...). */
 int fileio_probe_dir(const char *dir);
 
+/* DIR/NAME for this user's eyes only (the failover record, the pause): DIR created 0700 when missing, an existing
+ * file made 0600 first (fileio_write_atomic keeps an existing file's mode, and a copy left readable by others would
+ * stay so), then replaced atomically. */
+int fileio_write_private(const char *dir, const char *name, const void *data, size_t size);
+
 /* mkdir -p with `mode` for the last component; an existing directory is fine. */
 int fileio_mkdir_p(const char *path, mode_t mode);

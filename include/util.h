@@ -1,6 +1,7 @@
 /* util: small helpers shared by every module (cleanup attributes, time, strv). No state. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stddef.h>
@@ -39,4 +40,6 @@ uint64_t now_realtime_usec(void);
 /* strv: NULL-terminated arrays of malloc'd strings */
 char **strv_copy(char *const *v);
 size_t strv_length(char *const *v);
+/* Same strings in the same order; NULL equals an empty array. */
+bool strv_equal(char *const *a, char *const *b);
 void strv_free(char **v);

@@ -132,17 +132,6 @@ void alertmanager_set_source(struct alertmanager *m, const struct alert_source *
 
 /* ---- configuration -------------------------------------------------------------------------------------- */
 
-static bool same_urls(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(a[i], b[i]) != 0)
-                        return false;
-        return true;
-}
-
 static void drop_posters(struct alertmanager *m) {
         for (size_t i = 0; i < m->n_posters; i++)
                 webhook_free(m->posters[i]);
@@ -166,7 +155,7 @@ int alertmanager_configure(struct alertmanager *m, char *const *base_urls, uint6
         size_t n = strv_length(base_urls);
         int r = 0;
 
-        if (m->urls && same_urls(m->urls, base_urls) && m->timeout_usec == timeout_usec && m->retries == retries)
+        if (m->urls && strv_equal(m->urls, base_urls) && m->timeout_usec == timeout_usec && m->retries == retries)
                 return 0;
         drop_posters(m);
         m->timeout_usec = timeout_usec;

@@ -181,3 +181,18 @@ int fileio_mkdir_p(const char *path, mode_t mode) {
                 return -errno;
         return 0;
 }
+
+int fileio_write_private(const char *dir, const char *name, const void *data, size_t size) {
+        char *path = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        r = fileio_mkdir_p(dir, 0700);
+        if (r >= 0 && chmod(path, 0600) < 0 && errno != ENOENT)
+                r = -errno;
+        if (r >= 0)
+                r = fileio_write_atomic(path, data, size, 0600);
+        free(path);
+        return r;
+}

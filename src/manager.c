@@ -39,6 +39,7 @@ struct endpoint {
         uint64_t checked_usec;                  /* CLOCK_REALTIME of the last finished check */
         uint64_t started_mono_usec;             /* CLOCK_MONOTONIC: when the check out now (or the last) started */
         uint64_t answer_started_mono_usec;      /* when the check behind `last` started: newer than a request? */
+        bool off_cadence;                       /* the check out now was asked for a --once, between two ticks */
 };
 
 struct manager {
@@ -227,13 +228,16 @@ static void on_health_done(struct health_target *t, const struct health_result *
 static void endpoint_start_check(struct endpoint *ep) {
         int r;
 
-        /* A check still running when the next is due has had the whole interval: it counts as failed — unless it
-         * started less than a timeout ago (asked for a --once between two ticks): then it answers soon enough. */
+        /* A check still running when the next is due has had the whole interval: it counts as failed — unless a
+         * --once asked for it between two ticks: then it has not had its timeout yet and answers soon enough. (Only
+         * then: a check of the cadence is always replaced, or a hang would cost an interval more to detect.) */
         if (health_target_busy(ep->target)) {
-                if (now_monotonic_usec() - ep->started_mono_usec < ep->manager->config->health.timeout_usec)
+                if (ep->off_cadence && now_monotonic_usec() - ep->started_mono_usec <
+                                       ep->manager->config->health.timeout_usec)
                         return;
                 health_target_cancel(ep->target);
         }
+        ep->off_cadence = false;
         ep->started_mono_usec = now_monotonic_usec();
         r = health_target_start(ep->target);
         if (r < 0)
@@ -600,8 +604,10 @@ static void request_ask(struct manager *m) {
         uint64_t since = m->request_since_usec;
         int r;
 
-        if (!health_target_busy(m->standby.target) && m->standby.answer_started_mono_usec < since)
+        if (!health_target_busy(m->standby.target) && m->standby.answer_started_mono_usec < since) {
                 endpoint_start_check(&m->standby);
+                m->standby.off_cadence = true;
+        }
         if (m->standby_db && !dbprobe_busy(m->standby_db) && dbprobe_answer_asked_usec(m->standby_db) < since &&
             (r = dbprobe_ask(m->standby_db)) < 0)
                 log_error_errno(r, "standby database: cannot ask: %s", strerror(-r));

@@ -188,17 +188,6 @@ static bool same(const char *a, const char *b) {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static bool same_argv(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(a[i], b[i]) != 0)
-                        return false;
-        return true;
-}
-
 /* A reload that keeps the webhook's or the hooks' settings keeps their queues: nothing is dropped for nothing. */
 static int setup_webhook(struct observe *o, const struct config_alerts *al) {
         struct config_alerts *was = &o->alerts_config;
@@ -243,7 +232,7 @@ static int setup_alertmanager(struct observe *o, const struct config *c) {
 static int setup_hooks(struct observe *o, const struct config_command *h) {
         struct config_command *was = &o->hooks_config;
 
-        if (o->hooks && same_argv(was->argv, h->argv) && was->timeout_usec == h->timeout_usec)
+        if (o->hooks && strv_equal(was->argv, h->argv) && was->timeout_usec == h->timeout_usec)
                 return 0;
         o->hooks = hooks_free(o->hooks);
         strv_free(was->argv);

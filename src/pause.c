@@ -105,19 +105,11 @@ int pause_load(const char *state_dir, struct pause *ret) {
 }
 
 int pause_save(const char *state_dir, const struct pause *p) {
-        _cleanup_free_ char *path = pause_path(state_dir), *text = NULL;
+        _cleanup_free_ char *text = NULL;
         size_t size;
-        int r;
+        int r = pause_serialize(p, &text, &size);
 
-        if (!path)
-                return -ENOMEM;
-        r = fileio_mkdir_p(state_dir, 0700);
-        if (r < 0)
-                return r;
-        r = pause_serialize(p, &text, &size);
-        if (r < 0)
-                return r;
-        return fileio_write_atomic(path, text, size, 0600);
+        return r < 0 ? r : fileio_write_private(state_dir, PAUSE_FILE_NAME, text, size);
 }
 
 int pause_clear(const char *state_dir) {

@@ -225,13 +225,6 @@ int sshmux_new(sd_event *e, const struct config *c, struct sshmux **ret) {
         return 0;
 }
 
-static bool same_argv(char *const *a, char *const *b) {
-        for (; *a && *b; a++, b++)
-                if (strcmp(*a, *b) != 0)
-                        return false;
-        return !*a && !*b;
-}
-
 int sshmux_reload(struct sshmux **xp, sd_event *e, const struct config *c) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         char **argv = NULL;
@@ -240,7 +233,7 @@ int sshmux_reload(struct sshmux **xp, sd_event *e, const struct config *c) {
         if (*xp && c->promote.method == CONFIG_PROMOTE_TRIGGER_FILE && c->promote.ssh.host &&
             sshmux_paths(getenv("RUNTIME_DIRECTORY"), c->state_dir, &dir, &path) == 0) {
                 argv = plan_ssh_master_argv(&c->promote.ssh, c->promote.timeout_usec, path);
-                same = argv && same_argv(argv, (*xp)->argv);
+                same = argv && strv_equal(argv, (*xp)->argv);
                 strv_free(argv);
         }
         if (same)

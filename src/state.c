@@ -198,23 +198,12 @@ int state_load(const char *state_dir, struct state *ret) {
 }
 
 int state_save(const char *state_dir, const struct state *s) {
-        _cleanup_free_ char *path = state_path(state_dir), *text = NULL;
+        _cleanup_free_ char *text = NULL;
         size_t size;
-        int r;
+        int r = state_serialize(s, &text, &size);
 
-        if (!path)
-                return -ENOMEM;
-        r = fileio_mkdir_p(state_dir, 0700);
-        if (r < 0)
-                return r;
-        r = state_serialize(s, &text, &size);
-        if (r < 0)
-                return r;
-        /* fileio keeps an existing file's mode: a record left readable by others (an old install, a hand copy)
-         * would stay so, and the new content with it. Step details quote commands and their output. */
-        if (chmod(path, 0600) < 0 && errno != ENOENT)
-                return -errno;
-        return fileio_write_atomic(path, text, size, 0600);
+        /* Private: step details quote commands and their output. */
+        return r < 0 ? r : fileio_write_private(state_dir, STATE_FILE_NAME, text, size);
 }
 
 int state_clear(const char *state_dir) {
