@@ -8,10 +8,7 @@
 
 #include "config.h"
 
-/* Process exit codes (main returns them). */
-#define EXIT_REFUSED 3          /* --once: a gate said no, or a failover is already recorded */
-#define EXIT_BUSY 75            /* EX_TEMPFAIL: another blfailoverd holds the pair's lock and takes no commands */
-#define EXIT_CONFIG 78          /* EX_CONFIG */
+#include "exitcode.h"
 
 struct manager;
 

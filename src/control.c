@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "exitcode.h"
 #include "pause.h"
 #include "util.h"
 
@@ -258,18 +259,18 @@ static int on_call_readable(sd_event_source *s, int fd, uint32_t revents, void *
         }
         /* Who asks first: a caller who may not give commands learns nothing else. */
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-                return refuse(call, 1, "control: cannot tell who is asking"), 0;
+                return refuse(call, EXIT_FAILURE, "control: cannot tell who is asking"), 0;
         if (cred.uid != 0 && cred.uid != geteuid())
-                return refuse(call, 77, "control: only root (or the daemon's own user) may give commands"), 0;
+                return refuse(call, EXIT_NOPERM, "control: only root (or the daemon's own user) may give commands"), 0;
         if ((size_t) n > CONTROL_MSG_MAX)
-                return refuse(call, 2, "control: request too long"), 0;
+                return refuse(call, EXIT_USAGE, "control: request too long"), 0;
         msg[n] = '\0';
         if (control_parse_request(msg, &req) < 0)
-                return refuse(call, 2, "control: unknown request (this daemon speaks protocol 1: \"1 once\", "
+                return refuse(call, EXIT_USAGE, "control: unknown request (this daemon speaks protocol 1: \"1 once\", "
                               "\"1 once force\", \"1 clear-state\", \"1 pause [REASON]\", \"1 resume\"); is the "
                               "blfailoverd binary newer than the daemon?"), 0;
         if (c->busy)
-                return refuse(call, 75, "another command is in progress in the daemon; try again when it is done"), 0;
+                return refuse(call, EXIT_BUSY, "another command is in progress in the daemon; try again when it is done"), 0;
         req.pid = cred.pid;
         req.uid = cred.uid;
         start_command(call, &req);
@@ -277,7 +278,7 @@ static int on_call_readable(sd_event_source *s, int fd, uint32_t revents, void *
 }
 
 static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        refuse(userdata, 2, "control: no request within 5 s");
+        refuse(userdata, EXIT_USAGE, "control: no request within 5 s");
         return 0;
 }
 

@@ -3,7 +3,7 @@
 
 #include <time.h>
 
-#include "manager.h"
+#include "exitcode.h"
 #include "util.h"
 
 void gates_describe_check(const struct health_result *r, char *buf, size_t size) {

@@ -27,7 +27,6 @@
 #define BLF_VERSION "0.0.0"
 #endif
 
-#define EXIT_USAGE 2
 
 enum mode {
         MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE, MODE_PAUSE,
@@ -372,7 +371,7 @@ static int forward_to_daemon(const struct config *c, const struct options *o, pi
         if (r < 0) {
                 log_error_errno(r, "cannot talk to the daemon (pid %d) on %s/%s: %s", (int) holder, c->state_dir,
                                 CONTROL_SOCKET_NAME, strerror(-r));
-                return r == -EACCES ? 77 : EXIT_FAILURE;
+                return r == -EACCES ? EXIT_NOPERM : EXIT_FAILURE;
         }
         return code;
 }

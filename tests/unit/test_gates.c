@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "gates.h"
-#include "manager.h"
+#include "exitcode.h"
 
 struct fixture {
         struct config config;
