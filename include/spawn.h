@@ -46,6 +46,12 @@ typedef void (*spawn_done_fn)(struct spawn *s, const struct spawn_result *r, voi
 int spawn_start(sd_event *e, char *const argv[], char *const env[], uint64_t timeout_usec,
                 spawn_done_fn done, void *userdata, struct spawn **ret);
 
+/* The same for a helper that must not outlive the daemon (the warm ssh master): the child gets SIGTERM when the
+ * daemon dies, even by SIGKILL (PR_SET_PDEATHSIG; best effort where a seccomp filter refuses prctl). Not for
+ * failover steps: a step a crash interrupted is the record's business, and resuming decides about it. */
+int spawn_start_tethered(sd_event *e, char *const argv[], char *const env[], uint64_t timeout_usec,
+                         spawn_done_fn done, void *userdata, struct spawn **ret);
+
 /* Kills a still-running child's process group, reaps nothing more, frees. NULL is fine. The callback is not
  * called after this. */
 struct spawn *spawn_free(struct spawn *s);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -161,12 +162,16 @@ static int child_execvpe(char *const argv[], char *const envp[], const char *pat
 }
 
 static _Noreturn void child_exec(char *const argv[], char *const envp[], const char *path, int out_fd,
-                                 int exec_fd) {
+                                 int exec_fd, pid_t tether) {
         int fd;
 
         if (setpgid(0, 0) < 0)
                 child_fail(exec_fd, errno);
         child_reset_signals();
+        /* Best effort (a seccomp filter may refuse prctl): then systemd's cgroup is what cleans up. A parent that
+         * died before prctl took effect is seen as a new parent. */
+        if (tether > 0 && prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && getppid() != tether)
+                _exit(EXIT_FAILURE);
 
         /* Lift both pipe ends above stdio first, so that the dup2()s below cannot clobber them. */
         if ((fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 3)) < 0)
@@ -360,7 +365,7 @@ static int on_child(sd_event_source *source, const siginfo_t *si, void *userdata
         return 0;
 }
 
-static int spawn_start_child(struct spawn *s, char *const argv[], char *const env[]) {
+static int spawn_start_child(struct spawn *s, char *const argv[], char *const env[], pid_t tether) {
         char **own_env = NULL;
         const char *path;
         int out[2], ex[2], r = 0;
@@ -383,7 +388,7 @@ static int spawn_start_child(struct spawn *s, char *const argv[], char *const en
         s->start_usec = now_monotonic_usec();
         s->pid = fork();
         if (s->pid == 0)
-                child_exec(argv, env, path, out[1], ex[1]);
+                child_exec(argv, env, path, out[1], ex[1], tether);
         if (s->pid < 0)
                 r = -errno;
         else
@@ -408,8 +413,8 @@ static int sigchld_blocked(void) {
         return sigismember(&cur, SIGCHLD) ? 0 : -EBUSY;
 }
 
-int spawn_start(sd_event *e, char *const argv[], char *const env[], uint64_t timeout_usec,
-                spawn_done_fn done, void *userdata, struct spawn **ret) {
+static int start(sd_event *e, char *const argv[], char *const env[], uint64_t timeout_usec, bool tethered,
+                 spawn_done_fn done, void *userdata, struct spawn **ret) {
         struct spawn *s;
         int r;
 
@@ -425,7 +430,7 @@ int spawn_start(sd_event *e, char *const argv[], char *const env[], uint64_t tim
         *s = (struct spawn) { .event = sd_event_ref(e), .output_fd = -1, .exec_fd = -1,
                               .done = done, .userdata = userdata };
         s->output = malloc(SPAWN_OUTPUT_MAX + 1);
-        r = s->output ? spawn_start_child(s, argv, env) : -ENOMEM;
+        r = s->output ? spawn_start_child(s, argv, env, tethered ? getpid() : 0) : -ENOMEM;
         if (r >= 0)
                 r = sd_event_add_child(e, &s->child_source, s->pid, WEXITED, on_child, s);
         if (r >= 0)
@@ -439,6 +444,16 @@ int spawn_start(sd_event *e, char *const argv[], char *const env[], uint64_t tim
         }
         *ret = s;
         return 0;
+}
+
+int spawn_start(sd_event *e, char *const argv[], char *const env[], uint64_t timeout_usec,
+                spawn_done_fn done, void *userdata, struct spawn **ret) {
+        return start(e, argv, env, timeout_usec, false, done, userdata, ret);
+}
+
+int spawn_start_tethered(sd_event *e, char *const argv[], char *const env[], uint64_t timeout_usec,
+                         spawn_done_fn done, void *userdata, struct spawn **ret) {
+        return start(e, argv, env, timeout_usec, true, done, userdata, ret);
 }
 
 /* Reaper for a child we gave up on: sd-event reaps it right after this returns. Dropping the floating

@@ -124,7 +124,7 @@ static int start_master(struct sshmux *x) {
                 return -errno;
         x->up_usec = 0;
         x->started_usec = now_monotonic_usec();
-        r = spawn_start(x->event, x->argv, NULL, SSHMUX_LIFETIME_USEC, on_master_exit, x, &x->master);
+        r = spawn_start_tethered(x->event, x->argv, NULL, SSHMUX_LIFETIME_USEC, on_master_exit, x, &x->master);
         if (r < 0)
                 log_warning("ssh master to %s: cannot start ssh: %s; failover ssh steps log in afresh", x->host,
                             strerror(-r));

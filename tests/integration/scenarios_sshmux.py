@@ -140,3 +140,18 @@ def test_ssh_master_not_used_by_the_drill(ctx):
     ctx.expect_rc(r, 0, "--once --dry-run")
     ctx.expect(not os.path.exists(os.path.dirname(_socket_path(ctx))), "the drill created the ssh master's directory")
     ctx.expect("ControlPath" not in r.stdout, "the drill's plan names a ControlPath")
+
+
+def test_ssh_master_dies_with_a_killed_daemon(ctx):
+    """SIGKILL leaves no time to stop the master: it must go by itself (outside systemd's cgroup too), not linger
+    logged in to the database host."""
+    d = ctx.daemon(ready=False)
+    master = _wait_master(ctx, d, 0)
+    d.signal(signal.SIGKILL)
+    d.stopped_by_us = signal.SIGKILL
+    ctx.expect_eq(d.wait_exit(ctx.t(10)), -signal.SIGKILL, "daemon exit after SIGKILL")
+    try:
+        T.wait_until(lambda: not T.proc_alive(master), ctx.t(5), f"the ssh master (pid {master}) to exit")
+    finally:
+        if T.proc_alive(master):
+            os.kill(master, signal.SIGKILL)
