@@ -404,6 +404,8 @@ static int run_command(struct config *c, const struct options *o) {
                         config_free(c);
                         return EXIT_BUSY;
                 }
+                /* The command line's own wait, bounded by the 2 s deadline above: no event loop runs in this
+                 * process (the daemon never gets here: run_daemon refuses at once). */
                 nanosleep(&retry_after, NULL);
         }
         r = lock_failed(c, r);
