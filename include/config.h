@@ -106,6 +106,51 @@ struct config_alerts {
         uint64_t lag_warning_bytes;     /* 0: off */
 };
 
+/* sites: the pair described symmetrically (issue 12). Every command of a site is a template (template.h): its
+ * words are kept as written and expanded when a plan is built. An unset command has argv == NULL and holds its
+ * default timeout; the default argv (docs/design/lifecycle.md §1) is filled in by the parser when the site has
+ * what the default needs (pgdata), so argv != NULL means "this site can run it". */
+#define CONFIG_SITE_NAME_MAX 31
+#define CONFIG_SITES 2
+
+struct config_site_commands {
+        struct config_command status, start, stop, controldata, waldump, recover, rewind, clone_prepare, clone;
+};
+
+struct config_site_database {
+        bool present;                   /* both sites have a database, or neither */
+        char *conninfo;                 /* required: how the monitor reaches it (libpq) */
+        char *replication_conninfo;     /* how the other site's database reaches it; NULL: rejoin/switchover can't */
+        char *application_name;         /* default: the site name */
+        struct config_ssh ssh;          /* host NULL: no ssh to this database host */
+        char *pgdata;                   /* NULL: the default commands are unavailable */
+        char *bindir;                   /* default /usr/lib/postgresql/15/bin */
+        char *trigger_file;             /* only with failover.promote.method trigger_file */
+        struct config_site_commands commands;
+};
+
+struct config_site {
+        char *name;                     /* [a-z0-9_-]{1,31} in the sites form; free text from the runbook form */
+        char *health_url;
+        char *nginx_server;             /* the `server` address exactly as in failover.nginx.upstream */
+        struct config_site_database database;
+        struct config_command stack_start;      /* {role} is the role the site is being given */
+        struct config_command stack_stop;
+};
+
+struct config_switchover {
+        uint64_t max_lag_usec;          /* default 1s: replay lag the checklist accepts */
+        uint64_t catch_up_timeout_usec; /* default 10s: the standby must replay the old primary's last checkpoint */
+        bool checkpoint;                /* default true: CHECKPOINT before the stop */
+        uint64_t stream_timeout_usec;   /* default 60s: the demoted primary must stream within this */
+};
+
+struct config_rejoin {
+        bool reclone;                   /* default false */
+        uint64_t max_lag_bytes;         /* default 16MB */
+        uint64_t stream_timeout_usec;   /* default 120s */
+};
+
 /* A scalar's dotted key path ("failover.nginx.upstream", "failover.standby_stack.command[2]") and its mark. */
 struct config_key_mark {
         char *key;
@@ -128,6 +173,14 @@ struct config {
         struct config_metrics metrics;          /* metrics: optional */
         struct config_alerts alerts;            /* alerts: optional */
         struct config_command hooks;            /* hooks.command: optional; hooks.timeout default 10s */
+
+        /* The pair, symmetric. Always filled: from `sites:`, or mapped from the runbook form (active/standby,
+         * failover.nginx.*_server, database.primary/standby, promote.ssh/trigger_file, standby_stack). */
+        bool sites_form;                /* the file used `sites:` */
+        struct config_site sites[CONFIG_SITES];
+        unsigned serves_first;          /* index into sites; the runbook form: 0 (active) */
+        struct config_switchover switchover;
+        struct config_rejoin rejoin;
 
         struct config_key_mark *marks;  /* every key seen in the file, in file order */
         size_t n_marks;
@@ -162,6 +215,20 @@ void config_free(struct config *c);
 
 /* The mark of a dotted key, or {0,0} if the key was not in the file. */
 struct config_mark config_mark_of(const struct config *c, const char *key);
+
+/* Points the runtime fields the daemon acts on (active, standby, nginx.active_server/standby_server,
+ * database.primary/standby, promote.ssh/trigger_file, standby_stack) at the roles: sites[serving] serves,
+ * the other site is the standby. The runbook form maps onto sites so that serving = 0 gives back exactly the
+ * file's meaning. Returns 0, -EINVAL (serving out of range), -ENOMEM. */
+int config_apply_roles(struct config *c, unsigned serving);
+
+/* The index of the site named `name`, or -ENOENT. */
+int config_site_index(const struct config *c, const char *name);
+
+/* What a config lacks for the lifecycle commands: NULL when `--switchover` (resp. `--rejoin` onto site
+ * `target`) can run, else a static sentence naming the missing key. */
+const char *config_switchover_missing(const struct config *c);
+const char *config_rejoin_missing(const struct config *c, unsigned target);
 
 /* Parse "250ms", "10s", "2m", "1h" (also "0s"). Returns 0 or -EINVAL. Pure. */
 int config_parse_duration(const char *s, uint64_t *ret_usec);

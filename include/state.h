@@ -1,6 +1,9 @@
-/* state: owns the persisted failover record in state_dir — what happened, when, and every step's result —
- * its text format (parse/serialize are pure), atomic saves, and the human rendering for --status.
- * A record that exists means "a failover was attempted": the daemon never fails over twice. */
+/* state: owns the persisted record of the pair in state_dir — who serves (site names) and the epoch of that role
+ * assignment, the latch, and the journal of the last operation (failover, switchover, rejoin: every step's
+ * result and the facts later steps need) — its text format (parse/serialize are pure; format 2 is written,
+ * format 1 is read and mapped), atomic saves, and the human rendering for --status.
+ * The latch is what "never fails over twice" rests on: while it is not "none", no automatic failover runs.
+ * A format-1 record (or an unreadable one) is latched. */
 #pragma once
 
 #include <stddef.h>
@@ -8,7 +11,8 @@
 #include <stdio.h>
 
 #define STATE_FILE_NAME "state"
-#define STATE_STEPS_MAX 16
+#define STATE_STEPS_MAX 32
+#define STATE_FACTS_MAX 16
 #define STATE_FILE_MAX (256u * 1024u)
 
 enum state_outcome {
@@ -16,6 +20,22 @@ enum state_outcome {
         STATE_RUNNING,          /* started and not finished: the daemon died mid-failover */
         STATE_SUCCEEDED,
         STATE_FAILED,
+        STATE_PUT_BACK,         /* a switchover failed before its promotion and everything was put back */
+};
+
+enum state_op {
+        STATE_OP_NONE,
+        STATE_OP_FAILOVER,
+        STATE_OP_SWITCHOVER,
+        STATE_OP_REJOIN,
+};
+
+/* Why automatic failovers are held: */
+enum state_latch {
+        STATE_LATCH_NONE,       /* armed */
+        STATE_LATCH_FAILOVER,   /* a failover ran: the pair has no standby until --rejoin (or --clear-state) */
+        STATE_LATCH_SWITCHOVER, /* a switchover failed after its promotion, or was interrupted: finish with --rejoin */
+        STATE_LATCH_REJOIN,     /* a rejoin failed after changing the old primary: run --rejoin again */
 };
 
 enum state_step_status {
@@ -34,7 +54,21 @@ struct state_step {
         char detail[512];               /* one line: argv, outcome, or why it failed */
 };
 
+struct state_fact {
+        char key[32];
+        char value[160];
+};
+
 struct state {
+        unsigned version;               /* the format read (1 or 2); 2 is always written */
+        uint64_t epoch;                 /* +1 at every role change; 0 before the first */
+        char serving[32];               /* site name; "" when the record does not say (never written so in v2) */
+        char standby[32];
+        enum state_latch latch;
+        enum state_op op;               /* the operation the journal below belongs to */
+        char from[32], to[32];          /* the op's old and new serving site */
+        struct state_fact facts[STATE_FACTS_MAX];
+        size_t n_facts;
         enum state_outcome outcome;
         char trigger[16];               /* "automatic" or "manual" */
         uint64_t started_usec;          /* CLOCK_REALTIME */
@@ -46,6 +80,12 @@ struct state {
 
 const char *state_outcome_to_string(enum state_outcome o);
 const char *state_step_status_to_string(enum state_step_status s);
+const char *state_op_to_string(enum state_op o);
+const char *state_latch_to_string(enum state_latch l);
+
+/* Facts: the value of `key`, or NULL. state_fact_set replaces or appends; -E2BIG when full or too long. */
+const char *state_fact_get(const struct state *s, const char *key);
+int state_fact_set(struct state *s, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Pure. -EBADMSG on anything malformed or truncated (a record without its "end" line is torn);
  * *ret_line is set to the offending line (1-based) on error. */
