@@ -31,11 +31,15 @@ enum control_command {
         CONTROL_CLEAR_STATE,
         CONTROL_PAUSE,
         CONTROL_RESUME,
+        CONTROL_SWITCHOVER,
+        CONTROL_REJOIN,
 };
 
 struct control_request {
         enum control_command command;
         bool force;
+        bool reclone;                   /* CONTROL_REJOIN */
+        char site[32];                  /* CONTROL_SWITCHOVER: the site to serve ("" = the standby) */
         char reason[PAUSE_REASON_MAX];  /* CONTROL_PAUSE: "" when none was given */
         pid_t pid;              /* the caller, from SO_PEERCRED */
         uid_t uid;

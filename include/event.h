@@ -26,6 +26,11 @@ enum event_kind {
         EVENT_RECORD_CLEARED,           /* --clear-state through the daemon: watching again */
         EVENT_PAUSED,                   /* maintenance pause set (or found at start) */
         EVENT_RESUMED,                  /* maintenance pause lifted */
+        EVENT_OPERATION_STARTED,        /* a switchover or rejoin began */
+        EVENT_OPERATION_SUCCEEDED,
+        EVENT_OPERATION_REFUSED,        /* its checklist said no: nothing changed */
+        EVENT_OPERATION_PUT_BACK,       /* failed before the point of no return; everything put back */
+        EVENT_OPERATION_FAILED,         /* failed; the record says what is left */
         _EVENT_KIND_MAX,
 };
 

@@ -26,3 +26,7 @@ int manager_run_once(struct manager *m, bool force);
  * host, test_command accepts the rewrite), one line each on stdout and a final "drill verdict:" line. Returns 0
  * (would proceed), EXIT_REFUSED (a gate would hold it) or 1 (a check failed). */
 int manager_run_drill(struct manager *m);
+
+/* --switchover with no daemon running (we hold the lock): runs it on this process's loop; returns its exit code
+ * (0, EXIT_REFUSED, EXIT_PUT_BACK, EXIT_FAILURE, EXIT_CONFIG). to: NULL or the site to serve. */
+int manager_run_switchover(struct manager *m, const char *to);

@@ -49,6 +49,8 @@ const char *control_command_to_string(enum control_command c) {
         case CONTROL_ONCE:              return "once";
         case CONTROL_CLEAR_STATE:       return "clear-state";
         case CONTROL_PAUSE:             return "pause";
+        case CONTROL_SWITCHOVER:        return "switchover";
+        case CONTROL_REJOIN:            return "rejoin";
         case CONTROL_RESUME:            return "resume";
         }
         return "?";
@@ -187,6 +189,13 @@ static void refuse(struct control_call *call, int exit_code, const char *why) {
         control_call_finish(call, exit_code);
 }
 
+/* The sites form's names: [a-z0-9_-]{1,31}. */
+static bool site_name_valid(const char *s) {
+        size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+        return n > 0 && n < 32 && s[n] == '\0';
+}
+
 int control_parse_request(const char *msg, struct control_request *req) {
         if (strcmp(msg, "1 once") == 0)
                 *req = (struct control_request) { .command = CONTROL_ONCE };
@@ -196,6 +205,17 @@ int control_parse_request(const char *msg, struct control_request *req) {
                 *req = (struct control_request) { .command = CONTROL_CLEAR_STATE };
         else if (strcmp(msg, "1 resume") == 0)
                 *req = (struct control_request) { .command = CONTROL_RESUME };
+        else if (strcmp(msg, "1 switchover") == 0)
+                *req = (struct control_request) { .command = CONTROL_SWITCHOVER };
+        else if (strncmp(msg, "1 switchover to ", 16) == 0) {
+                *req = (struct control_request) { .command = CONTROL_SWITCHOVER };
+                if (!site_name_valid(msg + 16))
+                        return -EBADMSG;
+                memcpy(req->site, msg + 16, strlen(msg + 16) + 1);
+        } else if (strcmp(msg, "1 rejoin") == 0)
+                *req = (struct control_request) { .command = CONTROL_REJOIN };
+        else if (strcmp(msg, "1 rejoin reclone") == 0)
+                *req = (struct control_request) { .command = CONTROL_REJOIN, .reclone = true };
         else if (strcmp(msg, "1 pause") == 0 || strncmp(msg, "1 pause ", 8) == 0) {
                 const char *reason = msg[7] ? msg + 8 : "";
                 *req = (struct control_request) { .command = CONTROL_PAUSE };
@@ -267,7 +287,8 @@ static int on_call_readable(sd_event_source *s, int fd, uint32_t revents, void *
         msg[n] = '\0';
         if (control_parse_request(msg, &req) < 0)
                 return refuse(call, EXIT_USAGE, "control: unknown request (this daemon speaks protocol 1: \"1 once\", "
-                              "\"1 once force\", \"1 clear-state\", \"1 pause [REASON]\", \"1 resume\"); is the "
+                              "\"1 once force\", \"1 clear-state\", \"1 pause [REASON]\", \"1 resume\", \"1 switchover [to SITE]\", "
+                              "\"1 rejoin [reclone]\"); is the "
                               "blfailoverd binary newer than the daemon?"), 0;
         if (c->busy)
                 return refuse(call, EXIT_BUSY, "another command is in progress in the daemon; try again when it is done"), 0;

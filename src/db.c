@@ -546,6 +546,10 @@ static int result_take(struct db_query *q, PGresult *res) {
         char buf[128];
         int r = 0;
 
+        if (st == PGRES_COMMAND_OK && !q->result) {
+                q->result = res;        /* a utility statement (CHECKPOINT): no row, no column */
+                return 0;
+        }
         if (st != PGRES_TUPLES_OK) {
                 const char *msg = PQresultErrorMessage(res);
 

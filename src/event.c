@@ -32,6 +32,11 @@ static const struct {
         [EVENT_RECORD_CLEARED]          = { "record_cleared", LOG_LEVEL_NOTICE, "f6ec10841dce4ed4b1b449014f2a83bd" },
         [EVENT_PAUSED]                  = { "paused", LOG_LEVEL_WARNING, "44f1a04a0bee4b5eb7c0ee1d15f14ace" },
         [EVENT_RESUMED]                 = { "resumed", LOG_LEVEL_NOTICE, "30561a5e349c48e882c1a9af3c802271" },
+        [EVENT_OPERATION_STARTED]       = { "operation_started", LOG_LEVEL_NOTICE, "5bf21ffc710a4e8bb242a26d60caec1f" },
+        [EVENT_OPERATION_SUCCEEDED]     = { "operation_succeeded", LOG_LEVEL_NOTICE, "14411ec9f1724cedab143c150223e73c" },
+        [EVENT_OPERATION_REFUSED]       = { "operation_refused", LOG_LEVEL_ERR, "c084520c42864daa921ddbe69dd05478" },
+        [EVENT_OPERATION_PUT_BACK]      = { "operation_put_back", LOG_LEVEL_ERR, "ddbe8f90c6d740908caa0b970f3511fd" },
+        [EVENT_OPERATION_FAILED]        = { "operation_failed", LOG_LEVEL_ERR, "b40da7b38d0e43ffafcf6fcc04d58dc0" },
 };
 
 const char *event_kind_to_string(enum event_kind k) {

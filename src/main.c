@@ -19,8 +19,10 @@
 #include "log.h"
 #include "manager.h"
 #include "pause.h"
+#include "roles.h"
 #include "state.h"
 #include "status.h"
+#include "switchover.h"
 #include "util.h"
 
 #ifndef BLF_VERSION
@@ -30,20 +32,21 @@
 
 enum mode {
         MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE, MODE_PAUSE,
-        MODE_RESUME,
+        MODE_RESUME, MODE_SWITCHOVER, MODE_SWITCHOVER_DRY_RUN,
 };
 
 struct options {
         const char *config_path;
         enum mode mode;
-        bool once, force, dry_run, status, check, clear_state, json, pause, resume;
+        bool once, force, dry_run, status, check, clear_state, json, pause, resume, switchover;
         const char *reason;
+        const char *to;
 };
 
 static void usage(FILE *out) {
         fprintf(out,
                 "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]] [--clear-state]\n"
-                "                   [--pause [--reason TEXT]] [--resume] [-v] [--version] [-h]\n"
+                "                   [--pause [--reason TEXT]] [--resume] [--switchover [--to SITE]] [-v] [--version] [-h]\n"
                 "Failover supervisor for an active-standby pair behind nginx.\n\n"
                 "  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
                 "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
@@ -58,21 +61,30 @@ static void usage(FILE *out) {
                 "      --pause         maintenance: no automatic failover (checks, reports and --once go on)\n"
                 "                      until --resume; kept across restarts; --reason TEXT says why\n"
                 "      --resume        lift the pause\n"
+                "      --switchover    planned role change, no committed transaction lost: the standby serves, the\n"
+                "                      old primary becomes its standby (sites form); with -n: the plan; --to SITE\n"
+                "                      names the site that must end up serving\n"
                 "  -v, --verbose       debug logging\n"
                 "      --version       print the version\n"
                 "  -h, --help          this help\n\n"
                 "Without a mode option it runs as the daemon in the foreground (SIGHUP reloads, SIGTERM stops,\n"
                 "SIGUSR1 logs the live view, SIGUSR2 toggles debug logging). One blfailoverd acts per state_dir:\n"
-                "while a daemon runs, --once, --clear-state, --pause and --resume are carried out by it.\n"
-                "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 75 another blfailoverd is busy\n"
+                "while a daemon runs, --once, --switchover, --clear-state, --pause and --resume are carried out by it.\n"
+                "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 4 switchover failed and put back,\n"
+                "75 another blfailoverd is busy\n"
                 "with this pair, 77 not allowed to give the daemon commands, 78 bad config.\n");
 }
 
 static int pick_mode(struct options *o) {
-        int modes = o->check + o->status + o->clear_state + (o->once || o->dry_run) + o->pause + o->resume;
+        int modes = o->check + o->status + o->clear_state + (o->once || (o->dry_run && !o->switchover)) + o->pause +
+                    o->resume + o->switchover;
 
         if (o->json && !o->status) {
                 fprintf(stderr, "blfailoverd: --json only goes with --status\n");
+                return -EINVAL;
+        }
+        if (o->to && !o->switchover) {
+                fprintf(stderr, "blfailoverd: --to only goes with --switchover\n");
                 return -EINVAL;
         }
         if (o->reason && (!o->pause || !pause_reason_valid(o->reason))) {
@@ -83,10 +95,12 @@ static int pick_mode(struct options *o) {
         if (modes > 1 || (o->force && (!o->once || o->dry_run))) {
                 fprintf(stderr, "blfailoverd: %s\n", o->force && !o->once ? "--force only goes with --once"
                         : o->force ? "--force does not go with --dry-run: the drill reports every gate as it is"
-                        : "-t, --status, --clear-state, --pause, --resume and --once/--dry-run exclude each other");
+                        : "-t, --status, --clear-state, --pause, --resume, --switchover and --once/--dry-run exclude "
+                          "each other");
                 return -EINVAL;
         }
-        o->mode = o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
+        o->mode = o->switchover ? (o->dry_run ? MODE_SWITCHOVER_DRY_RUN : MODE_SWITCHOVER)
+                : o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
                 : o->pause ? MODE_PAUSE : o->resume ? MODE_RESUME
                 : o->dry_run && o->once ? MODE_DRILL : o->dry_run ? MODE_DRY_RUN : o->once ? MODE_ONCE : MODE_DAEMON;
         return 0;
@@ -95,7 +109,7 @@ static int pick_mode(struct options *o) {
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
         enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON, OPT_PAUSE, OPT_RESUME,
-               OPT_REASON };
+               OPT_REASON, OPT_SWITCHOVER, OPT_TO };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
@@ -104,6 +118,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "version", no_argument, NULL, OPT_VERSION },  { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, OPT_JSON },        { "pause", no_argument, NULL, OPT_PAUSE },
                 { "resume", no_argument, NULL, OPT_RESUME },    { "reason", required_argument, NULL, OPT_REASON },
+                { "switchover", no_argument, NULL, OPT_SWITCHOVER }, { "to", required_argument, NULL, OPT_TO },
                 {}
         };
         int c;
@@ -118,6 +133,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_ONCE: o->once = true; break;
                 case OPT_FORCE: o->force = true; break;
                 case OPT_STATUS: o->status = true; break;
+                case OPT_SWITCHOVER: o->switchover = true; break;
+                case OPT_TO: o->to = optarg; break;
                 case OPT_CLEAR: o->clear_state = true; break;
                 case OPT_JSON: o->json = true; break;
                 case OPT_PAUSE: o->pause = true; break;
@@ -143,6 +160,14 @@ static int load_config(const char *path, bool deep, struct config **ret) {
 
         config_errors_init(&errs, path);
         r = config_load_file(path, &c, &errs);
+        if (r == 0 && deep)
+                r = roles_apply_from_record(c, &errs);
+        else if (r == 0 && roles_apply_from_record(c, &errs) < 0) {
+                /* --status and the record commands still work: they are how the operator gets out of it */
+                config_errors_print(&errs, stderr);
+                config_errors_done(&errs);
+                config_errors_init(&errs, path);
+        }
         if (r == 0 && deep)
                 r = check_environment(c, &errs);
         else if (r == 0)
@@ -248,6 +273,20 @@ static int clear_state(const struct config *c) {
 
 static int run_manager(struct config *c, const struct options *o);
 
+static int switchover_dry_run_from(const struct config *c) {
+        struct state record = {};
+        int r = state_load(c->state_dir, &record);
+
+        if (r < 0 && r != -ENOENT) {
+                log_error_errno(r, "switchover: the record in %s/%s cannot be read (%s): inspect it with --status",
+                                c->state_dir, STATE_FILE_NAME, strerror(-r));
+                return EXIT_REFUSED;
+        }
+        if (r == -ENOENT)
+                record = (struct state) {};
+        return switchover_dry_run(c, &record, stdout);
+}
+
 /* Under the lock, with no daemon running (one that runs does this itself, see command_pause). */
 static int pause_local(const struct config *c, const char *reason) {
         struct pause p = { .paused = true, .since_usec = now_realtime_usec(), .uid = geteuid() };
@@ -293,6 +332,7 @@ static int run_locally(struct config *c, const struct options *o) {
 
         switch (o->mode) {
         case MODE_ONCE:
+        case MODE_SWITCHOVER:
                 return run_manager(c, o);
         case MODE_CLEAR_STATE:
                 r = clear_state(c);
@@ -344,7 +384,9 @@ static int run_daemon(struct config *c, const struct options *o) {
 }
 
 static void control_words(const struct options *o, char *buf, size_t size) {
-        if (o->mode == MODE_PAUSE)
+        if (o->mode == MODE_SWITCHOVER)
+                snprintf(buf, size, "1 switchover%s%s", o->to ? " to " : "", o->to ? o->to : "");
+        else if (o->mode == MODE_PAUSE)
                 snprintf(buf, size, "1 pause%s%s", o->reason && *o->reason ? " " : "", o->reason ? o->reason : "");
         else
                 snprintf(buf, size, "%s", o->mode == MODE_CLEAR_STATE ? "1 clear-state" : o->mode == MODE_RESUME
@@ -422,6 +464,7 @@ static int run_manager(struct config *c, const struct options *o) {
                 return EXIT_FAILURE;
         }
         r = o->mode == MODE_ONCE ? manager_run_once(m, o->force)
+            : o->mode == MODE_SWITCHOVER ? manager_run_switchover(m, o->to)
             : o->mode == MODE_DRILL ? manager_run_drill(m) : manager_run_daemon(m);
         manager_free(m);
         return r;
@@ -453,7 +496,11 @@ int main(int argc, char **argv) {
         case MODE_ONCE:
         case MODE_PAUSE:
         case MODE_RESUME:
+        case MODE_SWITCHOVER:
                 return run_command(c, &o);      /* takes c */
+        case MODE_SWITCHOVER_DRY_RUN:
+                r = switchover_dry_run_from(c);
+                break;
         case MODE_DRY_RUN:
                 r = failover_dry_run(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
                 break;

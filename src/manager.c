@@ -24,6 +24,8 @@
 #include "pause.h"
 #include "spawn.h"
 #include "sshmux.h"
+#include "switchover.h"
+#include "roles.h"
 #include "state.h"
 #include "util.h"
 
@@ -62,6 +64,9 @@ struct manager {
         struct observe *observe;                /* daemon mode only: status file, metrics, alerts, hooks */
         struct sshmux *sshmux;                  /* daemon mode only: the warm ssh master (NULL: fresh logins) */
         struct failover *failover;
+        struct switchover *switchover;          /* a planned role change in progress */
+        bool reload_after_op;                   /* a SIGHUP came during a switchover: reload when it ends */
+        bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
         struct state state;
         bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
         struct pause pause;                     /* maintenance: no automatic action while .paused */
@@ -415,7 +420,7 @@ static void command_finish(struct manager *m, int code) {
         m->request_pausing = false;
         m->request_deadline = sd_event_source_disable_unref(m->request_deadline);
         m->request_retry = sd_event_source_disable_unref(m->request_retry);
-        if (m->once) {
+        if (m->once || m->exit_when_done) {
                 sd_event_exit(m->event, code);
                 return;
         }
@@ -576,7 +581,8 @@ static struct monitor_verdict evaluate(struct manager *m, bool manual) {
         struct monitor_view view = {
                 .active = &m->active.monitor, .standby = &m->standby.monitor,
                 .threshold = c->health.failure_threshold, .manual = manual,
-                .failed_over = m->failed_over && !manual, .failover_running = m->failover != NULL,
+                .failed_over = m->failed_over && !manual,
+                .failover_running = m->failover != NULL || m->switchover != NULL,
                 .paused = m->pause.paused,
                 .in_startup_grace = !manual && now_monotonic_usec() - m->started_usec < c->health.startup_grace_usec,
                 .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
@@ -662,6 +668,8 @@ static int load_checked_config(const char *path, struct config **ret) {
 
         config_errors_init(&errs, path);
         r = config_load_file(path, &c, &errs);
+        if (r == 0)
+                r = roles_apply_from_record(c, &errs);
         if (r == 0)
                 r = check_environment(c, &errs);
         for (size_t i = 0; i < errs.n; i++) {
@@ -784,9 +792,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         struct event ev = { .kind = EVENT_STOPPING, .exit_status = -1 };
 
         if (si->ssi_signo == SIGHUP) {
-                if (m->once)    /* a one-shot run's targets and answers are its own: a reload would strand them */
+                if (m->once || m->exit_when_done) /* a one-shot run's targets and answers are its own */
                         log_notice("SIGHUP ignored: a one-shot run keeps the config it started with");
-                else
+                else if (m->switchover) {       /* its steps read the config in force: it stays until the end */
+                        log_notice("SIGHUP: the config is reloaded when the switchover in progress ends");
+                        m->reload_after_op = true;
+                } else
                         manager_reload(m);
                 return 0;
         }
@@ -801,8 +812,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         notify_stopping(&m->notify);
         event_emit(&m->bus, &ev, "stopping (signal %s)%s", sigabbrev_np((int) si->ssi_signo),
                    m->failover ? ": a failover is in progress and is being interrupted" : "");
+        if (m->switchover)
+                log_warning("stopping: a switchover is in progress and is being interrupted; the record says where");
         m->failover = failover_free(m->failover);
-        return sd_event_exit(m->event, m->once ? EXIT_FAILURE : EXIT_SUCCESS);
+        m->switchover = switchover_free(m->switchover);
+        return sd_event_exit(m->event, m->once || m->exit_when_done ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
 static int setup_signals(struct manager *m) {
@@ -876,6 +890,7 @@ struct manager *manager_free(struct manager *m) {
         }
         control_free(m->control);
         failover_free(m->failover);
+        switchover_free(m->switchover);
         observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
         sshmux_free(m->sshmux);         /* kills the ssh master, removes its socket */
         spawn_free(m->confirm);
@@ -1209,6 +1224,80 @@ static void command_resume(struct manager *m) {
         command_finish(m, EXIT_SUCCESS);
 }
 
+/* ---- switchover --------------------------------------------------------------------------------------- */
+
+/* The roles changed (or may have): the config is read again with the roles the record now holds, so the health
+ * targets, probes and the failover direction follow without anyone editing a file. */
+static void rearm_after_op(struct manager *m) {
+        struct config *fresh = NULL;
+
+        m->reload_after_op = false;
+        if (m->exit_when_done) {
+                load_state(m);
+                return;
+        }
+        if (load_reload_config(m, &fresh) < 0) {
+                log_error("after the operation: %s has errors (above); the daemon goes on with the roles it had: fix "
+                          "the file and reload", m->config_path);
+                load_state(m);
+                return;
+        }
+        if (apply_config(m, fresh) < 0)
+                return;
+        m->active.monitor = (struct monitor_endpoint) {};
+        m->standby.monitor = (struct monitor_endpoint) {};
+        update_status(m);
+}
+
+static void on_switchover_done(struct switchover *sw, int code, void *userdata) {
+        struct manager *m = userdata;
+
+        (void) sw;
+        m->switchover = switchover_free(m->switchover);
+        rearm_after_op(m);
+        if (m->call || m->exit_when_done)
+                command_finish(m, code);
+}
+
+static void command_switchover(struct manager *m, const char *to) {
+        char why[512] = "";
+        struct switchover_params p = {
+                .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
+                .to = to && *to ? to : NULL, .done = on_switchover_done, .userdata = m,
+        };
+        int r;
+
+        if (m->failover || m->switchover) {
+                log_error("--switchover refused: a %s is in progress (see --status)", m->failover ? "failover"
+                          : "switchover");
+                command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        load_state(m);          /* we hold the lock: the record on disk is the truth */
+        if (m->failed_over && m->state.outcome == STATE_NONE) {
+                log_error("--switchover refused: the record in %s cannot be read; inspect it (--status)",
+                          m->config->state_dir);
+                command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        r = switchover_start(&p, &m->switchover, why, sizeof why);
+        if (r != 0) {
+                if (why[0])
+                        log_error("%s", why);
+                else
+                        log_error_errno(r, "--switchover: cannot start: %s", strerror(-r));
+                command_finish(m, r > 0 ? r : EXIT_FAILURE);
+                return;
+        }
+        update_status(m);
+}
+
+int manager_run_switchover(struct manager *m, const char *to) {
+        m->exit_when_done = true;
+        command_switchover(m, to);      /* a refusal has already asked the loop to exit with its code */
+        return run_loop(m);
+}
+
 static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
         struct manager *m = userdata;
 
@@ -1228,6 +1317,13 @@ static void on_control_request(struct control_call *call, const struct control_r
                 break;
         case CONTROL_RESUME:
                 command_resume(m);
+                break;
+        case CONTROL_SWITCHOVER:
+                command_switchover(m, req->site);
+                break;
+        case CONTROL_REJOIN:
+                log_error("--rejoin: not in this daemon yet");
+                command_finish(m, EXIT_USAGE);
                 break;
         }
 }

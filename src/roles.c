@@ -1,0 +1,37 @@
+/* roles: who serves, from the record. */
+#include "roles.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int roles_serving_index(const struct config *c, const struct state *record, char *why, size_t why_size) {
+        int i;
+
+        if (!record || !record->serving[0])
+                return (int) c->serves_first;
+        i = config_site_index(c, record->serving);
+        if (i < 0 && why)
+                snprintf(why, why_size, "the record in %s/%s says site \"%s\" serves; the config has sites \"%s\" "
+                         "and \"%s\": restore the name in the config, or forget the roles with blfailoverd "
+                         "--clear-state --forget-roles", c->state_dir, STATE_FILE_NAME, record->serving,
+                         c->sites[0].name, c->sites[1].name);
+        return i < 0 ? -ENOENT : i;
+}
+
+int roles_apply_from_record(struct config *c, struct config_errors *errs) {
+        struct state record;
+        char why[768];
+        int r, serving;
+
+        r = state_load(c->state_dir, &record);
+        serving = roles_serving_index(c, r == 0 ? &record : NULL, why, sizeof why);
+        if (serving < 0) {
+                config_errors_add(errs, 0, 0, "%s", why);
+                return -EINVAL;
+        }
+        r = config_apply_roles(c, (unsigned) serving);
+        if (r < 0)
+                config_errors_add(errs, 0, 0, "cannot apply the roles: %s", strerror(-r));
+        return r < 0 ? -EINVAL : 0;
+}

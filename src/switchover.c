@@ -1,0 +1,833 @@
+/* switchover: the planned role change, top to bottom. O is the old primary (serving now), N the new one.
+ *
+ *   checklist (refuses, changes nothing): O's and N's /health answer; O is a primary and N streams from it with
+ *       replay lag within switchover.max_lag; N is in recovery.
+ *   prepare:   nginx_write (N serves, O backup), nginx_test            — undone byte for byte
+ *   drain:     checkpoint (on O: a short shutdown checkpoint later), stack_stop (O's stack: writes stop)
+ *   hand over: stop_old (clean fast stop: the walsender ships everything to N), controldata (proves the stop was
+ *              clean; L = O's final checkpoint), catch_up (N replayed past L: it holds every commit O acknowledged)
+ *   promote:   promote (N leaves recovery)                               — the point of no return
+ *   switch:    switch (nginx reload), stack_start_new
+ *   rejoin O:  new_checkpoint (pg_rewind reads N's timeline from pg_control), rewind (-R: "no rewind required"
+ *              after a clean hand over; writes O's standby config), start_old, streaming, stack_start_old
+ *   done:      latch none, in the same record write as the outcome
+ * A failure before the promotion puts back: O started, O's stack started, the nginx file restored. After it, the
+ * record is latched "switchover" and --rejoin finishes the O side. */
+#include "switchover.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "diff.h"
+#include "exitcode.h"
+#include "fileio.h"
+#include "log.h"
+#include "nginx.h"
+#include "op.h"
+#include "pgtext.h"
+#include "template.h"
+#include "util.h"
+
+#define NGINX_FILE_MAX (16u * 1024u * 1024u)
+#define CATCH_UP_INTERVAL_USEC (10 * USEC_PER_MSEC)
+#define PROMOTE_POLL_USEC (10 * USEC_PER_MSEC)
+#define STREAM_POLL_USEC (250 * USEC_PER_MSEC)
+#define TIMELINE_TIMEOUT_USEC (30 * USEC_PER_SEC)
+#define STEP_GUARD_USEC (7 * 3600 * USEC_PER_SEC)     /* above every configurable timeout: a bug guard only */
+
+struct switchover {
+        const struct config *config;
+        unsigned o, n;                          /* site indexes: old primary, new primary */
+        struct op *op;
+        struct pgtext_controldata old_cd;       /* O after the clean stop */
+        char *nginx_original;                   /* the site file before nginx_write, for the put back */
+        size_t nginx_original_len;
+        bool nginx_written;
+        switchover_done_fn done;
+        void *userdata;
+};
+
+static const struct config_site *site(const struct switchover *sw, unsigned i) {
+        return &sw->config->sites[i];
+}
+
+static const char *password_file(const struct switchover *sw) {
+        return sw->config->database.password_file;
+}
+
+static uint64_t connect_timeout(const struct switchover *sw) {
+        return sw->config->database.connect_timeout_usec;
+}
+
+/* The conninfo the other site's tools use to reach `source`, naming `target` in pg_stat_replication. */
+static char *source_conninfo(const struct config *c, unsigned source, unsigned target) {
+        char *s = NULL;
+
+        if (asprintf(&s, "%s application_name=%s", c->sites[source].database.replication_conninfo,
+                     c->sites[target].database.application_name) < 0)
+                return NULL;
+        return s;
+}
+
+/* A site's command template expanded for a step; NULL with `err` written when it cannot be. */
+static char **site_argv(const struct config *c, unsigned i, const struct config_command *cmd, const char *role,
+                        uint64_t epoch, char *err, size_t err_size) {
+        const struct config_site *s = &c->sites[i];
+        _cleanup_free_ char *source = s->database.replication_conninfo || c->sites[!i].database.replication_conninfo
+                                      ? source_conninfo(c, !i, i) : NULL;
+        struct template_vars vars = {
+                .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = cmd->timeout_usec,
+                .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = role,
+                .epoch = epoch, .source = c->sites[!i].database.replication_conninfo ? source : NULL,
+        };
+        char **argv = NULL;
+
+        if (!cmd->argv) {
+                snprintf(err, err_size, "site %s has no such command configured", s->name);
+                return NULL;
+        }
+        if (template_expand(cmd->argv, &vars, &argv, err, err_size) < 0)
+                return NULL;
+        return argv;
+}
+
+static void run_site_command(struct op *op, struct switchover *sw, unsigned i, const struct config_command *cmd,
+                             const char *role, op_judge_command_fn judge) {
+        char err[256];
+        char **argv = site_argv(sw->config, i, cmd, role, op_record(op)->epoch, err, sizeof err);
+
+        if (!argv) {
+                op_step_done(op, false, -1, "%s", err);
+                return;
+        }
+        op_run_command(op, argv, cmd->timeout_usec, judge);
+}
+
+/* ---- checklist ------------------------------------------------------------------------------------------ */
+
+static void judge_health(struct op *op, void *ctx, const struct health_result *r) {
+        (void) ctx;
+        if (r->status == HEALTH_OK)
+                op_step_done(op, true, -1, "HTTP %ld in %.3fs", r->http_code, (double) r->latency_usec / 1e6);
+        else
+                op_step_done(op, false, -1, "%s%s%s (HTTP %ld): a switchover needs both APIs healthy",
+                             health_status_to_string(r->status), r->error[0] ? ": " : "", r->error, r->http_code);
+}
+
+static void run_check_old_api(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_http_get(op, site(sw, sw->o)->health_url, sw->config->health.timeout_usec, sw->config->health.expect_body,
+                    judge_health);
+}
+
+static void run_check_new_api(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_http_get(op, site(sw, sw->n)->health_url, sw->config->health.timeout_usec, sw->config->health.expect_body,
+                    judge_health);
+}
+
+/* On O: is it a primary, and how far behind is N (found by its application_name)? */
+static char *replication_sql(const char *application_name) {
+        char *sql = NULL;
+
+        if (asprintf(&sql, "SELECT pg_is_in_recovery(), r.state, "
+                     "CASE WHEN pg_is_in_recovery() THEN NULL "
+                     "ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::bigint END, "
+                     "extract(epoch FROM r.replay_lag)::float8, (SELECT count(*) FROM pg_stat_replication "
+                     "WHERE application_name = '%s') "
+                     "FROM (SELECT 1) one LEFT JOIN (SELECT * FROM pg_stat_replication WHERE application_name = '%s' "
+                     "ORDER BY backend_start DESC LIMIT 1) r ON true", application_name, application_name) < 0)
+                return NULL;
+        return sql;
+}
+
+static void judge_replication(struct op *op, void *ctx, const struct db_result *r) {
+        struct switchover *sw = ctx;
+        const char *app = site(sw, sw->n)->database.application_name;
+        double max_lag = (double) sw->config->switchover.max_lag_usec / 1e6, lag_s = -1;
+        bool in_recovery = true;
+        uint64_t lag_bytes = 0;
+
+        if (r->error < 0) {
+                op_step_done(op, false, -1, "cannot ask %s: %s", site(sw, sw->o)->name, r->message);
+                return;
+        }
+        if (db_parse_bool(r->values[0], &in_recovery) < 0 || in_recovery) {
+                op_step_done(op, false, -1, "%s is in recovery: it is not the primary the record says serves",
+                             site(sw, sw->o)->name);
+                return;
+        }
+        if (!r->values[1] || strcmp(r->values[1], "streaming") != 0) {
+                op_step_done(op, false, -1, "%s shows no streaming standby with application_name '%s' (state %s): "
+                             "%s must stream from %s before a switchover", site(sw, sw->o)->name, app,
+                             r->values[1] ? r->values[1] : "none", site(sw, sw->n)->name, site(sw, sw->o)->name);
+                return;
+        }
+        if (r->values[2])
+                lag_bytes = strtoull(r->values[2], NULL, 10);
+        if (r->values[3])
+                lag_s = strtod(r->values[3], NULL);
+        /* NULL replay_lag: nothing sent since the standby caught up (PostgreSQL clears it when idle). */
+        if (lag_bytes > 0 && (lag_s < 0 || lag_s > max_lag)) {
+                op_step_done(op, false, -1, "%s replays %" PRIu64 " bytes behind %s, replay lag %s%.3fs "
+                             "(switchover.max_lag %.3fs): wait for it to catch up", site(sw, sw->n)->name, lag_bytes,
+                             site(sw, sw->o)->name, lag_s < 0 ? "unknown " : "", lag_s < 0 ? 0 : lag_s, max_lag);
+                return;
+        }
+        op_step_done(op, true, -1, "%s primary; %s streaming from it, %" PRIu64 " bytes behind, replay lag %.3fs "
+                     "(max %.3fs)", site(sw, sw->o)->name, site(sw, sw->n)->name, lag_bytes, lag_s < 0 ? 0 : lag_s,
+                     max_lag);
+}
+
+static void run_check_replication(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+        _cleanup_free_ char *sql = replication_sql(site(sw, sw->n)->database.application_name);
+
+        if (!sql) {
+                op_step_done(op, false, -1, "out of memory");
+                return;
+        }
+        op_run_sql(op, site(sw, sw->o)->database.conninfo, password_file(sw), connect_timeout(sw), sql,
+                   judge_replication);
+}
+
+static void judge_new_standby(struct op *op, void *ctx, const struct db_result *r) {
+        struct switchover *sw = ctx;
+        bool in_recovery = false;
+
+        if (r->error < 0)
+                op_step_done(op, false, -1, "cannot ask %s: %s", site(sw, sw->n)->name, r->message);
+        else if (db_parse_bool(r->values[0], &in_recovery) < 0 || !in_recovery)
+                op_step_done(op, false, -1, "%s is not in recovery: two primaries? Nothing was changed; look at both "
+                             "databases", site(sw, sw->n)->name);
+        else if (!r->values[4] || strcmp(r->values[4], "streaming") != 0)
+                op_step_done(op, false, -1, "%s's WAL receiver is %s, not streaming", site(sw, sw->n)->name,
+                             r->values[4] ? r->values[4] : "not running");
+        else
+                op_step_done(op, true, -1, "%s in recovery, receiving up to %s, replayed up to %s",
+                             site(sw, sw->n)->name, r->values[1] ? r->values[1] : "?", r->values[2] ? r->values[2] : "?");
+}
+
+static void run_check_new_standby(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_run_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw),
+                   DB_SQL_STANDBY_STATUS, judge_new_standby);
+}
+
+/* ---- prepare: the nginx file ---------------------------------------------------------------------------- */
+
+static char *nginx_backup_path(const struct config *c) {
+        char *p = NULL;
+
+        return asprintf(&p, "%s.blfailoverd.bak", c->nginx.config) < 0 ? NULL : p;
+}
+
+/* The site file with N serving and O its backup, and the file as it is now. */
+static int nginx_new_bytes(const struct config *c, unsigned serving, unsigned standby, char **ret_current,
+                           size_t *ret_current_len, char **ret_new, size_t *ret_len, char *detail, size_t size) {
+        struct nginx_error err = {};
+        int r;
+
+        r = fileio_read(c->nginx.config, NGINX_FILE_MAX, ret_current, ret_current_len);
+        if (r < 0) {
+                snprintf(detail, size, "cannot read %s: %s", c->nginx.config, strerror(-r));
+                return r;
+        }
+        r = nginx_set_roles(*ret_current, *ret_current_len, c->nginx.upstream, c->sites[serving].nginx_server,
+                            c->sites[standby].nginx_server, NGINX_STANDBY_BACKUP, ret_new, ret_len, &err);
+        if (r < 0) {
+                snprintf(detail, size, "%s:%u:%u: %s", c->nginx.config, err.line, err.col, err.message);
+                free(*ret_current);
+                *ret_current = NULL;
+        }
+        return r;
+}
+
+static void run_nginx_write(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+        const struct config *c = sw->config;
+        _cleanup_free_ char *current = NULL, *rewritten = NULL, *backup = nginx_backup_path(c);
+        size_t current_len = 0, len = 0;
+        char detail[512];
+        int r;
+
+        if (!backup) {
+                op_step_done(op, false, -1, "out of memory");
+                return;
+        }
+        r = nginx_new_bytes(c, sw->n, sw->o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
+        if (r < 0) {
+                op_step_done(op, false, -1, "%s", detail);
+                return;
+        }
+        if (len == current_len && memcmp(current, rewritten, len) == 0) {
+                op_step_done(op, true, -1, "%s already has %s serving and %s as backup", c->nginx.config,
+                             site(sw, sw->n)->nginx_server, site(sw, sw->o)->nginx_server);
+                return;
+        }
+        /* Backup first, then the file: a crash in between leaves the old file and a copy of it. */
+        r = fileio_write_atomic(backup, current, current_len, 0600);
+        if (r == 0)
+                r = fileio_write_atomic(c->nginx.config, rewritten, len, 0644);
+        if (r < 0) {
+                op_step_done(op, false, -1, "cannot write %s or its backup %s: %s", c->nginx.config, backup,
+                             strerror(-r));
+                return;
+        }
+        sw->nginx_original = current;
+        current = NULL;
+        sw->nginx_original_len = current_len;
+        sw->nginx_written = true;
+        op_step_done(op, true, -1, "wrote %s: %s serves, %s backup (previous version in %s)", c->nginx.config,
+                     site(sw, sw->n)->nginx_server, site(sw, sw->o)->nginx_server, backup);
+}
+
+static void run_nginx_test(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+        char **argv = strv_copy(sw->config->nginx.test_command.argv);
+
+        op_run_command(op, argv, sw->config->nginx.test_command.timeout_usec, NULL);
+}
+
+/* ---- drain and hand over -------------------------------------------------------------------------------- */
+
+static void judge_checkpoint(struct op *op, void *ctx, const struct db_result *r) {
+        (void) ctx;
+        if (r->error < 0)
+                op_step_done(op, false, -1, "CHECKPOINT failed: %s", r->message);
+        else
+                op_step_done(op, true, -1, "CHECKPOINT done in %.3fs", (double) r->duration_usec / 1e6);
+}
+
+static void run_checkpoint(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        if (!sw->config->switchover.checkpoint) {
+                op_step_done(op, true, -1, "skipped (switchover.checkpoint: false)");
+                return;
+        }
+        op_run_sql(op, site(sw, sw->o)->database.conninfo, password_file(sw), sw->config->database.promote_timeout_usec,
+                   "CHECKPOINT", judge_checkpoint);
+}
+
+static void run_stack_stop(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        if (!site(sw, sw->o)->stack_stop.argv) {
+                op_step_done(op, true, -1, "skipped: %s has no stack.stop", site(sw, sw->o)->name);
+                return;
+        }
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->stack_stop, "active", NULL);
+}
+
+static void run_stop_old(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.stop, "active", NULL);
+}
+
+static void judge_controldata(struct op *op, void *ctx, const struct spawn_result *res) {
+        struct switchover *sw = ctx;
+        struct pgtext_controldata *cd = &sw->old_cd;
+        char lsn[PGTEXT_LSN_MAX], outcome[128];
+        unsigned line = 0;
+        int r;
+
+        if (!spawn_result_ok(res)) {
+                op_step_done(op, false, res->outcome == SPAWN_EXITED ? res->exit_code : -1, "pg_controldata: %s",
+                             spawn_outcome_describe(res, outcome, sizeof outcome));
+                return;
+        }
+        r = pgtext_controldata(res->output, res->output_len, cd, &line);
+        if (r == -EPROTO) {
+                op_step_done(op, false, 0, "pg_controldata's output is translated: run it with LC_ALL=C");
+                return;
+        }
+        if (r < 0) {
+                op_step_done(op, false, 0, "cannot read pg_controldata's output (line %u)", line);
+                return;
+        }
+        if (!pgtext_controldata_clean_primary(cd)) {
+                op_step_done(op, false, 0, "%s's cluster state is \"%s\", not \"shut down\": the stop was not clean, "
+                             "so the hand over of its WAL is not proven", site(sw, sw->o)->name, cd->cluster_state);
+                return;
+        }
+        pgtext_format_lsn(cd->checkpoint_lsn, lsn);
+        state_fact_set(op_record(op), "old_checkpoint_lsn", "%s", lsn);
+        state_fact_set(op_record(op), "old_timeline", "%u", cd->timeline);
+        op_step_done(op, true, 0, "%s shut down cleanly; its last checkpoint is at %s on timeline %u",
+                     site(sw, sw->o)->name, lsn, cd->timeline);
+}
+
+static void run_controldata(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.controldata, "active", judge_controldata);
+}
+
+static int check_caught_up(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
+        struct switchover *sw = ctx;
+        char want[PGTEXT_LSN_MAX];
+        uint64_t replayed = 0;
+        bool in_recovery = false;
+
+        pgtext_format_lsn(sw->old_cd.checkpoint_lsn, want);
+        if (db_parse_bool(r->values[0], &in_recovery) < 0 || !in_recovery) {
+                snprintf(detail, size, "%s is not in recovery any more: refusing to go on", site(sw, sw->n)->name);
+                return -1;
+        }
+        if (db_parse_lsn(r->values[1], &replayed) < 0) {
+                snprintf(detail, size, "%s has replayed nothing yet", site(sw, sw->n)->name);
+                return 0;
+        }
+        /* The replay position is the end of the last record replayed: past L means the checkpoint at L itself. */
+        snprintf(detail, size, "%s replayed up to %s; %s's final checkpoint is at %s", site(sw, sw->n)->name,
+                 r->values[1], site(sw, sw->o)->name, want);
+        return replayed > sw->old_cd.checkpoint_lsn ? 1 : 0;
+}
+
+static void run_catch_up(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_poll_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw),
+                    "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text", CATCH_UP_INTERVAL_USEC,
+                    now_monotonic_usec() + sw->config->switchover.catch_up_timeout_usec, check_caught_up);
+}
+
+/* ---- promote: the point of no return -------------------------------------------------------------------- */
+
+static int check_promoted(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
+        struct switchover *sw = ctx;
+        struct state *rec = op_record(op);
+        bool in_recovery = true;
+
+        if (db_parse_bool(r->values[0], &in_recovery) < 0 || in_recovery) {
+                snprintf(detail, size, "%s is still in recovery", site(sw, sw->n)->name);
+                return 0;
+        }
+        /* Saved with this step's "ok": from here the record says N serves, and is latched until the O side is done. */
+        snprintf(rec->serving, sizeof rec->serving, "%s", site(sw, sw->n)->name);
+        snprintf(rec->standby, sizeof rec->standby, "%s", site(sw, sw->o)->name);
+        rec->epoch++;
+        rec->latch = STATE_LATCH_SWITCHOVER;
+        snprintf(detail, size, "%s left recovery: it is the primary (epoch %" PRIu64 ")", site(sw, sw->n)->name,
+                 rec->epoch);
+        return 1;
+}
+
+static void promote_poll(struct op *op, struct switchover *sw) {
+        op_poll_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw), DB_SQL_IN_RECOVERY,
+                    PROMOTE_POLL_USEC, now_monotonic_usec() + sw->config->database.promote_timeout_usec,
+                    check_promoted);
+}
+
+static void judge_promote(struct op *op, void *ctx, const struct db_result *r) {
+        struct switchover *sw = ctx;
+
+        /* Refused at connect: nothing was sent, N is untouched. Any other error: the request may have arrived, so
+         * only N's own answer tells — wait for it to leave recovery, or put back when it does not. */
+        if (r->error == -ECONNREFUSED) {
+                op_step_done(op, false, -1, "pg_promote() not sent: %s", r->message);
+                return;
+        }
+        if (r->error < 0)
+                op_say(op, true, "pg_promote() answered %s; watching whether %s leaves recovery", r->message,
+                       site(sw, sw->n)->name);
+        promote_poll(op, sw);
+}
+
+static void run_promote(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_run_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), sw->config->database.promote_timeout_usec,
+                   DB_SQL_PROMOTE, judge_promote);
+}
+
+/* ---- switch and rejoin the old primary ------------------------------------------------------------------ */
+
+static void run_switch(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_run_command(op, strv_copy(sw->config->nginx.reload_command.argv), sw->config->nginx.reload_command.timeout_usec,
+                       NULL);
+}
+
+static void run_stack_start_new(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        if (!site(sw, sw->n)->stack_start.argv) {
+                op_step_done(op, true, -1, "skipped: %s has no stack.start", site(sw, sw->n)->name);
+                return;
+        }
+        run_site_command(op, sw, sw->n, &site(sw, sw->n)->stack_start, "active", NULL);
+}
+
+static int check_new_timeline(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
+        struct switchover *sw = ctx;
+
+        snprintf(detail, size, "%s's pg_control timeline %s, its WAL's timeline %s", site(sw, sw->n)->name,
+                 r->values[0] ? r->values[0] : "?", r->values[1] ? r->values[1] : "?");
+        return r->values[0] && r->values[1] && strcmp(r->values[0], r->values[1]) == 0 ? 1 : 0;
+}
+
+static void judge_new_checkpoint(struct op *op, void *ctx, const struct db_result *r) {
+        struct switchover *sw = ctx;
+
+        if (r->error < 0) {
+                op_step_done(op, false, -1, "CHECKPOINT on %s failed: %s", site(sw, sw->n)->name, r->message);
+                return;
+        }
+        /* pg_rewind reads the source's timeline from its pg_control: only a checkpoint after the promotion puts the
+         * new one there (pg_rewind <= 15 would otherwise say "no rewind required" for a diverged target). */
+        op_poll_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw),
+                    "SELECT timeline_id::text, ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
+                    "::bit(32)::int::text FROM pg_control_checkpoint()", CATCH_UP_INTERVAL_USEC * 10,
+                    now_monotonic_usec() + TIMELINE_TIMEOUT_USEC, check_new_timeline);
+}
+
+static void run_new_checkpoint(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_run_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), sw->config->database.promote_timeout_usec,
+                   "CHECKPOINT", judge_new_checkpoint);
+}
+
+static void judge_rewind(struct op *op, void *ctx, const struct spawn_result *res) {
+        struct switchover *sw = ctx;
+        struct pgtext_rewind rw = {};
+        char lsn[PGTEXT_LSN_MAX], outcome[128];
+
+        spawn_outcome_describe(res, outcome, sizeof outcome);
+        if (pgtext_rewind(res->output, res->output_len, &rw) < 0 || !spawn_result_ok(res)) {
+                op_step_done(op, false, res->outcome == SPAWN_EXITED ? res->exit_code : -1, "pg_rewind: %s%s", outcome,
+                             rw.rewinding_started ? "; it had started rewriting: re-clone with --rejoin --reclone" : "");
+                return;
+        }
+        switch (rw.verdict) {
+        case PGTEXT_REWIND_NOT_REQUIRED:
+                state_fact_set(op_record(op), "rewind", "no_rewind_required");
+                op_step_done(op, true, 0, "no rewind required (the hand over was complete); standby config written");
+                return;
+        case PGTEXT_REWIND_DIVERGED:
+                pgtext_format_lsn(rw.fork_lsn, lsn);
+                state_fact_set(op_record(op), "rewind", "diverged %s", lsn);
+                op_say(op, true, "%s had WAL past the fork at %s that %s never replayed: it was rewound away",
+                       site(sw, sw->o)->name, lsn, site(sw, sw->n)->name);
+                op_step_done(op, true, 0, "rewound from the fork at %s on timeline %u", lsn, rw.fork_timeline);
+                return;
+        default:
+                op_step_done(op, false, 0, "pg_rewind exited 0 without saying what it did: refusing to start %s",
+                             site(sw, sw->o)->name);
+        }
+}
+
+static void run_rewind(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.rewind, "standby", judge_rewind);
+}
+
+static void run_start_old(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.start, "standby", NULL);
+}
+
+static int check_streaming(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
+        struct switchover *sw = ctx;
+        uint64_t lag = r->values[1] ? strtoull(r->values[1], NULL, 10) : UINT64_MAX;
+
+        (void) op;
+        snprintf(detail, size, "%s sees %s %s, %s bytes behind", site(sw, sw->n)->name, site(sw, sw->o)->name,
+                 r->values[0] ? r->values[0] : "not connected", r->values[1] ? r->values[1] : "?");
+        return r->values[0] && strcmp(r->values[0], "streaming") == 0 && lag <= sw->config->rejoin.max_lag_bytes;
+}
+
+static void run_streaming(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+        _cleanup_free_ char *sql = NULL;
+
+        if (asprintf(&sql, "SELECT (SELECT state FROM pg_stat_replication WHERE application_name = '%s' "
+                     "ORDER BY backend_start DESC LIMIT 1), (SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)"
+                     "::bigint FROM pg_stat_replication WHERE application_name = '%s' ORDER BY backend_start DESC "
+                     "LIMIT 1)", site(sw, sw->o)->database.application_name,
+                     site(sw, sw->o)->database.application_name) < 0) {
+                op_step_done(op, false, -1, "out of memory");
+                return;
+        }
+        op_poll_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw), sql,
+                    STREAM_POLL_USEC, now_monotonic_usec() + sw->config->switchover.stream_timeout_usec,
+                    check_streaming);
+}
+
+static void run_stack_start_old(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        if (!site(sw, sw->o)->stack_start.argv) {
+                op_step_done(op, true, -1, "skipped: %s has no stack.start", site(sw, sw->o)->name);
+                return;
+        }
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->stack_start, "standby", NULL);
+}
+
+static void run_done(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        op_record(op)->latch = STATE_LATCH_NONE;
+        op_step_done(op, true, -1, "%s serves, %s streams from it: armed for a failover %s → %s",
+                     site(sw, sw->n)->name, site(sw, sw->o)->name, site(sw, sw->n)->name, site(sw, sw->o)->name);
+}
+
+/* ---- put back (before the promotion) -------------------------------------------------------------------- */
+
+static void judge_status_then_start(struct op *op, void *ctx, const struct spawn_result *res) {
+        struct switchover *sw = ctx;
+
+        if (spawn_result_ok(res)) {
+                op_step_done(op, true, 0, "%s's database is running", site(sw, sw->o)->name);
+                return;
+        }
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.start, "active", NULL);
+}
+
+static void run_pb_start_old(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.status, "active",
+                         judge_status_then_start);
+}
+
+static void run_pb_stack_start_old(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        if (!site(sw, sw->o)->stack_start.argv) {
+                op_step_done(op, true, -1, "skipped: %s has no stack.start", site(sw, sw->o)->name);
+                return;
+        }
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->stack_start, "active", NULL);
+}
+
+static void run_pb_nginx_restore(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+        const char *path = sw->config->nginx.config;
+        int r;
+
+        if (!sw->nginx_written) {
+                op_step_done(op, true, -1, "%s was not changed", path);
+                return;
+        }
+        r = fileio_write_atomic(path, sw->nginx_original, sw->nginx_original_len, 0644);
+        if (r < 0) {
+                op_step_done(op, false, -1, "cannot restore %s: %s; its previous content is in %s.blfailoverd.bak: "
+                             "copy it back by hand", path, strerror(-r), path);
+                return;
+        }
+        sw->nginx_written = false;
+        op_step_done(op, true, -1, "restored %s byte for byte (nginx was never reloaded)", path);
+}
+
+static const struct op_step steps[] = {
+        { "check_old_api", "the serving site's /health answers", run_check_old_api, OP_REFUSE, false },
+        { "check_new_api", "the standby site's /health answers", run_check_new_api, OP_REFUSE, false },
+        { "check_replication", "the primary sees the standby streaming, replay lag within switchover.max_lag",
+          run_check_replication, OP_REFUSE, false },
+        { "check_new_standby", "the standby database is in recovery and streaming", run_check_new_standby, OP_REFUSE,
+          false },
+        { "nginx_write", "write the site file: the standby serves, the primary becomes its backup", run_nginx_write,
+          OP_PUT_BACK, false },
+        { "nginx_test", "nginx accepts the new file (test_command)", run_nginx_test, OP_PUT_BACK, false },
+        { "checkpoint", "CHECKPOINT on the primary, so the shutdown checkpoint is short", run_checkpoint, OP_PUT_BACK,
+          false },
+        { "stack_stop", "stop the serving site's stack: the API stops writing", run_stack_stop, OP_PUT_BACK, false },
+        { "stop_old_primary", "stop the primary cleanly (fast): its WAL goes to the standby", run_stop_old, OP_PUT_BACK,
+          false },
+        { "controldata", "pg_controldata: the stop was clean; the final checkpoint's LSN", run_controldata,
+          OP_PUT_BACK, false },
+        { "catch_up", "the standby replayed past the old primary's final checkpoint", run_catch_up, OP_PUT_BACK,
+          false },
+        { "promote", "promote the standby (pg_promote) and wait until it leaves recovery", run_promote, OP_PUT_BACK,
+          true },
+        { "switch", "reload nginx: traffic moves to the new primary's site", run_switch, OP_STOP, false },
+        { "stack_start_new", "start the new primary's stack", run_stack_start_new, OP_STOP, false },
+        { "new_checkpoint", "CHECKPOINT on the new primary (pg_rewind reads its timeline)", run_new_checkpoint,
+          OP_STOP, false },
+        { "rewind", "pg_rewind -R the old primary from the new one (no rewind expected)", run_rewind, OP_STOP, false },
+        { "start_old", "start the old primary as a standby", run_start_old, OP_STOP, false },
+        { "streaming", "the old primary streams from the new one", run_streaming, OP_STOP, false },
+        { "stack_start_old", "start the old primary's stack as the standby's", run_stack_start_old, OP_STOP, false },
+        { "done", "record: armed in the new direction", run_done, OP_STOP, false },
+};
+
+static const struct op_step put_back[] = {
+        { "put_back_start_old", "the old primary runs again", run_pb_start_old, OP_STOP, false },
+        { "put_back_stack", "the serving site's stack runs again", run_pb_stack_start_old, OP_STOP, false },
+        { "put_back_nginx", "the site file as it was", run_pb_nginx_restore, OP_STOP, false },
+};
+
+static const struct op_def switchover_def = {
+        .kind = STATE_OP_SWITCHOVER, .what = "switchover", .steps = steps, .n_steps = ELEMENTSOF(steps),
+        .put_back = put_back, .n_put_back = ELEMENTSOF(put_back),
+};
+
+/* ---- entry points --------------------------------------------------------------------------------------- */
+
+static void on_op_done(struct op *op, int code, void *userdata) {
+        struct switchover *sw = userdata;
+
+        (void) op;
+        sw->done(sw, code, sw->userdata);
+}
+
+/* Who serves now, who takes over; or why not. */
+static int pick_sites(const struct config *c, const struct state *record, const char *to, unsigned *ret_o,
+                      unsigned *ret_n, char *why, size_t size) {
+        const char *missing = config_switchover_missing(c);
+        int serving = record->serving[0] ? config_site_index(c, record->serving) : (int) c->serves_first;
+
+        if (missing) {
+                snprintf(why, size, "switchover: %s", missing);
+                return EXIT_CONFIG;
+        }
+        if (serving < 0) {
+                snprintf(why, size, "switchover refused: the record says site \"%s\" serves, and the config has no "
+                         "such site", record->serving);
+                return EXIT_CONFIG;
+        }
+        if (record->latch != STATE_LATCH_NONE) {
+                snprintf(why, size, "switchover refused: the pair is latched (%s): %s", state_latch_to_string(record->latch),
+                         record->latch == STATE_LATCH_REJOIN || record->latch == STATE_LATCH_SWITCHOVER ||
+                         record->latch == STATE_LATCH_FAILOVER ? "the old primary has not rejoined: run "
+                         "blfailoverd --rejoin first" : "see --status");
+                return EXIT_REFUSED;
+        }
+        if (record->outcome == STATE_RUNNING) {
+                snprintf(why, size, "switchover refused: the record says a %s is running (or was interrupted): see "
+                         "--status", state_op_to_string(record->op));
+                return EXIT_REFUSED;
+        }
+        *ret_o = (unsigned) serving;
+        *ret_n = !serving;
+        if (to && strcmp(to, c->sites[*ret_n].name) != 0) {
+                snprintf(why, size, "switchover refused: --to %s: %s", to, strcmp(to, c->sites[*ret_o].name) == 0
+                         ? "that site already serves" : "no such site in the config");
+                return EXIT_REFUSED;
+        }
+        return 0;
+}
+
+int switchover_start(const struct switchover_params *p, struct switchover **ret, char *why, size_t why_size) {
+        struct switchover *sw;
+        unsigned o = 0, n = 1;
+        int r;
+
+        r = pick_sites(p->config, p->record, p->to, &o, &n, why, why_size);
+        if (r > 0)
+                return r;
+        sw = calloc(1, sizeof *sw);
+        if (!sw)
+                return -ENOMEM;
+        *sw = (struct switchover) { .config = p->config, .o = o, .n = n, .done = p->done, .userdata = p->userdata };
+        struct op_params params = {
+                .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
+                .record = p->record, .trigger = "manual", .from = p->config->sites[o].name,
+                .to = p->config->sites[n].name, .def = &switchover_def, .ctx = sw,
+                .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done, .userdata = sw,
+        };
+        r = op_start(&params, &sw->op);
+        if (r < 0) {
+                free(sw);
+                return r;
+        }
+        *ret = sw;
+        return 0;
+}
+
+struct switchover *switchover_free(struct switchover *sw) {
+        if (!sw)
+                return NULL;
+        op_free(sw->op);
+        free(sw->nginx_original);
+        free(sw);
+        return NULL;
+}
+
+/* ---- dry run -------------------------------------------------------------------------------------------- */
+
+static void print_argv(FILE *out, const struct config *c, unsigned i, const struct config_command *cmd,
+                       const char *role) {
+        char err[256];
+        char **argv = cmd->argv ? site_argv(c, i, cmd, role, 0, err, sizeof err) : NULL;
+        _cleanup_free_ char *line = argv ? spawn_argv_to_string(argv) : NULL;
+
+        if (!cmd->argv)
+                fprintf(out, "      (not configured: skipped)\n");
+        else if (!argv)
+                fprintf(out, "      cannot expand: %s\n", err);
+        else
+                fprintf(out, "      $ %s   (timeout %.0fs)\n", line ? line : argv[0], (double) cmd->timeout_usec / 1e6);
+        strv_free(argv);
+}
+
+static void print_step_detail(FILE *out, const struct config *c, unsigned o, unsigned n, const char *name) {
+        const struct config_site *so = &c->sites[o], *sn = &c->sites[n];
+        _cleanup_free_ char *line = NULL;
+
+        if (strcmp(name, "nginx_test") == 0 || strcmp(name, "switch") == 0) {
+                const struct config_command *cmd = name[0] == 'n' ? &c->nginx.test_command : &c->nginx.reload_command;
+                line = spawn_argv_to_string(cmd->argv);
+                fprintf(out, "      $ %s\n", line ? line : "?");
+        } else if (strcmp(name, "stack_stop") == 0)
+                print_argv(out, c, o, &so->stack_stop, "active");
+        else if (strcmp(name, "stop_old_primary") == 0)
+                print_argv(out, c, o, &so->database.commands.stop, "active");
+        else if (strcmp(name, "controldata") == 0)
+                print_argv(out, c, o, &so->database.commands.controldata, "active");
+        else if (strcmp(name, "stack_start_new") == 0)
+                print_argv(out, c, n, &sn->stack_start, "active");
+        else if (strcmp(name, "rewind") == 0)
+                print_argv(out, c, o, &so->database.commands.rewind, "standby");
+        else if (strcmp(name, "start_old") == 0)
+                print_argv(out, c, o, &so->database.commands.start, "standby");
+        else if (strcmp(name, "stack_start_old") == 0)
+                print_argv(out, c, o, &so->stack_start, "standby");
+}
+
+int switchover_dry_run(const struct config *c, const struct state *record, FILE *out) {
+        _cleanup_free_ char *current = NULL, *rewritten = NULL;
+        size_t current_len = 0, len = 0;
+        unsigned o = 0, n = 1;
+        char why[512], detail[512];
+        int r;
+
+        r = pick_sites(c, record, NULL, &o, &n, why, sizeof why);
+        if (r > 0) {
+                log_error("%s", why);
+                return r;
+        }
+        fprintf(out, "Dry run: the switchover %s → %s would run these steps, in this order (nothing is run):\n",
+                c->sites[o].name, c->sites[n].name);
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                fprintf(out, "  %2zu. %-18s %s%s\n", i + 1, steps[i].name, steps[i].purpose,
+                        steps[i].on_failure == OP_REFUSE ? " [checklist: refuses, changes nothing]"
+                        : steps[i].no_return ? " [point of no return]" : "");
+                print_step_detail(out, c, o, n, steps[i].name);
+        }
+        fprintf(out, "A failure before the promotion puts back, in this order:\n");
+        for (size_t i = 0; i < ELEMENTSOF(put_back); i++)
+                fprintf(out, "  %zu. %-18s %s\n", i + 1, put_back[i].name, put_back[i].purpose);
+        r = nginx_new_bytes(c, n, o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
+        if (r < 0) {
+                log_error("switchover: dry run: %s", detail);
+                return EXIT_FAILURE;
+        }
+        fprintf(out, "\nChange to %s:\n", c->nginx.config);
+        if (diff_unified(current, current_len, rewritten, len, c->nginx.config, c->nginx.config, out) == 0)
+                fprintf(out, "(none)\n");
+        return 0;
+}
