@@ -57,6 +57,8 @@ struct op_params {
         const char *from, *to;                  /* the op's old and new serving site (the record's op_from/op_to) */
         const struct op_def *def;
         void *ctx;                              /* handed to every step's run */
+        bool resume;                            /* `record` is this op's interrupted journal: go on from it */
+        bool resume_put_back;                   /* ... by putting back (the point of no return was not passed) */
         uint64_t step_timeout_usec;             /* a step that has not ended after this fails (a bug guard: every
                                                  * primitive has its own, shorter deadline) */
         op_done_fn done;
@@ -64,6 +66,11 @@ struct op_params {
 };
 
 int op_start(const struct op_params *params, struct op **ret);
+
+/* Where an interrupted journal of `def` stands: the index of the first step not done (n_steps: all done), and
+ * whether its point of no return was passed. -EBADMSG when the journal's steps are not def's. Pure. */
+int op_journal_position(const struct op_def *def, const struct state *journal, size_t *ret_next,
+                        bool *ret_passed_no_return);
 /* Stops a running op (kills the running command's process group). The journal keeps saying "running". */
 struct op *op_free(struct op *op);
 

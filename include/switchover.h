@@ -4,6 +4,7 @@
  * it does not decide whether to run (the operator does) and holds no loop of its own. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <systemd/sd-event.h>
 
@@ -32,6 +33,10 @@ struct switchover_params {
  * starts and returns 0; `done` then gets the exit code. Negative: -errno (out of memory, sd-event). */
 int switchover_start(const struct switchover_params *params, struct switchover **ret, char *why, size_t why_size);
 struct switchover *switchover_free(struct switchover *sw);
+
+/* The record says a switchover was running when its process died. switchover_start with such a record resumes
+ * it: put back before the promotion, forward from it. */
+bool switchover_interrupted(const struct state *record);
 
 /* --switchover --dry-run: the steps, the exact argv of each, the put back, the nginx diff. Nothing runs. */
 int switchover_dry_run(const struct config *c, const struct state *record, FILE *out);

@@ -570,6 +570,7 @@ static void observe_status(struct manager *m) {
 }
 
 static void decide_once(struct manager *m, struct monitor_verdict v);
+static void command_switchover(struct manager *m, const char *to);
 static int once_refuse_recorded(struct manager *m);
 static int control_start(struct manager *m);
 static void drill_gates_decided(struct manager *m, struct monitor_verdict v);
@@ -956,6 +957,11 @@ int manager_run_daemon(struct manager *m) {
                 say_already_done(m);
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
         }
+        if (switchover_interrupted(&m->state) && m->pause.paused)
+                log_warning("switchover: the record says a switchover was interrupted; the pair is paused: it is "
+                            "put back (or finished, past its promotion) after blfailoverd --resume");
+        else if (switchover_interrupted(&m->state))
+                command_switchover(m, NULL);
         update_status(m);
         notify_ready(&m->notify);
         return run_loop(m);
@@ -1212,7 +1218,14 @@ static void command_resume(struct manager *m) {
         m->last_said = MONITOR_WAIT;    /* a hold is said again; a failover that is due starts */
         command_out(m, "resumed: automatic failover is armed again");
         /* What resuming sets off is said to the caller too, before the exit code. */
-        if (m->failed_over && m->state.outcome == STATE_RUNNING && !m->failover) {
+        if (switchover_interrupted(&m->state) && !m->switchover) {
+                struct control_call *resume_call = m->call;    /* the switchover's end is not --resume's */
+
+                log_warning("switchover: the record says a switchover was interrupted; resuming it now");
+                m->call = NULL;
+                command_switchover(m, NULL);
+                m->call = resume_call;
+        } else if (m->failed_over && m->state.outcome == STATE_RUNNING && !m->failover) {
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it now");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;

@@ -409,7 +409,7 @@ static int step_slot(struct op *op) {
                 return 0;
         }
         for (size_t i = 0; i < s->n_steps; i++)
-                if (strcmp(s->steps[i].name, sd->name) == 0 && s->steps[i].status == STATE_STEP_PENDING) {
+                if (strcmp(s->steps[i].name, sd->name) == 0) {  /* pending; or running/failed when resumed */
                         op->slot = i;
                         return 0;
                 }
@@ -501,6 +501,55 @@ static int on_advance(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+int op_journal_position(const struct op_def *def, const struct state *journal, size_t *ret_next,
+                        bool *ret_passed_no_return) {
+        size_t j = 0, next = def->n_steps;
+        bool passed = false;
+
+        for (size_t i = 0; i < def->n_steps; i++) {
+                if (def->steps[i].on_failure == OP_REFUSE)
+                        continue;
+                if (j >= journal->n_steps || strcmp(journal->steps[j].name, def->steps[i].name) != 0)
+                        return -EBADMSG;
+                if (next == def->n_steps && journal->steps[j].status != STATE_STEP_OK)
+                        next = i;
+                if (next == def->n_steps && def->steps[i].no_return)
+                        passed = true;
+                j++;
+        }
+        *ret_next = next;
+        *ret_passed_no_return = passed;
+        return 0;
+}
+
+/* Continues an interrupted journal: forward from its first unfinished step, or the put back. */
+static int resume_at(struct op *op, bool put_back) {
+        size_t next;
+        bool passed;
+        int r = op_journal_position(op->def, &op->record, &next, &passed);
+
+        if (r < 0)
+                return r;
+        op->journaling = true;
+        op->record.outcome = STATE_RUNNING;
+        op->passed_no_return = passed;
+        if (put_back) {
+                /* Trim what an earlier put back journaled: it starts over, each of its steps checks first. */
+                size_t n = 0;
+                for (size_t i = 0; i < op->def->n_steps; i++)
+                        n += op->def->steps[i].on_failure != OP_REFUSE;
+                op->record.n_steps = n;
+                op->current = next < op->def->n_steps ? next : op->def->n_steps - 1;
+                snprintf(op->record.failed_step, sizeof op->record.failed_step, "%s", op->def->steps[op->current].name);
+                op->phase = PHASE_PUT_BACK;
+                op->current = 0;
+                return 0;
+        }
+        /* Every step done, the outcome not written: the last step (idempotent by contract) runs again to write it. */
+        op->current = next < op->def->n_steps ? next : op->def->n_steps - 1;
+        return 0;
+}
+
 int op_start(const struct op_params *p, struct op **ret) {
         struct op *op = calloc(1, sizeof *op);
         struct event ev = { .kind = EVENT_OPERATION_STARTED, .exit_status = -1 };
@@ -531,8 +580,21 @@ int op_start(const struct op_params *p, struct op **ret) {
                 op_free(op);
                 return r;
         }
-        sd_event_source_set_enabled(op->advance, SD_EVENT_ONESHOT);
         op->started_usec = now_monotonic_usec();
+        if (p->resume) {
+                r = resume_at(op, p->resume_put_back);
+                if (r < 0) {
+                        op_free(op);
+                        return r;
+                }
+                event_emit(op->bus, &ev, "%s: resuming the interrupted %s → %s: %s %s", op->def->what, op->from,
+                           op->to, p->resume_put_back ? "putting back from" : "going on at",
+                           p->resume_put_back ? op->record.failed_step : op->def->steps[op->current].name);
+                sd_event_source_set_enabled(op->advance, SD_EVENT_ONESHOT);
+                *ret = op;
+                return 0;
+        }
+        sd_event_source_set_enabled(op->advance, SD_EVENT_ONESHOT);
         event_emit(op->bus, &ev, "%s: started (%s): %s → %s, %zu steps", op->def->what, op->trigger, op->from, op->to,
                    op->def->n_steps);
         *ret = op;

@@ -721,11 +721,94 @@ static int pick_sites(const struct config *c, const struct state *record, const 
         return 0;
 }
 
+/* The put back of a resumed switchover restores the site file only when its backup is exactly what this
+ * switchover's rewrite started from: a backup left by an older operation is never copied over a newer file. */
+static void resume_nginx_original(struct switchover *sw, const struct state *journal) {
+        const struct config *c = sw->config;
+        _cleanup_free_ char *backup = nginx_backup_path(c), *bak = NULL, *current = NULL, *rewritten = NULL;
+        size_t bak_len = 0, current_len = 0, len = 0;
+        struct nginx_error err = {};
+        bool write_started = false;
+
+        for (size_t i = 0; i < journal->n_steps; i++)
+                if (strcmp(journal->steps[i].name, "nginx_write") == 0)
+                        write_started = journal->steps[i].status != STATE_STEP_PENDING;
+        if (!write_started || !backup || fileio_read(backup, NGINX_FILE_MAX, &bak, &bak_len) < 0 ||
+            fileio_read(c->nginx.config, NGINX_FILE_MAX, &current, &current_len) < 0 ||
+            nginx_set_roles(bak, bak_len, c->nginx.upstream, c->sites[sw->n].nginx_server,
+                            c->sites[sw->o].nginx_server, NGINX_STANDBY_BACKUP, &rewritten, &len, &err) < 0)
+                return;
+        if (len == current_len && memcmp(rewritten, current, len) == 0 &&
+            !(bak_len == current_len && memcmp(bak, current, len) == 0)) {
+                sw->nginx_original = bak;
+                sw->nginx_original_len = bak_len;
+                sw->nginx_written = true;
+                bak = NULL;
+        }
+}
+
+/* An interrupted switchover (the daemon or the command died): before the promotion it is put back — the moment the
+ * operator asked for has passed —; from the promotion on it goes forward (the promote step asks the new primary
+ * first, so a promotion that happened is not sent twice). */
+static int switchover_resume(const struct switchover_params *p, struct switchover *sw) {
+        const struct state *journal = p->record;
+        size_t next = 0, slot = 0;
+        bool passed = false, backwards;
+        int r;
+
+        r = op_journal_position(&switchover_def, journal, &next, &passed);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < next && i < ELEMENTSOF(steps); i++)
+                slot += steps[i].on_failure != OP_REFUSE;
+        /* The promotion itself interrupted: it may have been sent, so only forward (it asks first) is safe. */
+        backwards = !passed && !(next < ELEMENTSOF(steps) && steps[next].no_return &&
+                                 journal->steps[slot].status != STATE_STEP_PENDING);
+        if (backwards)
+                resume_nginx_original(sw, journal);
+        struct op_params params = {
+                .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
+                .record = journal, .trigger = "resumed", .from = journal->from, .to = journal->to,
+                .def = &switchover_def, .ctx = sw, .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done,
+                .userdata = sw, .resume = true, .resume_put_back = backwards,
+        };
+        return op_start(&params, &sw->op);
+}
+
+bool switchover_interrupted(const struct state *record) {
+        return record->op == STATE_OP_SWITCHOVER && record->outcome == STATE_RUNNING;
+}
+
 int switchover_start(const struct switchover_params *p, struct switchover **ret, char *why, size_t why_size) {
         struct switchover *sw;
         unsigned o = 0, n = 1;
         int r;
 
+        if (switchover_interrupted(p->record)) {
+                int from = config_site_index(p->config, p->record->from), to = config_site_index(p->config,
+                                                                                                  p->record->to);
+                if (from < 0 || to < 0 || from == to) {
+                        snprintf(why, why_size, "switchover: the record's interrupted switchover %s → %s names sites "
+                                 "the config lacks: finish it by hand (see --status)", p->record->from, p->record->to);
+                        return EXIT_CONFIG;
+                }
+                sw = calloc(1, sizeof *sw);
+                if (!sw)
+                        return -ENOMEM;
+                *sw = (struct switchover) { .config = p->config, .o = (unsigned) from, .n = (unsigned) to,
+                                            .done = p->done, .userdata = p->userdata };
+                r = switchover_resume(p, sw);
+                if (r < 0) {
+                        free(sw->nginx_original);
+                        free(sw);
+                        if (r == -EBADMSG)
+                                snprintf(why, why_size, "switchover: the record's interrupted switchover has steps "
+                                         "this version does not know: finish it by hand (see --status)");
+                        return r == -EBADMSG ? EXIT_FAILURE : r;
+                }
+                *ret = sw;
+                return 0;
+        }
         r = pick_sites(p->config, p->record, p->to, &o, &n, why, why_size);
         if (r > 0)
                 return r;
