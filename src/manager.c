@@ -67,6 +67,7 @@ struct manager {
         struct switchover *switchover;          /* a planned role change in progress */
         bool reload_after_op;                   /* a SIGHUP came during a switchover: reload when it ends */
         bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
+        bool switchover_for_caller;             /* the switchover answers the command in m->call */
         struct state state;
         bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
         struct pause pause;                     /* maintenance: no automatic action while .paused */
@@ -1089,8 +1090,9 @@ static void command_once(struct manager *m, bool force) {
         const struct config *c = m->config;
         int r;
 
-        if (m->failover) {
-                log_error("--once refused: a failover is already in progress (see --status)");
+        if (m->failover || m->switchover) {
+                log_error("--once refused: a %s is already in progress (see --status)", m->failover ? "failover"
+                          : "switchover");
                 command_finish(m, EXIT_REFUSED);
                 return;
         }
@@ -1135,9 +1137,9 @@ static void command_clear_state(struct manager *m) {
         const char *dir = m->config->state_dir;
         int r;
 
-        if (m->failover) {
-                log_error("--clear-state refused: a failover is in progress; clear the record once it has finished "
-                          "and the pair is rebuilt");
+        if (m->failover || m->switchover) {
+                log_error("--clear-state refused: a %s is in progress; clear the record once it has finished",
+                          m->failover ? "failover" : "switchover");
                 command_finish(m, EXIT_REFUSED);
                 return;
         }
@@ -1268,8 +1270,9 @@ static void on_switchover_done(struct switchover *sw, int code, void *userdata) 
         (void) sw;
         m->switchover = switchover_free(m->switchover);
         rearm_after_op(m);
-        if (m->call || m->exit_when_done)
+        if (m->switchover_for_caller || m->exit_when_done)
                 command_finish(m, code);
+        m->switchover_for_caller = false;
 }
 
 static void command_switchover(struct manager *m, const char *to) {
@@ -1294,6 +1297,7 @@ static void command_switchover(struct manager *m, const char *to) {
                 return;
         }
         r = switchover_start(&p, &m->switchover, why, sizeof why);
+        m->switchover_for_caller = r == 0 && m->call;
         if (r != 0) {
                 if (why[0])
                         log_error("%s", why);
@@ -1351,7 +1355,10 @@ static void on_control_hangup(struct control_call *call, void *userdata) {
         if (m->request_once && !m->failover) {
                 log_notice("--once withdrawn: its caller hung up before a decision; nothing was changed");
                 command_finish(m, EXIT_FAILURE);
-        } else if (m->failover)
+        } else if (m->switchover)
+                log_notice("control: the caller hung up; the switchover goes on (the journal and --status tell how "
+                           "it ends)");
+        else if (m->failover)
                 log_notice("control: the caller hung up; the failover goes on (the journal and --status tell how it "
                            "ends)");
 }
