@@ -17,8 +17,9 @@ row's outcome with its own CLOCK_REALTIME stamp:
   window   first ack by the new primary − the last ack by the old one before it (writer stamps)
   lost     acked seqs missing from the table on the final primary (the "unknown" rows — connection lost during the
            commit — are counted apart: neither acked nor lost)
-  healthy  command start → the demoted node streaming in pg_stat_replication on the new primary (polled after the
-           command returned, so the polling cannot slow the switchover itself)
+  healthy  command start → the demoted node streaming in pg_stat_replication on the new primary (polled every
+           0.1 s from the first ack on the new primary and the command's return on, so the polls cannot slow
+           the window they measure)
 Between runs the pair is waited for until healthy. Never asserts: a broken run is reported and left out.
 
 The Patroni peer: one-member etcd 3.4 (client 23790, peer 23800) and two Patroni 3.0.2 nodes (REST 28008/28009,
@@ -48,7 +49,7 @@ import topology as T  # noqa: E402
 WRITER_INTERVAL_MS = 10
 TABLE = "blf_bench_switchover"
 PRE_ACKS = 50                   # acks on the old primary before the command (0.5 s of steady writing)
-POST_SECONDS = 0.5              # writing on after the first ack on the new primary
+POST_SECONDS = 0.5              # writing on once the pair is healthy again
 COMMAND_TIMEOUT = 120
 HEALTHY_TIMEOUT = 90
 TARGET = "≤ 0.6 s median, 0 lost every run"
@@ -179,10 +180,12 @@ class Writer:
         self._t.join(5)
 
 
-def find_writer(build="build"):
-    path = os.path.join(ROOT, build, "pgwriter")
+def find_writer(build_dir=os.path.join(ROOT, "build")):
+    """BUILD/pgwriter, built by `make all` beside the daemon."""
+    path = os.path.join(build_dir, "pgwriter")
     if not os.access(path, os.X_OK):
-        raise FileNotFoundError(f"{path}: not built; run `make BUILD={build} all` (make bench does)")
+        raise FileNotFoundError(f"{path}: not built; run `make BUILD={os.path.basename(build_dir)} all` "
+                                f"(make bench does)")
     return path
 
 
@@ -208,11 +211,13 @@ def measure_run(pair, writer_bin, log=say):
         if r.returncode != 0:
             raise T.TopologyError(f"{T.shlex.join(argv)}: exit {r.returncode}: {(r.stdout + r.stderr).strip()}")
         w.wait_acks(1, new_port, 60, f"a commit acknowledged by {new}")
+        # Polled from here on, with the writer still writing: not before the window closed (the polls would slow
+        # the switchover they measure), nor later (a command that returns healthy would be charged the delay).
+        healthy = wait_healthy(pair)
+        t_healthy = time.time()
         time.sleep(POST_SECONDS)
     finally:
         w.stop()
-    healthy = wait_healthy(pair)
-    t_healthy = time.time()
     if healthy != (new, old):
         raise T.TopologyError(f"{pair.label}: after the switchover {healthy[0]} is primary, expected {new}")
     return figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r)
