@@ -229,16 +229,19 @@ def figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r):
     after_on_old = sum(1 for _, p, u in w.acks if p == old_port and u > first_new)
     present = {int(s) for s in psql(pair.conninfo(new), f"select seq from {TABLE}", timeout=30).split()}
     acked = {s for s, _, _ in w.acks}
+    unknown_present = len(set(w.unknown) & present)
     return {
         "window": (first_new - max(before)) / 1e6,
         "lost": len(acked - present),
         "lost_seqs": sorted(acked - present)[:20],
         "unknown": len(w.unknown),
+        "unknown_present": unknown_present,        # of those, committed after all
         "errors": w.errors,
         "acks_on_old_after_new": after_on_old,       # both writable at once: should stay 0
         "acked": len(acked),
         "command": t_done - t_cmd,
-        "cmd_to_window": (max(before) / 1e6) - t_cmd,  # command start → last ack on the old primary
+        # command start → last ack by the old primary: how long the tool let the old primary serve
+        "cmd_to_window": (max(before) / 1e6) - t_cmd,
         "healthy": t_healthy - t_cmd,
         "direction": f"{[n for n, p in pair.nodes.items() if p == old_port][0]}→{new}",
         "command_output": (r.stdout + r.stderr).strip()[-300:],
@@ -452,15 +455,18 @@ def summary(results, key):
         w = sorted(r["window"] for r in runs)
         s.update(window=(w[0], statistics.median(w), w[-1]), lost_max=max(r["lost"] for r in runs),
                  lost_runs=sum(1 for r in runs if r["lost"]), unknown_max=max(r["unknown"] for r in runs),
+                 unknown_present=sum(r.get("unknown_present", 0) for r in runs),
                  split=max(r["acks_on_old_after_new"] for r in runs),
                  healthy_med=statistics.median(r["healthy"] for r in runs),
+                 serve_med=statistics.median(r["cmd_to_window"] for r in runs),
                  command_med=statistics.median(r["command"] for r in runs))
     return s
 
 
 def cells(results):
     """{figure: [cell per system]} for the table's rows."""
-    rows = {"window": [], "lost": [], "unknown": [], "split": [], "healthy": [], "command": [], "runs": []}
+    rows = {"window": [], "lost": [], "unknown": [], "split": [], "healthy": [], "serve": [], "command": [],
+            "runs": []}
     for key, _ in SYSTEMS:
         s = summary(results, key)
         if s is None or not s["n"]:
@@ -473,9 +479,10 @@ def cells(results):
         wtext = f"{lo:.3f} / {med:.3f} / {hi:.3f} s"
         rows["window"].append(f"**{wtext} over**" if over and med > 0.6 else wtext)
         rows["lost"].append(f"{s['lost_max']} ({s['lost_runs']} runs with a loss)")
-        rows["unknown"].append(str(s["unknown_max"]))
+        rows["unknown"].append(f"{s['unknown_max']} (committed after all: {s['unknown_present']} in all runs)")
         rows["split"].append(str(s["split"]))
         rows["healthy"].append(f"{s['healthy_med']:.3f} s")
+        rows["serve"].append(f"{s['serve_med']:.3f} s")
         rows["command"].append(f"{s['command_med']:.3f} s")
         rows["runs"].append(f"{s['n']}" + (f" ({s['failed']} failed)" if s["failed"] else ""))
     return rows
@@ -493,6 +500,7 @@ def table_lines(results):
     row("commits of unknown outcome (connection lost during COMMIT), max per run", "unknown")
     row("acks by the old primary after the first by the new (both writable), max", "split", "0")
     row("time to a healthy pair: command start → demoted node streaming, median", "healthy")
+    row("command start → last ack by the old primary, median", "serve")
     row("switchover command's own duration, median", "command")
     row("runs (alternating directions)", "runs")
     out.append("")
