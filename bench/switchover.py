@@ -505,8 +505,10 @@ def table_lines(results):
     row("runs (alternating directions)", "runs")
     out.append("")
     for key, label in SYSTEMS:
-        settings = results.get(key + ":settings")
-        out.append(f"- {label}: {settings or 'pending: `blfailoverd -c CFG --switchover` not measured yet'}")
+        if key + ":settings" in results:
+            out.append(f"- {results.get(key + ':label', label)}: {results[key + ':settings'] or 'settings not given'}")
+        elif key == "sw-blf":
+            out.append(f"- {label}: pending (`blfailoverd -c CFG --switchover` not measured yet)")
         for err in results.get(key + ":failed", [])[:3]:
             out.append(f"  - failed run: {err.splitlines()[0][:300]}")
     out.append(f"- Writer: tests/integration/pgwriter.c, one INSERT every {WRITER_INTERVAL_MS} ms through "
@@ -529,8 +531,9 @@ def main(argv):
     ap.add_argument("--key", default="sw-blf", help="results key (sw-blf: the table's blfailoverd column)")
     ap.add_argument("--node", action="append", default=[], help="NAME=PORT, twice")
     ap.add_argument("--settings", default="")
-    ap.add_argument("command", nargs="*", help="measure: the switchover argv ({old}/{new} replaced)")
-    a = ap.parse_args(argv)
+    # measure's command comes after "--", taken apart here: argparse cannot mix it with the mode positional.
+    command = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     if os.geteuid() != 0:
         say("bench/switchover.py: must run as root (it starts PostgreSQL as the postgres user)")
         return 2
@@ -541,10 +544,10 @@ def main(argv):
     if a.mode == "patroni":
         measure_patroni(a.runs, writer, results)
     else:
-        if len(a.node) != 2 or not a.command:
-            ap.error("measure needs --node NAME=PORT twice and the command after --")
+        if len(a.node) != 2 or not command:
+            ap.error("measure needs --node NAME=PORT twice and the switchover command after --")
         nodes = {n: int(p) for n, p in (x.split("=", 1) for x in a.node)}
-        measure_pair(Pair(a.label, nodes, a.command, a.settings), a.runs, writer, results, a.key)
+        measure_pair(Pair(a.label, nodes, command, a.settings), a.runs, writer, results, a.key)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=1, default=str)
