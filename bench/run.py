@@ -658,8 +658,8 @@ def section_switchover(ctx, results):
 
 
 def section_switchover_table(t, results):
-    t.h("6. Planned switchover: writer commits every 10 ms; blfailoverd next to Patroni (same run, 10 runs each, "
-        "alternating directions)")
+    t.h("6. Planned switchover: writer commits every 10 ms; blfailoverd next to Patroni (same run, alternating "
+        "directions)")
     t.out += SW.table_lines(results)
 
 

@@ -541,13 +541,17 @@ def main(argv):
     T.install_signal_handlers()
     writer = a.writer or find_writer()
     results = {}
-    if a.mode == "patroni":
-        measure_patroni(a.runs, writer, results)
-    else:
-        if len(a.node) != 2 or not command:
-            ap.error("measure needs --node NAME=PORT twice and the switchover command after --")
-        nodes = {n: int(p) for n, p in (x.split("=", 1) for x in a.node)}
-        measure_pair(Pair(a.label, nodes, command, a.settings), a.runs, writer, results, a.key)
+    if a.mode == "measure" and (len(a.node) != 2 or not command):
+        ap.error("measure needs --node NAME=PORT twice and the switchover command after --")
+    try:
+        if a.mode == "patroni":
+            measure_patroni(a.runs, writer, results)
+        else:
+            nodes = {n: int(p) for n, p in (x.split("=", 1) for x in a.node)}
+            measure_pair(Pair(a.label, nodes, command, a.settings), a.runs, writer, results, a.key)
+    except T.Interrupted as e:         # everything started is stopped by now (context managers, atexit)
+        say(f"bench/switchover.py: {e}; nothing left running")
+        return 130
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=1, default=str)
