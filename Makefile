@@ -44,7 +44,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 # ---------------------------------------------------------------- build
 .PHONY: all
-all: $(BUILD)/blfailoverd
+all: $(BUILD)/blfailoverd $(BUILD)/pgwriter
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
 	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
@@ -58,6 +58,10 @@ $(BUILD)/libblf.a: $(LIB_OBJS)
 $(BUILD)/blfailoverd: $(BUILD)/obj/main.o $(BUILD)/libblf.a
 	@echo "  CC $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The lifecycle tests' and the bench's writer client (tests/integration/pgwriter.c): libpq only, not in the library.
+$(BUILD)/pgwriter: tests/integration/pgwriter.c | $(BUILD)/obj
+	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
 # Seams cut by the linker for one test driver: UNIT_WRAP_<driver> lists the functions it wraps (__wrap_f/__real_f).
 UNIT_WRAP_test_fileio := fsync rename
 
@@ -66,7 +70,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libblf.a | $(BUILD)/tests
 		$(BUILD)/libblf.a $(LDLIBS) -lcmocka
 
 .PHONY: unit-bins
-unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
+unit-bins: $(BUILD)/blfailoverd $(BUILD)/pgwriter $(UNIT_BINS)
 
 -include $(wildcard $(BUILD)/obj/*.d)
 
@@ -171,14 +175,17 @@ demo: deps
 
 # ---------------------------------------------------------------- bench
 # The failover timeline and the running cost on the integration topology, next to the operators' bash loop and
-# repmgrd; table on stdout and in bench/results/latest.md. Its packages are not needed by check or demo.
-# BENCH_ARGS: e.g. "--runs 2 --quick" while developing, "--only api,db,cost".
-BENCH_DEB_PKGS := postgresql-15-repmgr curl
+# repmgrd, and the planned switchover next to Patroni's (patroni + etcd-server, started by the bench on 127.0.0.1;
+# their Debian services are never enabled or started); table on stdout and in bench/results/latest.md. Its packages
+# are not needed by check or demo. BENCH_ARGS: e.g. "--runs 2 --quick" while developing, "--only api,db,cost,switchover".
+BENCH_DEB_PKGS := postgresql-15-repmgr curl patroni etcd-server
 BENCH_ARGS  ?=
 
-.PHONY: bench
-bench: deps
+.PHONY: bench bench-deps
+bench-deps: deps
 	$(call apt_install,$(BENCH_DEB_PKGS))
+
+bench: bench-deps
 	$(MAKE) all
 	$(PYTHON) bench/run.py --bin $(BUILD)/blfailoverd $(BENCH_ARGS)
 

@@ -7,7 +7,7 @@ Uses tests/integration/topology.py (PostgreSQL 15 primary + streaming standby, n
 the recording docker stand-in; all on 127.0.0.1). The topology is taken (file lock) per section and given back
 between sections, so test runs of other people can go in between.
 
-Sections (--only api,db,cost; default all):
+Sections (--only api,db,cost,switchover; default all):
   api   API faults (the active's /health answers 500, or hangs): blfailoverd at interval 1s / threshold 3 /
         timeout 1s, again with fast_interval 200ms, and the operators' bash loop (peers/bash-loop.sh) with the
         same interval and threshold. Detection, the daemon's overhead, tick jitter, each step's duration, and end
@@ -17,6 +17,9 @@ Sections (--only api,db,cost; default all):
         trigger_file, and repmgrd (monitor_interval_secs=1, reconnect_attempts=3, reconnect_interval=1, automatic
         failover); kill -> first write accepted by the standby, and first failed check -> first write.
   cost  2 minutes (--quick: 20 s) of healthy polling at interval 100ms: CPU per check pair, peak RSS, RSS growth.
+  switchover  planned switchover, 10 runs alternating directions, a writer committing every 10 ms: write window,
+        rows lost, time to a healthy pair (bench/switchover.py); Patroni (patronictl switchover) on its own
+        etcd + two nodes, and blfailoverd's --switchover once blf_switchover_pair() returns a pair.
 
 Timestamps: the daemon runs with -v; its debug lines give each check's completion (CLOCK_REALTIME, usec) and each
 tick's lateness against the fixed cadence; the state record gives each step's start (CLOCK_REALTIME, usec) and
@@ -49,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import topology as T  # noqa: E402
+import switchover as SW  # noqa: E402
 
 INTERVAL, TIMEOUT, THRESHOLD, FAST = 1.0, 1.0, 3, 0.2
 COST_INTERVAL = 0.1
@@ -629,6 +633,36 @@ def section_cost(ctx, results):
             blf.stop()
 
 
+# ------------------------------------------------------------------------------------------------ switchover
+
+
+# False once blf_switchover_pair() builds the pair: until then no topology is started for it and the table's
+# blfailoverd column says "pending".
+BLF_SWITCHOVER_PENDING = True
+
+
+def blf_switchover_pair(ctx, topo):
+    """blfailoverd's side of the switchover bench: a SW.Pair over the topology's two databases, nodes named after
+    the sites, whose command is `blfailoverd -c CFG --switchover` (exit 0) with the sites config written into the
+    topology's scenario dir. Plug-in point for the lifecycle (issue 12)."""
+    raise NotImplementedError("blfailoverd --switchover: pending")
+
+
+def section_switchover(ctx, results):
+    writer = SW.find_writer(os.path.dirname(ctx.bin))
+    SW.measure_patroni(ctx.runs, writer, results, say)
+    if BLF_SWITCHOVER_PENDING:
+        return
+    with T.Topology(log=say) as topo:
+        SW.measure_pair(blf_switchover_pair(ctx, topo), ctx.runs, writer, results, "sw-blf", say)
+
+
+def section_switchover_table(t, results):
+    t.h("6. Planned switchover: writer commits every 10 ms; blfailoverd next to Patroni (same run, alternating "
+        "directions)")
+    t.out += SW.table_lines(results)
+
+
 # ------------------------------------------------------------------------------------------------ the table
 
 
@@ -714,6 +748,8 @@ def render(ctx, results):
         section_db_table(t, results)
     if "cost" in results:
         section_cost_table(t, results)
+    if any(k.startswith("sw-") for k in results):
+        section_switchover_table(t, results)
     t.h("Notes")
     t.out += [
         "- Detection: fault injected (stand-in mode set) → start of the failover's first step (state record, µs). "
@@ -882,7 +918,8 @@ def main(argv):
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "blfailoverd"))
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="running cost over 20 s instead of 2 minutes")
-    ap.add_argument("--only", default="api,db,cost", help="comma-separated sections: api, db, cost")
+    ap.add_argument("--only", default="api,db,cost,switchover",
+                    help="comma-separated sections: api, db, cost, switchover")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--state-root", help="put the daemon's state_dir under this directory (diagnosis: tmpfs)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.md"))
@@ -899,7 +936,7 @@ def main(argv):
     results = {}
     try:
         ctx.writepoll = build_writepoll(work)
-        sections = {"api": section_api, "db": section_db, "cost": section_cost}
+        sections = {"api": section_api, "db": section_db, "cost": section_cost, "switchover": section_switchover}
         for name in a.only.split(","):
             say(f"== bench: {name}")
             sections[name.strip()](ctx, results)
