@@ -1,4 +1,4 @@
-/* nginx: the upstream rewrite — tokenizes nginx config like nginx does, edits two server directives, keeps every
+/* nginx: the upstream rewrite — tokenizes nginx config like nginx does, gives two addresses their roles, keeps every
  * other byte. No I/O, no globals. */
 #include "nginx.h"
 
