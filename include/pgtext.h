@@ -47,12 +47,18 @@ struct pgtext_rewind {
         enum pgtext_rewind_verdict verdict;
         uint64_t fork_lsn;              /* DIVERGED (and NOT_REQUIRED when pg_rewind printed the fork) */
         unsigned fork_timeline;
-        bool rewinding_started;         /* "rewinding from last common checkpoint at": past the point of no return */
+        bool rewinding_started;         /* "rewinding from last common checkpoint at": past the point of no return
+                                         * in a real run (a --dry-run of a diverged target prints it too, and
+                                         * "Done!": PostgreSQL 15.18, tests/unit/data/pgtext/rewind_dry_diverged.txt) */
         bool done;                      /* "Done!" */
 };
 
-/* pg_rewind's output (stdout+stderr, any order, `pg_rewind: ` prefixes or not). Returns 0 (the verdict may be
- * UNKNOWN) or -EBADMSG on a malformed LSN in a recognised line. */
+/* pg_rewind's output (stdout+stderr, any order, `pg_rewind: ` prefixes or not; other lines — errors, the log of the
+ * single-user server it runs on a crashed target — are skipped). pg_rewind 15 prints "servers diverged at …" before
+ * "no rewind required" too (then the fork is the end of the target's last record), and "source and target cluster
+ * are on the same timeline" before it (SAME_TIMELINE). A combination 15 never prints is UNKNOWN, as is a translated
+ * output (run it with LC_ALL=C). Returns 0 or -EBADMSG on a malformed LSN/timeline in a recognised line, or two
+ * different forks. */
 int pgtext_rewind(const char *text, size_t len, struct pgtext_rewind *ret);
 
 #define PGTEXT_WAL_BLOCK_SIZE   8192u                   /* PostgreSQL's defaults (XLOG_BLCKSZ, --wal-segsize) */
