@@ -1720,6 +1720,10 @@ class LifecyclePair(Fixture):
         procs = descendants(pid) + [(pid, proc_stat(pid)[3])]
         os.kill(pid, signal.SIGKILL)
         kill_snapshot(wait_snapshot_gone(procs, wait))
+        # PostgreSQL tells a stale postmaster.pid by kill(PID, 0), which succeeds on a zombie: until PID 1 reaps
+        # the orphan (late, on these machines), a restart or a single-user recovery says "lock file exists".
+        wait_until(lambda: proc_stat(pid) is None, 30, f"the killed postmaster {pid} of {node} to be reaped",
+                   interval=0.02)
         return pid
 
     def _stop_pid(self, node):
