@@ -83,11 +83,17 @@ def manual_switchover(pair, old, new, catch_up_timeout=10):
     """§3.1 steps 4, 6–9 and 12–18 by hand: the old primary stops cleanly, the standby replays its shutdown
     checkpoint, is promoted, the old one is rewound ("no rewind required") and follows. Returns figures."""
     f = {}
-    L, tli = manual_stop_clean(pair, old)
+    pair.checkpoint(old)
+    t0 = T.now_us()
+    L, tli = manual_stop_clean(pair, old, checkpoint=False)
     f["checkpoint"], f["old_tli"] = L, tli
+    t1 = T.now_us()
     f["replayed"] = pair.wait_replayed_past(new, L, catch_up_timeout)
+    t2 = T.now_us()
     pair.promote(new)
-    f["promoted_at_us"] = T.now_us()
+    f["promoted_at_us"] = t3 = T.now_us()
+    f["steps_ms"] = {"stop+controldata": (t1 - t0) // 1000, "catch_up": (t2 - t1) // 1000,
+                     "promote": (t3 - t2) // 1000}
     manual_new_primary_checkpoint(pair, new)
     manual_rewind_and_follow(pair, old, new, "none")
     return f
@@ -161,14 +167,15 @@ def test_fixture_manual_switchover(ctx):
         figs = manual_switchover(pair, "a", "b")
         w.wait_acks(50, port=pair.ports["b"])
         secs_ab, line = window_line(w.log(), pair, "a", "b")
-        say(line + f"; a's final checkpoint {figs['checkpoint']}, b replayed to {figs['replayed']}")
+        say(line + f"; a's final checkpoint {figs['checkpoint']}, b replayed to {figs['replayed']}; by hand "
+            f"(ms, each a process spawn): {figs['steps_ms']}")
         T.check_invariants(pair, w.log(), w.argv[-1], demoted="a", promoted_at_us=figs["promoted_at_us"])
 
         figs = manual_switchover(pair, "b", "a")
         w.wait_acks(50, port=pair.ports["a"])
         wlog = w.stop()
         secs_ba, line = window_line(wlog, pair, "b", "a")
-        say(line)
+        say(line + f"; by hand (ms): {figs['steps_ms']}")
         inv = T.check_invariants(pair, wlog, w.argv[-1], demoted="b", promoted_at_us=figs["promoted_at_us"])
         ctx.expect_eq(inv["primary"], "a", "primary after a→b→a")
         say(f"invariants: {inv}")

@@ -11,6 +11,8 @@ Ports (fixed, all inside 25400-25499; the rest of the range is reserved for late
     25410  PostgreSQL 15 primary
     25411  PostgreSQL 15 streaming standby
     25420  sshd (key-only, user postgres) -- the "standby DB host" that the promote step ssh-es into
+    25450  PostgreSQL 15 lifecycle node "a" (LifecyclePair, per lifecycle scenario; 25450-25459 are theirs)
+    25451  PostgreSQL 15 lifecycle node "b"
 
 Layout of one run (a fresh /tmp/blf-it-XXXXXXXX, 0755 so postgres and nobody can traverse it):
     owner          "PID STARTTIME" of the process that owns the run (lets a later run clean up after a SIGKILL)
@@ -19,7 +21,8 @@ Layout of one run (a fresh /tmp/blf-it-XXXXXXXX, 0755 so postgres and nobody can
     sshd/          sshd_config, host key, authorized_keys, client key (root, 0600), known_hosts, sshd.log
     bin/docker     generated wrapper around tests/integration/fake-docker with the record path baked in
     recorder.jsonl what the "docker" stand-in was called with, one JSON line per call
-    scen/NAME/     per-scenario: config, state dir, daemon logs, triggers/ (postgres-writable)
+    scen/NAME/     per-scenario: config, state dir, daemon logs, triggers/ (postgres-writable);
+                   lc/ for a lifecycle scenario: a/, b/ (PGDATA), a.log, b.log, sock/
 
 Process rules (these machines): PostgreSQL refuses root, so every PG tool runs via `runuser -u postgres --`.
 We stop only what we started, by PID (our Popen children, pids from our own pid files after checking that the
