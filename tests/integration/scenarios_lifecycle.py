@@ -173,7 +173,7 @@ def test_fixture_manual_switchover(ctx):
 
         figs = manual_switchover(pair, "b", "a")
         w.wait_acks(50, port=pair.ports["a"])
-        wlog = w.stop()
+        wlog = w.finish()
         secs_ba, line = window_line(wlog, pair, "b", "a")
         say(line + f"; by hand (ms): {figs['steps_ms']}")
         inv = T.check_invariants(pair, wlog, w.argv[-1], demoted="b", promoted_at_us=figs["promoted_at_us"])
@@ -281,7 +281,7 @@ def test_switchover_a_b_a_zero_loss(ctx):
             w.wait_acks(50, port=pair.ports["a"])
             switchover(ctx, pair, w, "a", "b", 1)
             switchover(ctx, pair, w, "b", "a", 2)
-            wlog = w.stop()
+            wlog = w.finish()
         T.check_invariants(pair, wlog, w.argv[-1])
         # afterwards a real fault fails over in the current direction (a serves: to b)
         d = ctx.daemon(lifecycle_config(ctx, pair))

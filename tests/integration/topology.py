@@ -1914,6 +1914,7 @@ class Writer(Fixture):
         self.argv = [binary, conninfo, str(interval_ms), str(seconds), table]
         self.out_path = out_path
         self.proc = None
+        self.returncode = None
 
     def __repr__(self):
         return f"Writer(pid={self.proc.pid if self.proc else None})"
@@ -1936,13 +1937,17 @@ class Writer(Fixture):
                    f"the writer to get {n} acks" + (f" from port {port}" if port else ""))
 
     def stop(self):
-        """SIGTERM (it exits 0 within its 2 s grace), SIGKILL after 10 s. Returns the parsed log (or None)."""
-        if self.proc is None:
-            return None
-        rc = stop_popen(self.proc, signal.SIGTERM, 10)
-        self.proc = None
-        if rc != 0:
-            raise TopologyError(f"pgwriter exited {describe_status(rc)}:\n{tail(self.out_path + '.stderr')}")
+        """SIGTERM (it exits 0 within its 2 s grace), SIGKILL after 10 s; never raises (teardown)."""
+        if self.proc is not None:
+            self.returncode = stop_popen(self.proc, signal.SIGTERM, 10)
+            self.proc = None
+
+    def finish(self):
+        """Stop it; it must have exited 0. Returns the parsed log."""
+        self.stop()
+        if self.returncode != 0:
+            raise TopologyError(f"pgwriter: {describe_status(self.returncode)}:\n"
+                                f"{tail(self.out_path + '.stderr')}")
         return self.log()
 
 
