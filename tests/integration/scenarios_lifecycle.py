@@ -17,7 +17,8 @@ import topology as T
 from topology import LOG  # noqa: F401 -- the log contract, for the daemon scenarios
 
 # The daemon scenarios that wait for `blfailoverd --switchover` / `--rejoin` (the lead's branch).
-PENDING = ("test_switchover_a_b_a_zero_loss", "test_rejoin_diverged_reports_discarded")
+PENDING = ("test_switchover_a_b_a_zero_loss", "test_rejoin_diverged_reports_discarded",
+           "test_rejoin_refused_while_old_primary_writable")
 
 K_DIVERGED = 37         # rows committed on the old primary after the standby was cut off
 
@@ -323,3 +324,23 @@ def test_rejoin_diverged_reports_discarded(ctx):
         pair.kill9("b")
         d.wait_log(LOG.SUCCEEDED, ctx.t(30), since=mark)
         ctx.expect(pair.is_primary("a"), "a is not the primary after the failover back")
+
+
+def test_rejoin_refused_while_old_primary_writable(ctx):
+    """§4.2 (4): after `--once --force` with a still alive and writable, --rejoin refuses (exit 3, says to fence
+    it first) and touches nothing: a's postmaster PID and pg_control are unchanged."""
+    with new_pair(ctx) as pair:
+        ctx.write_config(lifecycle_config(ctx, pair))
+        r = ctx.cli(*T.ARGS_ONCE, *T.ARGS_FORCE, timeout=120)
+        ctx.expect_rc(r, T.EXIT_OK, "--once --force")
+        ctx.expect(pair.is_primary("a") and pair.is_primary("b"), "a and b should both be writable here")
+        pid, control = pair.postmaster_pid("a"), pair.controldata("a")
+        r = ctx.cli(*T.ARGS_REJOIN, timeout=60)
+        ctx.expect_rc(r, T.EXIT_REFUSED, "--rejoin while a is writable")
+        ctx.expect("answers as a writable primary" in r.stdout + r.stderr and "fence it first" in r.stdout + r.stderr,
+                   "--rejoin did not say a answers as a writable primary and must be fenced")
+        ctx.expect_eq(pair.postmaster_pid("a"), pid, "a's postmaster PID")
+        after = pair.controldata("a")
+        for key in ("Database cluster state", "Latest checkpoint location", "Latest checkpoint's TimeLineID"):
+            ctx.expect_eq(after[key], control[key], f"a's pg_control {key}")
+        pair.stop_node("a")         # fenced by hand: the invariants hold again once a has rejoined (not here)
