@@ -74,45 +74,44 @@ static bool still_alive(PGconn *c) {
 	return true;
 }
 
-/* Waits for the answer without blocking signals out: SIGTERM starts a short grace, a hung server ends as unknown.
- * Returns the result (NULL: no answer in time, or the connection failed while waiting). */
-static PGresult *wait_result(PGconn *c) {
-	int64_t deadline = now_us(CLOCK_MONOTONIC) + QUERY_TIMEOUT_US;
+/* The next result of the statement in flight, waited for without shutting signals out: SIGTERM starts a short
+ * grace, a hung server ends as a failure. Returns 1 (*ret: a result), 0 (no more results: ReadyForQuery came, the
+ * statement's transaction is over), -1 (connection lost or no answer in time). */
+static int next_result(PGconn *c, int64_t *deadline, PGresult **ret) {
 	bool grace = false;
 
 	for (;;) {
 		if (PQconsumeInput(c) == 0)
-			break;
-		if (!PQisBusy(c))
-			return PQgetResult(c);
+			return -1;
+		if (!PQisBusy(c)) {
+			*ret = PQgetResult(c);
+			return *ret ? 1 : 0;
+		}
 		int64_t now = now_us(CLOCK_MONOTONIC);
 		if (stop_requested && !grace) {
 			grace = true;
-			if (now + STOP_GRACE_US < deadline)
-				deadline = now + STOP_GRACE_US;
+			if (now + STOP_GRACE_US < *deadline)
+				*deadline = now + STOP_GRACE_US;
 		}
-		if (now >= deadline)
-			return NULL;
+		if (now >= *deadline)
+			return -1;
 		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
-		int64_t left_ms = (deadline - now + 999) / 1000;
+		int64_t left_ms = (*deadline - now + 999) / 1000;
 		if (poll(&pfd, 1, left_ms > 100 ? 100 : (int)left_ms) < 0 && errno != EINTR)
-			return NULL;
+			return -1;
 	}
-	return PQgetResult(c);
 }
 
-/* Drains the rest of one statement's results so the connection is ready for the next one. */
-static void drain(PGconn *c) {
-	PGresult *r;
-
-	while ((r = PQgetResult(c)) != NULL)
-		PQclear(r);
-}
-
-/* Sends one row and prints its line. Returns false when the connection must be dropped. */
+/* Sends one row and prints its line. Returns false when the connection must be dropped.
+ * The extended protocol commits an implicit transaction at Sync, after the INSERT's CommandComplete: the row is
+ * acknowledged only once ReadyForQuery arrived without an error. */
 static bool write_row(PGconn *c, const char *sql, uint64_t seq) {
-	char seqtext[24];
+	char seqtext[24], port[16] = "", errmsg[512] = "";
 	const char *params[1] = {seqtext};
+	int64_t deadline = now_us(CLOCK_MONOTONIC) + QUERY_TIMEOUT_US;
+	bool row = false;
+	PGresult *r;
+	int k;
 
 	snprintf(seqtext, sizeof seqtext, "%" PRIu64, seq);
 	if (!PQsendQueryParams(c, sql, 1, NULL, params, NULL, NULL, 0)) {
@@ -120,26 +119,26 @@ static bool write_row(PGconn *c, const char *sql, uint64_t seq) {
 		print_err(seq, PQerrorMessage(c));
 		return false;
 	}
-	PGresult *r = wait_result(c);
-	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-		printf("ack %" PRIu64 " %s %" PRId64 "\n", seq, PQgetvalue(r, 0, 0), now_us(CLOCK_REALTIME));
+	while ((k = next_result(c, &deadline, &r)) == 1) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			row = snprintf(port, sizeof port, "%s", PQgetvalue(r, 0, 0)) > 0;
+		else if (!errmsg[0])
+			snprintf(errmsg, sizeof errmsg, "%s", PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
+												: PQresStatus(PQresultStatus(r)));
 		PQclear(r);
-		drain(c);
-		return true;
 	}
-	/* An error answered on a connection that stays up: the transaction was rolled back, so the row is not
-	 * there. Anything else (EOF, FATAL, a timeout) leaves the commit's fate unknown. */
-	bool alive = r && PQresultStatus(r) == PGRES_FATAL_ERROR && PQstatus(c) == CONNECTION_OK;
-	if (alive) {
-		print_err(seq, PQresultErrorMessage(r));
-		PQclear(r);
-		drain(c);
-		alive = PQstatus(c) == CONNECTION_OK;
-		return alive;
+	if (k < 0) {
+		/* Lost before ReadyForQuery (a FATAL included: it may come after the commit record). */
+		print_unknown(seq);
+		return false;
 	}
-	PQclear(r);
-	print_unknown(seq);
-	return false;
+	if (errmsg[0] || !row) {
+		/* An error and then ReadyForQuery on a live connection: the transaction was rolled back. */
+		print_err(seq, errmsg[0] ? errmsg : "no row returned");
+		return PQstatus(c) == CONNECTION_OK;
+	}
+	printf("ack %" PRIu64 " %s %" PRId64 "\n", seq, port, now_us(CLOCK_REALTIME));
+	return true;
 }
 
 /* Sleeps until the absolute monotonic time `at` (µs) or a signal. */
