@@ -29,6 +29,16 @@ struct sshmux;
  * backslash). Pure. ret_dir and ret_path are malloc'd, written only on success. */
 int sshmux_paths(const char *runtime_directory, const char *state_dir, char **ret_dir, char **ret_path);
 
+/* The same for a socket named `name` (no '/', nothing ssh expands) in that directory. */
+int sshmux_paths_named(const char *runtime_directory, const char *state_dir, const char *name, char **ret_dir,
+                       char **ret_path);
+
+/* A master to site `site`'s database host (the sites form, when the site has database.ssh.host): the lifecycle
+ * steps' {ssh} commands ride on it (a cold login costs ~0.7 s, most of a switchover's write window). *ret is NULL
+ * when the site has no ssh. sshmux_reload_site keeps it when its argv is unchanged. */
+int sshmux_new_site(sd_event *e, const struct config *c, unsigned site, struct sshmux **ret);
+int sshmux_reload_site(struct sshmux **x, sd_event *e, const struct config *c, unsigned site);
+
 /* Starts the master in the background when the config promotes over ssh (trigger_file); *ret is NULL otherwise,
  * and when no private directory can be had (logged: the steps then log in afresh). Returns 0 or -ENOMEM. */
 int sshmux_new(sd_event *e, const struct config *c, struct sshmux **ret);

@@ -63,6 +63,7 @@ struct manager {
         uint64_t started_realtime_usec;         /* for the live view */
         struct observe *observe;                /* daemon mode only: status file, metrics, alerts, hooks */
         struct sshmux *sshmux;                  /* daemon mode only: the warm ssh master (NULL: fresh logins) */
+        struct sshmux *site_mux[CONFIG_SITES];  /* daemon mode, sites form: one per database host with ssh */
         struct failover *failover;
         struct switchover *switchover;          /* a planned role change in progress */
         bool reload_after_op;                   /* a SIGHUP came during a switchover: reload when it ends */
@@ -723,6 +724,8 @@ static int apply_config(struct manager *m, struct config *fresh) {
         m->confirm_state = fresh->confirm.argv ? MONITOR_CONFIRM_UNKNOWN : MONITOR_CONFIRM_OFF;
         if (r >= 0 && m->observe)       /* daemon mode */
                 r = sshmux_reload(&m->sshmux, m->event, fresh);
+        for (unsigned i = 0; r >= 0 && m->observe && i < CONFIG_SITES; i++)
+                r = sshmux_reload_site(&m->site_mux[i], m->event, fresh, i);
         config_free(old);
         if (r < 0) {
                 log_error_errno(r, "reload: cannot set up the health checks: %s", strerror(-r));
@@ -895,6 +898,8 @@ struct manager *manager_free(struct manager *m) {
         switchover_free(m->switchover);
         observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
         sshmux_free(m->sshmux);         /* kills the ssh master, removes its socket */
+        for (unsigned i = 0; i < CONFIG_SITES; i++)
+                sshmux_free(m->site_mux[i]);
         spawn_free(m->confirm);
         dbprobe_free(m->standby_db);
         dbprobe_free(m->primary_db);
@@ -931,6 +936,8 @@ int manager_run_daemon(struct manager *m) {
                 return log_error_errno(r, "cannot start the status file, metrics, alerts or hooks: %s", strerror(-r)),
                        EXIT_FAILURE;
         r = sshmux_new(m->event, m->config, &m->sshmux);
+        for (unsigned i = 0; r >= 0 && i < CONFIG_SITES; i++)
+                r = sshmux_new_site(m->event, m->config, i, &m->site_mux[i]);
         if (r < 0)
                 return log_error_errno(r, "cannot start the ssh master: %s", strerror(-r)), EXIT_FAILURE;
         m->next_tick_usec = now_monotonic_usec();
@@ -1280,6 +1287,7 @@ static void command_switchover(struct manager *m, const char *to) {
         struct switchover_params p = {
                 .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
                 .to = to && *to ? to : NULL, .done = on_switchover_done, .userdata = m,
+                .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
         };
         int r;
 

@@ -19,6 +19,7 @@
 
 struct sshmux {
         sd_event *event;
+        char *name;                     /* the socket's name in dir: "master", or "site-<name>" */
         char *dir;                      /* private (0700, ours) */
         char *path;                     /* the control socket */
         char **argv;                    /* the master's, from plan_ssh_master_argv */
@@ -34,6 +35,11 @@ struct sshmux {
 /* ---- where the socket goes (pure) --------------------------------------------------------------------- */
 
 int sshmux_paths(const char *runtime_directory, const char *state_dir, char **ret_dir, char **ret_path) {
+        return sshmux_paths_named(runtime_directory, state_dir, SOCKET_NAME, ret_dir, ret_path);
+}
+
+int sshmux_paths_named(const char *runtime_directory, const char *state_dir, const char *name, char **ret_dir,
+                       char **ret_path) {
         _cleanup_free_ char *base = NULL;
         char *dir = NULL, *path = NULL;
         size_t n;
@@ -55,7 +61,11 @@ int sshmux_paths(const char *runtime_directory, const char *state_dir, char **re
                 return -EINVAL;
         if (asprintf(&dir, "%s/ssh", strcmp(base, "/") == 0 ? "" : base) < 0)
                 return -ENOMEM;
-        if (asprintf(&path, "%s/" SOCKET_NAME, dir) < 0) {
+        if (strpbrk(name, "%$~ \t\n\"'\\/")) {
+                free(dir);
+                return -EINVAL;
+        }
+        if (asprintf(&path, "%s/%s", dir, name) < 0) {
                 free(dir);
                 return -ENOMEM;
         }
@@ -157,7 +167,7 @@ static void schedule_retry(struct sshmux *x) {
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
         struct sshmux *x = userdata;
 
-        if (!x->master || ev->len == 0 || strcmp(ev->name, SOCKET_NAME) != 0 || x->up_usec)
+        if (!x->master || ev->len == 0 || strcmp(ev->name, x->name) != 0 || x->up_usec)
                 return 0;
         x->up_usec = now_monotonic_usec();
         log_info("ssh master to %s: logged in after %.0f ms (%s); failover ssh steps reuse it", x->host,
@@ -167,11 +177,12 @@ static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void
 
 /* ---- lifecycle ------------------------------------------------------------------------------------------ */
 
-static int sshmux_setup(struct sshmux *x, const struct config *c) {
-        const struct config_ssh *ssh = &c->promote.ssh;
+static int sshmux_setup(struct sshmux *x, const struct config *c, const struct config_ssh *ssh, const char *name) {
         int r;
 
-        r = sshmux_paths(getenv("RUNTIME_DIRECTORY"), c->state_dir, &x->dir, &x->path);
+        if (!(x->name = strdup(name)))
+                return -ENOMEM;
+        r = sshmux_paths_named(getenv("RUNTIME_DIRECTORY"), c->state_dir, name, &x->dir, &x->path);
         if (r < 0)
                 return r;
         x->argv = plan_ssh_master_argv(ssh, c->promote.timeout_usec, x->path);
@@ -200,18 +211,17 @@ static void say_unusable(const struct config *c, int r) {
                             r == -EPERM ? "it exists and is not a directory owned by us" : strerror(-r));
 }
 
-int sshmux_new(sd_event *e, const struct config *c, struct sshmux **ret) {
+static int sshmux_start(sd_event *e, const struct config *c, const struct config_ssh *ssh, const char *name,
+                        struct sshmux **ret) {
         struct sshmux *x;
         int r;
 
         *ret = NULL;
-        if (c->promote.method != CONFIG_PROMOTE_TRIGGER_FILE || !c->promote.ssh.host)
-                return 0;
         x = calloc(1, sizeof *x);
         if (!x)
                 return -ENOMEM;
         x->event = sd_event_ref(e);
-        r = sshmux_setup(x, c);
+        r = sshmux_setup(x, c, ssh, name);
         if (r >= 0 && start_master(x) < 0)
                 schedule_retry(x);
         if (r < 0) {
@@ -223,6 +233,53 @@ int sshmux_new(sd_event *e, const struct config *c, struct sshmux **ret) {
         }
         *ret = x;
         return 0;
+}
+
+int sshmux_new(sd_event *e, const struct config *c, struct sshmux **ret) {
+        *ret = NULL;
+        if (c->promote.method != CONFIG_PROMOTE_TRIGGER_FILE || !c->promote.ssh.host)
+                return 0;
+        return sshmux_start(e, c, &c->promote.ssh, SOCKET_NAME, ret);
+}
+
+static bool site_wants_master(const struct config *c, unsigned site) {
+        return c->sites_form && site < CONFIG_SITES && c->sites[site].database.present &&
+               c->sites[site].database.ssh.host;
+}
+
+static char *site_socket_name(const struct config *c, unsigned site) {
+        char *name = NULL;
+
+        return asprintf(&name, "site-%s", c->sites[site].name) < 0 ? NULL : name;
+}
+
+int sshmux_new_site(sd_event *e, const struct config *c, unsigned site, struct sshmux **ret) {
+        _cleanup_free_ char *name = NULL;
+
+        *ret = NULL;
+        if (!site_wants_master(c, site))
+                return 0;
+        name = site_socket_name(c, site);
+        if (!name)
+                return -ENOMEM;
+        return sshmux_start(e, c, &c->sites[site].database.ssh, name, ret);
+}
+
+int sshmux_reload_site(struct sshmux **xp, sd_event *e, const struct config *c, unsigned site) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *name = site_wants_master(c, site) ? site_socket_name(c, site)
+                                                                                          : NULL;
+        char **argv = NULL;
+        bool same = false;
+
+        if (*xp && name && sshmux_paths_named(getenv("RUNTIME_DIRECTORY"), c->state_dir, name, &dir, &path) == 0) {
+                argv = plan_ssh_master_argv(&c->sites[site].database.ssh, c->promote.timeout_usec, path);
+                same = argv && strv_equal(argv, (*xp)->argv);
+                strv_free(argv);
+        }
+        if (same)
+                return 0;
+        *xp = sshmux_free(*xp);
+        return sshmux_new_site(e, c, site, xp);
 }
 
 int sshmux_reload(struct sshmux **xp, sd_event *e, const struct config *c) {
@@ -261,6 +318,7 @@ struct sshmux *sshmux_free(struct sshmux *x) {
         sd_event_source_disable_unref(x->retry);
         sd_event_unref(x->event);
         strv_free(x->argv);
+        free(x->name);
         free(x->host);
         free(x->dir);
         free(x->path);

@@ -41,6 +41,7 @@
 struct switchover {
         const struct config *config;
         unsigned o, n;                          /* site indexes: old primary, new primary */
+        char *control_path[CONFIG_SITES];       /* copies: a master replaced meanwhile must not pull them away */
         struct op *op;
         struct pgtext_controldata old_cd;       /* O after the clean stop */
         char *nginx_original;                   /* the site file before nginx_write, for the put back */
@@ -74,13 +75,13 @@ static char *source_conninfo(const struct config *c, unsigned source, unsigned t
 
 /* A site's command template expanded for a step; NULL with `err` written when it cannot be. */
 static char **site_argv(const struct config *c, unsigned i, const struct config_command *cmd, const char *role,
-                        uint64_t epoch, char *err, size_t err_size) {
+                        uint64_t epoch, const char *control_path, char *err, size_t err_size) {
         const struct config_site *s = &c->sites[i];
         _cleanup_free_ char *source = s->database.replication_conninfo || c->sites[!i].database.replication_conninfo
                                       ? source_conninfo(c, !i, i) : NULL;
         struct template_vars vars = {
                 .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = cmd->timeout_usec,
-                .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = role,
+                .control_path = control_path, .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = role,
                 .epoch = epoch, .source = c->sites[!i].database.replication_conninfo ? source : NULL,
         };
         char **argv = NULL;
@@ -97,7 +98,8 @@ static char **site_argv(const struct config *c, unsigned i, const struct config_
 static void run_site_command(struct op *op, struct switchover *sw, unsigned i, const struct config_command *cmd,
                              const char *role, op_judge_command_fn judge) {
         char err[256];
-        char **argv = site_argv(sw->config, i, cmd, role, op_record(op)->epoch, err, sizeof err);
+        char **argv = site_argv(sw->config, i, cmd, role, op_record(op)->epoch, sw->control_path[i], err,
+                                sizeof err);
 
         if (!argv) {
                 op_step_done(op, false, -1, "%s", err);
@@ -747,6 +749,13 @@ static void resume_nginx_original(struct switchover *sw, const struct state *jou
         }
 }
 
+static int copy_control_paths(struct switchover *sw, const struct switchover_params *p) {
+        for (unsigned i = 0; i < CONFIG_SITES; i++)
+                if (p->ssh_control_path[i] && !(sw->control_path[i] = strdup(p->ssh_control_path[i])))
+                        return -ENOMEM;
+        return 0;
+}
+
 /* An interrupted switchover (the daemon or the command died): before the promotion it is put back — the moment the
  * operator asked for has passed —; from the promotion on it goes forward (the promote step asks the new primary
  * first, so a promotion that happened is not sent twice). */
@@ -797,10 +806,11 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
                         return -ENOMEM;
                 *sw = (struct switchover) { .config = p->config, .o = (unsigned) from, .n = (unsigned) to,
                                             .done = p->done, .userdata = p->userdata };
-                r = switchover_resume(p, sw);
+                r = copy_control_paths(sw, p);
+                if (r >= 0)
+                        r = switchover_resume(p, sw);
                 if (r < 0) {
-                        free(sw->nginx_original);
-                        free(sw);
+                        switchover_free(sw);
                         if (r == -EBADMSG)
                                 snprintf(why, why_size, "switchover: the record's interrupted switchover has steps "
                                          "this version does not know: finish it by hand (see --status)");
@@ -816,6 +826,11 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
         if (!sw)
                 return -ENOMEM;
         *sw = (struct switchover) { .config = p->config, .o = o, .n = n, .done = p->done, .userdata = p->userdata };
+        r = copy_control_paths(sw, p);
+        if (r < 0) {
+                switchover_free(sw);
+                return r;
+        }
         struct op_params params = {
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
                 .record = p->record, .trigger = "manual", .from = p->config->sites[o].name,
@@ -824,7 +839,7 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
         };
         r = op_start(&params, &sw->op);
         if (r < 0) {
-                free(sw);
+                switchover_free(sw);
                 return r;
         }
         *ret = sw;
@@ -835,6 +850,8 @@ struct switchover *switchover_free(struct switchover *sw) {
         if (!sw)
                 return NULL;
         op_free(sw->op);
+        for (unsigned i = 0; i < CONFIG_SITES; i++)
+                free(sw->control_path[i]);
         free(sw->nginx_original);
         free(sw);
         return NULL;
@@ -845,7 +862,7 @@ struct switchover *switchover_free(struct switchover *sw) {
 static void print_argv(FILE *out, const struct config *c, unsigned i, const struct config_command *cmd,
                        const char *role) {
         char err[256];
-        char **argv = cmd->argv ? site_argv(c, i, cmd, role, 0, err, sizeof err) : NULL;
+        char **argv = cmd->argv ? site_argv(c, i, cmd, role, 0, NULL, err, sizeof err) : NULL;
         _cleanup_free_ char *line = argv ? spawn_argv_to_string(argv) : NULL;
 
         if (!cmd->argv)
