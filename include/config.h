@@ -119,7 +119,8 @@ struct config_site_commands {
 
 struct config_site_database {
         bool present;                   /* both sites have a database, or neither */
-        char *conninfo;                 /* required: how the monitor reaches it (libpq) */
+        char *conninfo;                 /* how the monitor reaches it (libpq); both sites or neither; NULL: the
+                                         * database gates are off, pg_promote and the lifecycle commands can't */
         char *replication_conninfo;     /* how the other site's database reaches it; NULL: rejoin/switchover can't */
         char *application_name;         /* default: the site name */
         struct config_ssh ssh;          /* host NULL: no ssh to this database host */

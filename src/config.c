@@ -262,7 +262,7 @@ static const struct key_def site_commands_keys[] = {
         OPTIONAL_SECTION("clone", site_clone_keys),
 };
 static const struct key_def site_database_keys[] = {
-        STRING("conninfo", database.conninfo, REQUIRED, CHECK_NONE, NULL),
+        STRING("conninfo", database.conninfo, OPTIONAL, CHECK_NONE, NULL),
         STRING("replication_conninfo", database.replication_conninfo, OPTIONAL, CHECK_NONE, NULL),
         STRING("application_name", database.application_name, OPTIONAL, CHECK_SITE_NAME, NULL),
         OPTIONAL_SECTION("ssh", site_ssh_keys),
@@ -1699,6 +1699,17 @@ static void sites_check_database(struct ctx *x) {
                 ctx_add(x, config_mark_of(c, path), "%s is given but sites[%u].database is not: both sites have a "
                         "database, or neither (add sites[%u].database, or remove this one)", path, 1 - with, 1 - with);
         }
+        /* Without conninfo the database gates are off, as in the runbook form without database:; with one only,
+         * they would turn on and off with the roles. */
+        if (c->sites[0].database.present && c->sites[1].database.present &&
+            !c->sites[0].database.conninfo != !c->sites[1].database.conninfo && !is_bad(x, "sites[0].database.conninfo") &&
+            !is_bad(x, "sites[1].database.conninfo")) {
+                unsigned with = c->sites[0].database.conninfo ? 0 : 1;
+
+                snprintf(path, sizeof path, "sites[%u].database", 1 - with);
+                ctx_add(x, config_mark_of(c, path), "missing key %s.conninfo: sites[%u].database.conninfo is set, "
+                        "and both sites have one or neither", path, with);
+        }
         sites_check_distinct(x, "database.conninfo", c->sites[0].database.conninfo, c->sites[1].database.conninfo);
 }
 
@@ -1709,7 +1720,8 @@ static void sites_check_promote(struct ctx *x) {
         if (is_bad(x, "failover.promote.method"))
                 return;
         if (c->promote.method == CONFIG_PROMOTE_PG_PROMOTE) {
-                if (!c->sites[0].database.present && !c->sites[1].database.present)
+                if (!c->sites[0].database.conninfo && !c->sites[1].database.conninfo &&
+                    !is_bad(x, "sites[0].database.conninfo") && !is_bad(x, "sites[1].database.conninfo"))
                         ctx_add(x, mark_either(c, "failover.promote.method", "sites"),
                                 "failover.promote.method pg_promote (the default with sites:) needs each site's "
                                 "database: add sites[0].database.conninfo and sites[1].database.conninfo");
@@ -1757,9 +1769,12 @@ static void sites_check_command(struct ctx *x, unsigned i, const struct site_com
         if (needs.pgdata && !s->database.pgdata)
                 ctx_add(x, word_mark(x->c, path, cmd->argv, "{pgdata}"), "%s uses {pgdata}: set "
                         "sites[%u].database.pgdata", path, i);
-        if (!sc->def && (needs.source || needs.tli || needs.from || needs.epoch))
-                ctx_add(x, word_mark(x->c, path, cmd->argv, "{"), "%s uses a placeholder only database commands "
-                        "have: stack commands take {site} {role} {pgdata} {bindir} and {ssh}", path);
+        if (!sc->def && (needs.source || needs.tli || needs.from || needs.epoch)) {
+                const char *which = needs.source ? "{source}" : needs.tli ? "{tli}" : needs.from ? "{from}" : "{epoch}";
+
+                ctx_add(x, word_mark(x->c, path, cmd->argv, which), "%s uses %s, which only database commands have: "
+                        "stack commands take {site} {role} {pgdata} {bindir} and {ssh}", path, which);
+        }
 }
 
 static void sites_check_serves_first(struct ctx *x) {
@@ -2223,7 +2238,7 @@ int config_site_index(const struct config *c, const char *name) {
 
 /* The sentences are static: one per site index and key (CONFIG_SITES is 2). */
 #define PER_SITE(what) { "needs sites[0]." what, "needs sites[1]." what }
-static const char *const need_database[] = PER_SITE("database");
+static const char *const need_database[] = PER_SITE("database.conninfo");
 static const char *const need_replication[] = PER_SITE("database.replication_conninfo");
 static const char *const need_pgdata[] = PER_SITE("database.pgdata");
 static const char *const need_ssh_or_commands[] = PER_SITE("database.commands (or pgdata)");
@@ -2237,7 +2252,7 @@ static const char *site_missing(const struct config *c, unsigned t, bool clone) 
         size_t n = SITE_COMMANDS_REJOIN + (clone ? 2 : 0);
         const struct config_site *s = &c->sites[t];
 
-        if (!s->database.present)
+        if (!s->database.conninfo)
                 return need_database[t];
         if (!c->sites[1 - t].database.replication_conninfo)
                 return need_replication[1 - t];
