@@ -750,7 +750,9 @@ static const struct site_command site_commands[] = {
                  "-p", "{pgdata}/pg_wal", "-t", "{tli}", "-s", "{from}", "{until}"),
         SITE_CMD("database.commands.recover", database.commands.recover, "{bindir}/postgres", "--single", "-F",
                  "-D", "{pgdata}", "template1"),
-        SITE_CMD("database.commands.rewind", database.commands.rewind, "{bindir}/pg_rewind", "-D", "{pgdata}",
+        /* pg_rewind's lines are read (pgtext.h): untranslated */
+        SITE_CMD("database.commands.rewind", database.commands.rewind, "env", "LC_ALL=C", "{bindir}/pg_rewind", "-D",
+                 "{pgdata}",
                  "--source-server={source}", "-R", "{dry_run}"),
         SITE_CMD("database.commands.clone_prepare", database.commands.clone_prepare, "mv", "--", "{pgdata}",
                  "{pgdata}.blfailoverd-{epoch}"),
