@@ -30,7 +30,8 @@ struct db_query;
 typedef void (*db_done_fn)(struct db_query *q, const struct db_result *r, void *userdata);
 
 /* Connects with `conninfo` (a libpq conninfo string or URI; `password_file`, when not NULL, is passed as
- * passfile), runs `sql` (one statement, one row expected), calls `done` once from the loop. `timeout_usec`
+ * passfile), runs `sql` (one statement: one row expected, or
+ * none from a utility statement such as CHECKPOINT: n_columns 0), calls `done` once from the loop. `timeout_usec`
  * bounds everything (connect included). Returns 0 and *ret (owned by the caller) or -errno.
  * Returns an error only for bad arguments (-EINVAL), out of memory, sd-event failures or a lookup thread that
  * could not be started (-EAGAIN); everything libpq or
