@@ -193,7 +193,7 @@ static void status_set_pause(const struct config *c, struct status *s) {
 static int show_status(const struct config *c, bool json) {
         struct status live;
         struct state record;
-        struct status_view v = { .status = &live };
+        struct status_view v = { .status = &live, .first_serving = c->active.name, .first_standby = c->standby.name };
         int r = status_load(c->state_dir, &live);
 
         if (r < 0 && r != -ENOENT)
@@ -218,7 +218,7 @@ static int show_status(const struct config *c, bool json) {
                 status_print_json(&v, stdout);
         else {
                 status_print_human(&v, stdout);
-                if (v.record)
+                if (state_latched(v.record, false))
                         printf("no further failover will run until the record is cleared (blfailoverd --clear-state)\n");
         }
         if (v.record_error) {
