@@ -109,6 +109,15 @@ int state_load(const char *state_dir, struct state *ret);
 int state_save(const char *state_dir, const struct state *s);       /* atomic; creates state_dir 0700 */
 int state_clear(const char *state_dir);                             /* -ENOENT when there was nothing */
 
+/* --clear-state. keep_roles false (the runbook form, whose operator swapped the config by hand; or --forget-roles):
+ * the record goes, as state_clear. keep_roles true (the sites form): the record is rewritten with latch none and
+ * no journal (op none, no steps, no facts), keeping serving, standby and epoch (a format-1 record's roles are
+ * named first, see state_roles_resolve: first_serving/first_standby are the config's sites in their order).
+ * Returns 0 removed, 1 rewritten with its roles (*ret_kept, may be NULL, holds the new record), -ENOENT nothing
+ * recorded, -EBADMSG the record cannot be read so its roles cannot be kept (nothing touched), other -errno. */
+int state_clear_latch(const char *state_dir, bool keep_roles, const char *first_serving, const char *first_standby,
+                      struct state *ret_kept);
+
 void state_print(const struct state *s, FILE *out);
 
 /* "Never fail over twice" rests on this: automatic failovers are held while it is true. An unreadable record

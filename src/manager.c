@@ -1121,10 +1121,11 @@ static void command_once(struct manager *m, bool force) {
 
 /* Re-reads the config first: clearing the latch re-arms automatic failover, which must not happen on a config
  * nobody checked since it was edited for the rebuilt pair. */
-static void command_clear_state(struct manager *m) {
+static void command_clear_state(struct manager *m, bool forget_roles) {
         struct event ev = { .exit_status = -1 };
         struct config *fresh = NULL;
         const char *dir = m->config->state_dir;
+        struct state kept;
         int r;
 
         if (m->failover) {
@@ -1139,10 +1140,13 @@ static void command_clear_state(struct manager *m) {
                 command_finish(m, EXIT_CONFIG);
                 return;
         }
-        r = state_clear(dir);
+        /* The runbook form removes the record; the sites form keeps the roles and epoch unless forget-roles. */
+        r = state_clear_latch(dir, fresh->sites_form && !forget_roles, fresh->active.name, fresh->standby.name, &kept);
         if (r < 0 && r != -ENOENT) {
                 config_free(fresh);
-                log_error_errno(r, "cannot remove %s/%s: %s", dir, STATE_FILE_NAME, strerror(-r));
+                log_error_errno(r, "--clear-state: cannot clear %s/%s: %s%s", dir, STATE_FILE_NAME, strerror(-r),
+                                r == -EBADMSG ? " (so its roles cannot be kept; nothing cleared: inspect it, or "
+                                "blfailoverd --clear-state --forget-roles removes it)" : "");
                 command_finish(m, EXIT_FAILURE);
                 return;
         }
@@ -1155,6 +1159,9 @@ static void command_clear_state(struct manager *m) {
         ev.kind = EVENT_RECORD_CLEARED;
         event_emit(&m->bus, &ev, "%s; watching again", r == -ENOENT ? "--clear-state: no failover record to clear"
                    : "failover record cleared by --clear-state");
+        if (r == 1)
+                command_out(m, "the roles stay: %s serves, %s standby, epoch %llu (--forget-roles drops them too)",
+                            kept.serving, kept.standby, (unsigned long long) kept.epoch);
         update_status(m);
         command_out(m, "%s in %s; the running daemon (pid %d) re-read %s and is watching again: failover after %u "
                     "failures", r == -ENOENT ? "no failover was recorded" : "cleared the failover record",
@@ -1234,7 +1241,7 @@ static void on_control_request(struct control_call *call, const struct control_r
                 command_once(m, req->force);
                 break;
         case CONTROL_CLEAR_STATE:
-                command_clear_state(m);
+                command_clear_state(m, req->forget_roles);
                 break;
         case CONTROL_PAUSE:
                 command_pause(m, req);

@@ -437,6 +437,36 @@ int state_clear(const char *state_dir) {
         return unlink(path) < 0 ? -errno : 0;
 }
 
+int state_clear_latch(const char *state_dir, bool keep_roles, const char *first_serving, const char *first_standby,
+                      struct state *ret_kept) {
+        struct state old, kept = { .version = 2 };
+        struct state_roles roles;
+        int r;
+
+        if (!keep_roles)
+                return state_clear(state_dir);
+        r = state_load(state_dir, &old);
+        if (r < 0)
+                return r;
+        if (old.serving[0]) {
+                /* as recorded: a "#1" stays "#1" */
+                memcpy(kept.serving, old.serving, sizeof kept.serving);
+                memcpy(kept.standby, old.standby, sizeof kept.standby);
+        } else {
+                state_roles_resolve(&old, false, first_serving, first_standby, &roles);
+                bool swapped = roles.serving != first_serving;
+                state_set_site(kept.serving, roles.serving, swapped ? 1 : 0);
+                state_set_site(kept.standby, roles.standby, swapped ? 0 : 1);
+        }
+        kept.epoch = old.epoch;
+        r = state_save(state_dir, &kept);
+        if (r < 0)
+                return r;
+        if (ret_kept)
+                *ret_kept = kept;
+        return 1;
+}
+
 static void format_time(uint64_t usec, char *buf, size_t size) {
         time_t t = (time_t) (usec / USEC_PER_SEC);
         struct tm tm;

@@ -448,6 +448,68 @@ static void state__roles__none_unreadable_named_and_indexed(void **unused) {
         assert_string_equal(roles.standby, "a");
 }
 
+static void write_record(const char *dir, const char *text) {
+        char path[96];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, STATE_FILE_NAME);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+/* --clear-state: the runbook form removes the record; the sites form keeps who serves and the epoch, re-armed. */
+static void state__clear_latch__removes_or_keeps_the_roles(void **unused) {
+        char dir[] = "/tmp/blf-test-state-XXXXXX";
+        struct state s = sample(), back, kept;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(state_clear_latch(dir, true, "a", "b", &kept), -ENOENT);
+        assert_int_equal(state_save(dir, &s), 0);
+        assert_int_equal(state_clear_latch(dir, false, "a", "b", &kept), 0);
+        assert_int_equal(state_load(dir, &back), -ENOENT);
+
+        strcpy(s.serving, "b");
+        strcpy(s.standby, "a");
+        assert_int_equal(state_save(dir, &s), 0);
+        assert_int_equal(state_clear_latch(dir, true, "a", "b", &kept), 1);
+        assert_int_equal(state_load(dir, &back), 0);
+        assert_false(state_latched(&back, false));
+        assert_int_equal(back.op, STATE_OP_NONE);
+        assert_int_equal(back.outcome, STATE_NONE);
+        assert_int_equal(back.n_steps, 0);
+        assert_int_equal(back.n_facts, 0);
+        assert_string_equal(back.serving, "b");
+        assert_string_equal(back.standby, "a");
+        assert_int_equal(back.epoch, 7);
+        assert_string_equal(kept.serving, "b");
+
+        /* format 1 names nobody: the promotion it records decides who serves */
+        write_record(dir, "blfailoverd-state 1\noutcome succeeded\nstep promote ok 1 1 0 x\nend\n");
+        assert_int_equal(state_clear_latch(dir, true, "a", "b", NULL), 1);
+        assert_int_equal(state_load(dir, &back), 0);
+        assert_string_equal(back.serving, "b");
+        assert_string_equal(back.standby, "a");
+        assert_int_equal(back.epoch, 1);
+        assert_false(state_latched(&back, false));
+        /* names too long for the record: kept as their places in the config, standby "#1" now serving */
+        write_record(dir, "blfailoverd-state 1\noutcome succeeded\nstep promote ok 1 1 0 x\nend\n");
+        assert_int_equal(state_clear_latch(dir, true, "the active api in the north datacenter",
+                                           "the standby api in the south datacenter", NULL), 1);
+        assert_int_equal(state_load(dir, &back), 0);
+        assert_string_equal(back.serving, "#1");
+        assert_string_equal(back.standby, "#0");
+
+        /* unreadable: its roles cannot be kept, so nothing is touched (--forget-roles removes it) */
+        write_record(dir, "blfailoverd-state 2\nepoch 3\n");
+        assert_int_equal(state_clear_latch(dir, true, "a", "b", NULL), -EBADMSG);
+        assert_int_equal(state_load(dir, &back), -EBADMSG);
+        assert_int_equal(state_clear_latch(dir, false, "a", "b", NULL), 0);
+        assert_int_equal(state_load(dir, &back), -ENOENT);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(state__serialize_then_parse__round_trips),
@@ -465,6 +527,7 @@ int main(void) {
                 cmocka_unit_test(state__32_steps__round_trip_and_33_rejected),
                 cmocka_unit_test(state__v1_record__maps_to_a_latched_failover),
                 cmocka_unit_test(state__roles__none_unreadable_named_and_indexed),
+                cmocka_unit_test(state__clear_latch__removes_or_keeps_the_roles),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
