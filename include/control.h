@@ -5,7 +5,7 @@
  * command at a time, and carries progress back. What a command *does* is the manager's business, not this module's.
  *
  * Protocol (version 1), every message ASCII text without a trailing newline:
- *   client → daemon, once:  "1 once" | "1 once force" | "1 clear-state" | "1 pause" | "1 pause REASON" | "1 resume"
+ *   client → daemon, once:  "1 once" | "1 once force" | "1 clear-state" | "1 clear-state forget-roles" | "1 pause" | "1 pause REASON" | "1 resume"
  *   daemon → client, any number of:  "log LEVEL: text" (progress, for stderr) | "out text" (for stdout) | "ping"
  *                                    (every CONTROL_PING_INTERVAL while the command runs: the daemon is alive)
  *   daemon → client, last:  "exit N" — the command's exit code, as the CLI would have returned it.
@@ -40,6 +40,7 @@ struct control_request {
         bool force;
         bool reclone;                   /* CONTROL_REJOIN */
         char site[32];                  /* CONTROL_SWITCHOVER: the site to serve ("" = the standby) */
+        bool forget_roles;      /* CONTROL_CLEAR_STATE: the sites form drops the roles too */
         char reason[PAUSE_REASON_MAX];  /* CONTROL_PAUSE: "" when none was given */
         pid_t pid;              /* the caller, from SO_PEERCRED */
         uid_t uid;

@@ -203,6 +203,8 @@ int control_parse_request(const char *msg, struct control_request *req) {
                 *req = (struct control_request) { .command = CONTROL_ONCE, .force = true };
         else if (strcmp(msg, "1 clear-state") == 0)
                 *req = (struct control_request) { .command = CONTROL_CLEAR_STATE };
+        else if (strcmp(msg, "1 clear-state forget-roles") == 0)
+                *req = (struct control_request) { .command = CONTROL_CLEAR_STATE, .forget_roles = true };
         else if (strcmp(msg, "1 resume") == 0)
                 *req = (struct control_request) { .command = CONTROL_RESUME };
         else if (strcmp(msg, "1 switchover") == 0)
@@ -287,7 +289,7 @@ static int on_call_readable(sd_event_source *s, int fd, uint32_t revents, void *
         msg[n] = '\0';
         if (control_parse_request(msg, &req) < 0)
                 return refuse(call, EXIT_USAGE, "control: unknown request (this daemon speaks protocol 1: \"1 once\", "
-                              "\"1 once force\", \"1 clear-state\", \"1 pause [REASON]\", \"1 resume\", \"1 switchover [to SITE]\", "
+                              "\"1 once force\", \"1 clear-state [forget-roles]\", \"1 pause [REASON]\", \"1 resume\", \"1 switchover [to SITE]\", "
                               "\"1 rejoin [reclone]\"); is the "
                               "blfailoverd binary newer than the daemon?"), 0;
         if (c->busy)

@@ -38,15 +38,16 @@ enum mode {
 struct options {
         const char *config_path;
         enum mode mode;
-        bool once, force, dry_run, status, check, clear_state, json, pause, resume, switchover;
+        bool once, force, dry_run, status, check, clear_state, forget_roles, json, pause, resume, switchover;
         const char *reason;
         const char *to;
 };
 
 static void usage(FILE *out) {
         fprintf(out,
-                "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]] [--clear-state]\n"
-                "                   [--pause [--reason TEXT]] [--resume] [--switchover [--to SITE]] [-v] [--version] [-h]\n"
+                "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]]\n"
+                "                   [--clear-state [--forget-roles]] [--pause [--reason TEXT]] [--resume]\n"
+                "                   [--switchover [--to SITE]] [-v] [--version] [-h]\n"
                 "Failover supervisor for an active-standby pair behind nginx.\n\n"
                 "  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
                 "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
@@ -57,7 +58,9 @@ static void usage(FILE *out) {
                 "                      nginx test) and print a verdict line\n"
                 "      --status        print the live view (roles, last checks, database, held gate) and the\n"
                 "                      persisted failover record; --json: one JSON object\n"
-                "      --clear-state   forget the recorded failover (after the pair was rebuilt) and re-arm\n"
+                "      --clear-state   forget the recorded failover (after the pair was rebuilt) and re-arm;\n"
+                "                      with sites: in the config, the roles and epoch stay (--forget-roles:\n"
+                "                      those go too, and sites' serves_first serves)\n"
                 "      --pause         maintenance: no automatic failover (checks, reports and --once go on)\n"
                 "                      until --resume; kept across restarts; --reason TEXT says why\n"
                 "      --resume        lift the pause\n"
@@ -79,6 +82,10 @@ static int pick_mode(struct options *o) {
         int modes = o->check + o->status + o->clear_state + (o->once || (o->dry_run && !o->switchover)) + o->pause +
                     o->resume + o->switchover;
 
+        if (o->forget_roles && !o->clear_state) {
+                fprintf(stderr, "blfailoverd: --forget-roles only goes with --clear-state\n");
+                return -EINVAL;
+        }
         if (o->json && !o->status) {
                 fprintf(stderr, "blfailoverd: --json only goes with --status\n");
                 return -EINVAL;
@@ -109,7 +116,7 @@ static int pick_mode(struct options *o) {
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
         enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON, OPT_PAUSE, OPT_RESUME,
-               OPT_REASON, OPT_SWITCHOVER, OPT_TO };
+               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_FORGET_ROLES };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
@@ -119,6 +126,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "json", no_argument, NULL, OPT_JSON },        { "pause", no_argument, NULL, OPT_PAUSE },
                 { "resume", no_argument, NULL, OPT_RESUME },    { "reason", required_argument, NULL, OPT_REASON },
                 { "switchover", no_argument, NULL, OPT_SWITCHOVER }, { "to", required_argument, NULL, OPT_TO },
+                { "forget-roles", no_argument, NULL, OPT_FORGET_ROLES },
                 {}
         };
         int c;
@@ -136,6 +144,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_SWITCHOVER: o->switchover = true; break;
                 case OPT_TO: o->to = optarg; break;
                 case OPT_CLEAR: o->clear_state = true; break;
+                case OPT_FORGET_ROLES: o->forget_roles = true; break;
                 case OPT_JSON: o->json = true; break;
                 case OPT_PAUSE: o->pause = true; break;
                 case OPT_RESUME: o->resume = true; break;
@@ -236,7 +245,7 @@ static void status_set_pause(const struct config *c, struct status *s) {
 static int show_status(const struct config *c, bool json) {
         struct status live;
         struct state record;
-        struct status_view v = { .status = &live };
+        struct status_view v = { .status = &live, .first_serving = c->active.name, .first_standby = c->standby.name };
         int r = status_load(c->state_dir, &live);
 
         if (r < 0 && r != -ENOENT)
@@ -261,7 +270,7 @@ static int show_status(const struct config *c, bool json) {
                 status_print_json(&v, stdout);
         else {
                 status_print_human(&v, stdout);
-                if (v.record)
+                if (state_latched(v.record, false))
                         printf("no further failover will run until the record is cleared (blfailoverd --clear-state)\n");
         }
         if (v.record_error) {
@@ -272,20 +281,35 @@ static int show_status(const struct config *c, bool json) {
         return EXIT_SUCCESS;
 }
 
-/* Under the lock, with no daemon running (one that runs does this itself, see command_clear_state). */
-static int clear_state(const struct config *c) {
-        int r = state_clear(c->state_dir);
+/* Under the lock, with no daemon running (one that runs does this itself, see command_clear_state). The runbook
+ * form removes the record (its operator swaps the config by hand); the sites form keeps who serves and the epoch
+ * unless --forget-roles. */
+static int clear_state(const struct config *c, bool forget_roles) {
+        struct state kept;
+        int r = state_clear_latch(c->state_dir, c->sites_form && !forget_roles, c->active.name, c->standby.name,
+                                  &kept);
 
         if (r == -ENOENT) {
                 printf("no failover recorded in %s; nothing to clear\n", c->state_dir);
                 return EXIT_SUCCESS;
         }
-        if (r < 0) {
-                log_error_errno(r, "cannot remove %s/%s: %s", c->state_dir, STATE_FILE_NAME, strerror(-r));
+        if (r == -EBADMSG) {
+                log_error("the record %s/%s cannot be read, so its roles cannot be kept; nothing cleared. Inspect it; "
+                          "blfailoverd --clear-state --forget-roles removes it (then serves_first serves)",
+                          c->state_dir, STATE_FILE_NAME);
                 return EXIT_FAILURE;
         }
-        printf("cleared the failover record in %s; no daemon runs on it: the next one started watches the pair "
-               "again\n", c->state_dir);
+        if (r < 0) {
+                log_error_errno(r, "cannot clear %s/%s: %s", c->state_dir, STATE_FILE_NAME, strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (r == 1)
+                printf("cleared the latch and the journal in %s; the roles stay: %s serves, %s standby, epoch %llu "
+                       "(--forget-roles drops them too); no daemon runs on it: the next one started watches the pair "
+                       "again\n", c->state_dir, kept.serving, kept.standby, (unsigned long long) kept.epoch);
+        else
+                printf("cleared the failover record in %s; no daemon runs on it: the next one started watches the "
+                       "pair again\n", c->state_dir);
         return EXIT_SUCCESS;
 }
 
@@ -353,7 +377,7 @@ static int run_locally(struct config *c, const struct options *o) {
         case MODE_SWITCHOVER:
                 return run_manager(c, o);
         case MODE_CLEAR_STATE:
-                r = clear_state(c);
+                r = clear_state(c, o->forget_roles);
                 break;
         case MODE_PAUSE:
                 r = pause_local(c, o->reason);
@@ -407,7 +431,8 @@ static void control_words(const struct options *o, char *buf, size_t size) {
         else if (o->mode == MODE_PAUSE)
                 snprintf(buf, size, "1 pause%s%s", o->reason && *o->reason ? " " : "", o->reason ? o->reason : "");
         else
-                snprintf(buf, size, "%s", o->mode == MODE_CLEAR_STATE ? "1 clear-state" : o->mode == MODE_RESUME
+                snprintf(buf, size, "%s", o->mode == MODE_CLEAR_STATE ? o->forget_roles ? "1 clear-state forget-roles"
+                         : "1 clear-state" : o->mode == MODE_RESUME
                          ? "1 resume" : o->force ? "1 once force" : "1 once");
 }
 

@@ -70,7 +70,7 @@ struct manager {
         bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
         bool switchover_for_caller;             /* the switchover answers the command in m->call */
         struct state state;
-        bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
+        bool failed_over;                       /* the record is latched (or unreadable): no automatic failover */
         struct pause pause;                     /* maintenance: no automatic action while .paused */
         enum monitor_decision last_said;        /* so a held failover is said once, not every tick */
         char refused[512];                      /* why the due failover cannot start; said once while it persists */
@@ -135,18 +135,24 @@ static void say_already_done(struct manager *m) {
 
         if (m->state.outcome != STATE_NONE && gmtime_r(&t, &tm))
                 strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        event_emit(&m->bus, &ev, "failover: already done (%s, started %s); not failing over again. After rebuilding "
-                   "the pair: blfailoverd --clear-state, then reload or restart the daemon",
-                   m->state.outcome == STATE_NONE ? "state file unreadable" : state_outcome_to_string(m->state.outcome),
-                   when);
+        event_emit(&m->bus, &ev, "failover: already done (%s%s%s, started %s; latch %s); not failing over again. After "
+                   "rebuilding the pair: blfailoverd --clear-state, then reload or restart the daemon",
+                   m->state.op == STATE_OP_NONE ? "state file unreadable" : state_op_to_string(m->state.op),
+                   m->state.op == STATE_OP_NONE ? "" : " ", m->state.op == STATE_OP_NONE ? ""
+                   : state_outcome_to_string(m->state.outcome), when,
+                   m->state.op == STATE_OP_NONE ? "unreadable" : state_latch_to_string(m->state.latch));
 }
 
 static void load_state(struct manager *m) {
         int r = state_load(m->config->state_dir, &m->state);
 
-        m->failed_over = r != -ENOENT;
-        if (r == -ENOENT)
+        /* The latch, not the record's existence: a record whose latch is none (a finished switchover or rejoin)
+         * arms the daemon. */
+        m->failed_over = state_latched(r == 0 ? &m->state : NULL, r < 0 && r != -ENOENT);
+        if (r == -ENOENT) {
+                m->state = (struct state) {};
                 return;
+        }
         if (r < 0) {
                 /* Unreadable is not "empty": assume a failover happened rather than risk a second one. */
                 m->state = (struct state) {};
@@ -438,13 +444,18 @@ static void on_failover_done(struct failover *f, bool succeeded, void *userdata)
         struct manager *m = userdata;
 
         m->failover = failover_free(f);
-        m->failed_over = true;
         load_state(m);
+        m->failed_over = true;          /* a failover ran in this process: latched whatever the disk says */
         m->last_said = MONITOR_HOLD_ALREADY_DONE;
         update_status(m);
         /* A command waiting on a failover gets its result, whoever started it. */
         if (m->once || m->call)
                 command_finish(m, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+/* The record is a failover that stopped mid-way (daemon killed or host down): the daemon resumes it. */
+static bool failover_interrupted(const struct manager *m) {
+        return m->failed_over && m->state.op == STATE_OP_FAILOVER && m->state.outcome == STATE_RUNNING;
 }
 
 /* over_record: --force and a resume go ahead with a record; everything else re-reads it first, so a record written
@@ -496,6 +507,8 @@ static struct gate_facts gate_facts(const struct manager *m) {
                 .standby_db_error = m->standby_db ? dbprobe_error(m->standby_db) : "",
                 .primary_db = m->primary_db ? dbprobe_facts(m->primary_db) : NULL,
                 .confirm = m->confirm_state, .pause = m->pause.paused ? &m->pause : NULL,
+                .latch = m->state.op == STATE_OP_NONE && m->failed_over ? "unreadable"
+                         : state_latch_to_string(m->state.latch),
         };
 }
 
@@ -950,11 +963,11 @@ int manager_run_daemon(struct manager *m) {
                    h->failure_threshold);
         if (m->pause.paused)
                 say_paused(m, "");
-        if (m->failed_over && m->state.outcome == STATE_RUNNING && m->pause.paused) {
+        if (failover_interrupted(m) && m->pause.paused) {
                 log_warning("failover: the record says a failover was interrupted; the pair is paused: it resumes "
                             "after blfailoverd --resume");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
-        } else if (m->failed_over && m->state.outcome == STATE_RUNNING) {
+        } else if (failover_interrupted(m)) {
                 /* The daemon died mid-failover: finish what the record says is left (failover.c decides if safe). */
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it");
@@ -1138,10 +1151,11 @@ static void command_once(struct manager *m, bool force) {
 
 /* Re-reads the config first: clearing the latch re-arms automatic failover, which must not happen on a config
  * nobody checked since it was edited for the rebuilt pair. */
-static void command_clear_state(struct manager *m) {
+static void command_clear_state(struct manager *m, bool forget_roles) {
         struct event ev = { .exit_status = -1 };
         struct config *fresh = NULL;
         const char *dir = m->config->state_dir;
+        struct state kept;
         int r;
 
         if (m->failover || m->switchover) {
@@ -1156,10 +1170,13 @@ static void command_clear_state(struct manager *m) {
                 command_finish(m, EXIT_CONFIG);
                 return;
         }
-        r = state_clear(dir);
+        /* The runbook form removes the record; the sites form keeps the roles and epoch unless forget-roles. */
+        r = state_clear_latch(dir, fresh->sites_form && !forget_roles, fresh->active.name, fresh->standby.name, &kept);
         if (r < 0 && r != -ENOENT) {
                 config_free(fresh);
-                log_error_errno(r, "cannot remove %s/%s: %s", dir, STATE_FILE_NAME, strerror(-r));
+                log_error_errno(r, "--clear-state: cannot clear %s/%s: %s%s", dir, STATE_FILE_NAME, strerror(-r),
+                                r == -EBADMSG ? " (so its roles cannot be kept; nothing cleared: inspect it, or "
+                                "blfailoverd --clear-state --forget-roles removes it)" : "");
                 command_finish(m, EXIT_FAILURE);
                 return;
         }
@@ -1172,6 +1189,9 @@ static void command_clear_state(struct manager *m) {
         ev.kind = EVENT_RECORD_CLEARED;
         event_emit(&m->bus, &ev, "%s; watching again", r == -ENOENT ? "--clear-state: no failover record to clear"
                    : "failover record cleared by --clear-state");
+        if (r == 1)
+                command_out(m, "the roles stay: %s serves, %s standby, epoch %llu (--forget-roles drops them too)",
+                            kept.serving, kept.standby, (unsigned long long) kept.epoch);
         update_status(m);
         command_out(m, "%s in %s; the running daemon (pid %d) re-read %s and is watching again: failover after %u "
                     "failures", r == -ENOENT ? "no failover was recorded" : "cleared the failover record",
@@ -1234,7 +1254,7 @@ static void command_resume(struct manager *m) {
                 m->call = NULL;
                 command_switchover(m, NULL);
                 m->call = resume_call;
-        } else if (m->failed_over && m->state.outcome == STATE_RUNNING && !m->failover) {
+        } else if (failover_interrupted(m) && !m->failover) {
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it now");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
@@ -1335,7 +1355,7 @@ static void on_control_request(struct control_call *call, const struct control_r
                 command_once(m, req->force);
                 break;
         case CONTROL_CLEAR_STATE:
-                command_clear_state(m);
+                command_clear_state(m, req->forget_roles);
                 break;
         case CONTROL_PAUSE:
                 command_pause(m, req);

@@ -99,6 +99,38 @@ def test_clear_state_through_the_daemon_rearms_without_reload(ctx):
     ctx.stop_daemon(d)
 
 
+_V1_PROMOTED = (
+    "blfailoverd-state 1\noutcome succeeded\ntrigger automatic\nstarted 1764100000000000\n"
+    "finished 1764100003000000\nfailed_step -\nstep nginx_write ok 1 1 -1 -\nstep promote ok 1 1 0 -\nend\n")
+
+
+def test_v1_record_then_forget_roles(ctx):
+    """A record written by the previous release (format 1, no site names) reads as a latched failover whose standby
+    serves; --clear-state --forget-roles goes through the daemon (control verb "1 clear-state forget-roles") and, with
+    the runbook form, removes the record as --clear-state does."""
+    ctx.write_config()
+    os.makedirs(ctx.state_dir, mode=0o700, exist_ok=True)
+    T.write_file(ctx.state_file, _V1_PROMOTED.encode(), mode=0o600)
+    r = ctx.cli("--forget-roles")
+    ctx.expect_rc(r, 2, "--forget-roles without --clear-state")
+    ctx.expect("--forget-roles only goes with --clear-state" in r.stderr, f"no usage sentence:\n{r.stderr}")
+    r = ctx.cli(*T.ARGS_STATUS)
+    ctx.expect_rc(r, T.EXIT_OK, "--status of a format-1 record")
+    ctx.expect(f"roles: {T.STANDBY_NAME} serves, {T.ACTIVE_NAME} standby · epoch 1 · latch failover" in r.stdout,
+               f"--status does not map the format-1 record:\n{r.stdout}")
+    d = ctx.daemon()
+    ctx.expect(d.has_log(LOG.ALREADY_DONE), "the daemon did not hold on the format-1 record")
+    r = ctx.cli(*T.ARGS_CLEAR_STATE, "--forget-roles")
+    ctx.expect_rc(r, T.EXIT_OK, "--clear-state --forget-roles while the daemon runs")
+    ctx.expect("cleared the failover record" in r.stdout and f"(pid {d.pid})" in r.stdout,
+               f"the daemon did not carry it out:\n{r.stdout}{r.stderr}")
+    ctx.expect(not os.path.exists(ctx.state_file), "--clear-state --forget-roles left the record")
+    r = ctx.cli(*T.ARGS_STATUS)
+    ctx.expect(f"roles: {T.ACTIVE_NAME} serves, {T.STANDBY_NAME} standby · epoch 0 · latch none" in r.stdout,
+               f"--status after clearing:\n{r.stdout}")
+    ctx.stop_daemon(d)
+
+
 def test_clear_state_through_the_daemon_refuses_a_broken_config(ctx):
     d = ctx.daemon()
     _fail_active_and_wait(ctx, d)

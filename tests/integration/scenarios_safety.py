@@ -9,7 +9,7 @@ import time
 
 import topology as T
 from topology import LOG
-from scenarios import DETECT, THRESHOLD, _cycles, valgrind
+from scenarios import DETECT, THRESHOLD, _cycles, _fail_active_and_wait, valgrind
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,7 +38,7 @@ def state_steps(ctx):
 def state_outcome(ctx):
     with open(ctx.state_file, encoding="utf-8") as f:
         for line in f:
-            if line.startswith("outcome "):
+            if line.startswith(("outcome ", "op_outcome ")):     # format 1, format 2
                 return line.split()[1]
     return None
 
@@ -387,6 +387,25 @@ def test_interrupted_promote_without_database_is_not_resumed(ctx):
     ctx.expect_eq(state_outcome(ctx), "running", "the record after a refused resume")
     ctx.expect_site_original()
     ctx.expect_standby_in_recovery()
+    ctx.stop_daemon(d)
+
+
+def test_record_with_latch_none_arms_and_the_epoch_goes_on(ctx):
+    """The latch, not the record's existence, holds a second failover: a record that says latch none (what a finished
+    switchover or rejoin leaves) arms the daemon, and the failover it then runs raises the record's epoch."""
+    ctx.write_config()
+    os.makedirs(ctx.state_dir, mode=0o700, exist_ok=True)
+    armed = (f"blfailoverd-state 2\nepoch 6\nserving {T.ACTIVE_NAME}\nstandby {T.STANDBY_NAME}\nlatch none\nop none\n"
+             "op_outcome none\nop_trigger -\nop_from \nop_to \nop_started 0\nop_finished 0\nop_failed_step -\nend\n")
+    T.write_file(ctx.state_file, armed.encode(), mode=0o600)
+    d = ctx.daemon()
+    ctx.expect(not d.has_log(LOG.ALREADY_DONE), "the daemon held on a record whose latch is none")
+    _fail_active_and_wait(ctx, d)
+    ctx.expect_failed_over(d.text())
+    with open(ctx.state_file, encoding="utf-8") as f:
+        record = f.read().splitlines()
+    for want in ("epoch 7", f"serving {T.STANDBY_NAME}", "latch failover"):
+        ctx.expect(want in record, f"the record lacks {want!r}: {record}")
     ctx.stop_daemon(d)
 
 

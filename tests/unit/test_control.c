@@ -19,7 +19,11 @@ static void control__requests__each_word(void **unused) {
         assert_int_equal(control_parse_request("1 once force", &r), 0);
         assert_int_equal(r.command, CONTROL_ONCE);
         assert_true(r.force);
+        assert_int_equal(control_parse_request("1 clear-state forget-roles", &r), 0);
+        assert_int_equal(r.command, CONTROL_CLEAR_STATE);
+        assert_true(r.forget_roles);
         assert_int_equal(control_parse_request("1 clear-state", &r), 0);
+        assert_false(r.forget_roles);
         assert_int_equal(r.command, CONTROL_CLEAR_STATE);
         assert_int_equal(control_parse_request("1 resume", &r), 0);
         assert_int_equal(r.command, CONTROL_RESUME);
@@ -33,7 +37,7 @@ static void control__requests__each_word(void **unused) {
 
 static void control__anything_else__ebadmsg(void **unused) {
         static const char *const bad[] = {
-                "", "once", "2 once", "1 once ", "1 once  force", "1 once force now", "1 ONCE", "1 clear-state x",
+                "", "once", "2 once", "1 once ", "1 once  force", "1 once force now", "1 ONCE", "1 clear-state x", "1 clear-state forget-roles x", "1 clear-state  forget-roles",
                 "1 resume now", "1 pausex", "1 pause two\nlines", "1 pause tab\there",
         };
         char too_long[PAUSE_REASON_MAX + 16] = "1 pause ";
