@@ -181,6 +181,7 @@ struct config {
         struct config_site sites[CONFIG_SITES];
         unsigned serves_first;          /* index into sites; the runbook form: 0 (active) */
         char *serves_first_name;        /* as written (sites form); NULL in the runbook form */
+        unsigned serving;               /* the site the runtime fields point at (config_apply_roles) */
         struct config_switchover switchover;
         struct config_rejoin rejoin;
 

@@ -1997,6 +1997,7 @@ int config_apply_roles(struct config *c, unsigned serving) {
         c->standby_stack = n.stack;
         /* The gates that need the standby's database: on when it has one (the runbook form: database:). */
         c->database.present = n.standby_db != NULL;
+        c->serving = serving;
         roles_done(&old);
         return 0;
 }

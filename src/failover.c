@@ -384,8 +384,8 @@ static int on_advance(sd_event_source *s, void *userdata) {
  * latch is set from the first save on: a failover that stopped before its promotion may still have fenced the
  * active or rewritten nginx, so it holds a second one as every recorded failover always did. */
 static void record_roles(struct state *s, const struct config *c, const struct state *previous) {
-        state_set_site(s->from, c->active.name, 0);
-        state_set_site(s->to, c->standby.name, 1);
+        state_set_site(s->from, c->active.name, c->serving);
+        state_set_site(s->to, c->standby.name, !c->serving);
         s->op = STATE_OP_FAILOVER;
         s->latch = STATE_LATCH_FAILOVER;
         if (previous && previous->serving[0]) {

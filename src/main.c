@@ -245,7 +245,8 @@ static void status_set_pause(const struct config *c, struct status *s) {
 static int show_status(const struct config *c, bool json) {
         struct status live;
         struct state record;
-        struct status_view v = { .status = &live, .first_serving = c->active.name, .first_standby = c->standby.name };
+        struct status_view v = { .status = &live, .first_serving = c->sites[c->serves_first].name,
+                                 .first_standby = c->sites[!c->serves_first].name };
         int r = status_load(c->state_dir, &live);
 
         if (r < 0 && r != -ENOENT)
@@ -286,7 +287,8 @@ static int show_status(const struct config *c, bool json) {
  * unless --forget-roles. */
 static int clear_state(const struct config *c, bool forget_roles) {
         struct state kept;
-        int r = state_clear_latch(c->state_dir, c->sites_form && !forget_roles, c->active.name, c->standby.name,
+        int r = state_clear_latch(c->state_dir, c->sites_form && !forget_roles, c->sites[c->serves_first].name,
+                                   c->sites[!c->serves_first].name,
                                   &kept);
 
         if (r == -ENOENT) {

@@ -1171,7 +1171,8 @@ static void command_clear_state(struct manager *m, bool forget_roles) {
                 return;
         }
         /* The runbook form removes the record; the sites form keeps the roles and epoch unless forget-roles. */
-        r = state_clear_latch(dir, fresh->sites_form && !forget_roles, fresh->active.name, fresh->standby.name, &kept);
+        r = state_clear_latch(dir, fresh->sites_form && !forget_roles, fresh->sites[fresh->serves_first].name,
+                              fresh->sites[!fresh->serves_first].name, &kept);
         if (r < 0 && r != -ENOENT) {
                 config_free(fresh);
                 log_error_errno(r, "--clear-state: cannot clear %s/%s: %s%s", dir, STATE_FILE_NAME, strerror(-r),

@@ -8,8 +8,11 @@
 int roles_serving_index(const struct config *c, const struct state *record, char *why, size_t why_size) {
         int i;
 
+        /* Format 1 named nobody: the config's order holds (the runbook form's operator swaps the file). */
         if (!record || !record->serving[0])
                 return (int) c->serves_first;
+        if (strcmp(record->serving, "#0") == 0 || strcmp(record->serving, "#1") == 0)
+                return record->serving[1] - '0';       /* a name too long for the record: its place in sites */
         i = config_site_index(c, record->serving);
         if (i < 0 && why)
                 snprintf(why, why_size, "the record in %s/%s says site \"%s\" serves; the config has sites \"%s\" "

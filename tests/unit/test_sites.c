@@ -139,7 +139,7 @@ static void assert_argv(char *const *got, const char *const *expected) {
 static void sites__valid__every_key_and_default(void **state) {
         static const char *const a_stop[] = { "{ssh}", "{bindir}/pg_ctl", "stop", "-D", "{pgdata}", "-m", "fast",
                                               "-w", "-t", "60", "-s", NULL };
-        static const char *const a_rewind[] = { "{ssh}", "{bindir}/pg_rewind", "-D", "{pgdata}",
+        static const char *const a_rewind[] = { "{ssh}", "env", "LC_ALL=C", "{bindir}/pg_rewind", "-D", "{pgdata}",
                                                 "--source-server={source}", "-R", "{dry_run}", NULL };
         struct fixture *f = *state;
         const struct config *c;
