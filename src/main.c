@@ -22,6 +22,7 @@
 #include "roles.h"
 #include "state.h"
 #include "status.h"
+#include "rejoin.h"
 #include "switchover.h"
 #include "util.h"
 
@@ -32,13 +33,13 @@
 
 enum mode {
         MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE, MODE_PAUSE,
-        MODE_RESUME, MODE_SWITCHOVER, MODE_SWITCHOVER_DRY_RUN,
+        MODE_RESUME, MODE_SWITCHOVER, MODE_SWITCHOVER_DRY_RUN, MODE_REJOIN, MODE_REJOIN_DRY_RUN,
 };
 
 struct options {
         const char *config_path;
         enum mode mode;
-        bool once, force, dry_run, status, check, clear_state, json, pause, resume, switchover;
+        bool once, force, dry_run, status, check, clear_state, json, pause, resume, switchover, rejoin, reclone;
         const char *reason;
         const char *to;
 };
@@ -46,7 +47,8 @@ struct options {
 static void usage(FILE *out) {
         fprintf(out,
                 "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]] [--clear-state]\n"
-                "                   [--pause [--reason TEXT]] [--resume] [--switchover [--to SITE]] [-v] [--version] [-h]\n"
+                "                   [--pause [--reason TEXT]] [--resume] [--switchover [--to SITE]] [--rejoin [--reclone]]\n"
+                "                   [-v] [--version] [-h]\n"
                 "Failover supervisor for an active-standby pair behind nginx.\n\n"
                 "  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
                 "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
@@ -64,20 +66,25 @@ static void usage(FILE *out) {
                 "      --switchover    planned role change, no committed transaction lost: the standby serves, the\n"
                 "                      old primary becomes its standby (sites form); with -n: the plan; --to SITE\n"
                 "                      names the site that must end up serving\n"
+                "      --rejoin        after a failover (or a switchover that failed after its promotion): the old\n"
+                "                      primary becomes the serving site's standby (pg_rewind -R); reports the WAL and\n"
+                "                      committed transactions the rewind discards; then re-arms. With -n: the plan\n"
+                "      --reclone       with --rejoin: when pg_rewind cannot run, copy it anew (pg_basebackup)\n"
                 "  -v, --verbose       debug logging\n"
                 "      --version       print the version\n"
                 "  -h, --help          this help\n\n"
                 "Without a mode option it runs as the daemon in the foreground (SIGHUP reloads, SIGTERM stops,\n"
                 "SIGUSR1 logs the live view, SIGUSR2 toggles debug logging). One blfailoverd acts per state_dir:\n"
-                "while a daemon runs, --once, --switchover, --clear-state, --pause and --resume are carried out by it.\n"
+                "while a daemon runs, --once, --switchover, --rejoin, --clear-state, --pause and --resume are carried out\n"
+                "by it.\n"
                 "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 4 switchover failed and put back,\n"
                 "75 another blfailoverd is busy\n"
                 "with this pair, 77 not allowed to give the daemon commands, 78 bad config.\n");
 }
 
 static int pick_mode(struct options *o) {
-        int modes = o->check + o->status + o->clear_state + (o->once || (o->dry_run && !o->switchover)) + o->pause +
-                    o->resume + o->switchover;
+        int modes = o->check + o->status + o->clear_state + (o->once || (o->dry_run && !o->switchover && !o->rejoin)) +
+                    o->pause + o->resume + o->switchover + o->rejoin;
 
         if (o->json && !o->status) {
                 fprintf(stderr, "blfailoverd: --json only goes with --status\n");
@@ -85,6 +92,10 @@ static int pick_mode(struct options *o) {
         }
         if (o->to && !o->switchover) {
                 fprintf(stderr, "blfailoverd: --to only goes with --switchover\n");
+                return -EINVAL;
+        }
+        if (o->reclone && !o->rejoin) {
+                fprintf(stderr, "blfailoverd: --reclone only goes with --rejoin\n");
                 return -EINVAL;
         }
         if (o->reason && (!o->pause || !pause_reason_valid(o->reason))) {
@@ -95,11 +106,12 @@ static int pick_mode(struct options *o) {
         if (modes > 1 || (o->force && (!o->once || o->dry_run))) {
                 fprintf(stderr, "blfailoverd: %s\n", o->force && !o->once ? "--force only goes with --once"
                         : o->force ? "--force does not go with --dry-run: the drill reports every gate as it is"
-                        : "-t, --status, --clear-state, --pause, --resume, --switchover and --once/--dry-run exclude "
-                          "each other");
+                        : "-t, --status, --clear-state, --pause, --resume, --switchover, --rejoin and --once/--dry-run "
+                          "exclude each other");
                 return -EINVAL;
         }
         o->mode = o->switchover ? (o->dry_run ? MODE_SWITCHOVER_DRY_RUN : MODE_SWITCHOVER)
+                : o->rejoin ? (o->dry_run ? MODE_REJOIN_DRY_RUN : MODE_REJOIN)
                 : o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
                 : o->pause ? MODE_PAUSE : o->resume ? MODE_RESUME
                 : o->dry_run && o->once ? MODE_DRILL : o->dry_run ? MODE_DRY_RUN : o->once ? MODE_ONCE : MODE_DAEMON;
@@ -109,7 +121,7 @@ static int pick_mode(struct options *o) {
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
         enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON, OPT_PAUSE, OPT_RESUME,
-               OPT_REASON, OPT_SWITCHOVER, OPT_TO };
+               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_REJOIN, OPT_RECLONE };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
@@ -119,6 +131,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "json", no_argument, NULL, OPT_JSON },        { "pause", no_argument, NULL, OPT_PAUSE },
                 { "resume", no_argument, NULL, OPT_RESUME },    { "reason", required_argument, NULL, OPT_REASON },
                 { "switchover", no_argument, NULL, OPT_SWITCHOVER }, { "to", required_argument, NULL, OPT_TO },
+                { "rejoin", no_argument, NULL, OPT_REJOIN },    { "reclone", no_argument, NULL, OPT_RECLONE },
                 {}
         };
         int c;
@@ -135,6 +148,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_STATUS: o->status = true; break;
                 case OPT_SWITCHOVER: o->switchover = true; break;
                 case OPT_TO: o->to = optarg; break;
+                case OPT_REJOIN: o->rejoin = true; break;
+                case OPT_RECLONE: o->reclone = true; break;
                 case OPT_CLEAR: o->clear_state = true; break;
                 case OPT_JSON: o->json = true; break;
                 case OPT_PAUSE: o->pause = true; break;
@@ -273,6 +288,27 @@ static int clear_state(const struct config *c) {
 
 static int run_manager(struct config *c, const struct options *o);
 
+/* The record for a dry run: none is a zeroed one; an unreadable one refuses. */
+static int dry_run_record(const struct config *c, const char *what, struct state *record) {
+        int r = state_load(c->state_dir, record);
+
+        if (r < 0 && r != -ENOENT) {
+                log_error_errno(r, "%s: the record in %s/%s cannot be read (%s): inspect it with --status", what,
+                                c->state_dir, STATE_FILE_NAME, strerror(-r));
+                return EXIT_REFUSED;
+        }
+        if (r == -ENOENT)
+                *record = (struct state) {};
+        return 0;
+}
+
+static int rejoin_dry_run_from(const struct config *c, bool reclone) {
+        struct state record = {};
+        int r = dry_run_record(c, "rejoin", &record);
+
+        return r ? r : rejoin_dry_run(c, &record, reclone, stdout);
+}
+
 static int switchover_dry_run_from(const struct config *c) {
         struct state record = {};
         int r = state_load(c->state_dir, &record);
@@ -333,6 +369,7 @@ static int run_locally(struct config *c, const struct options *o) {
         switch (o->mode) {
         case MODE_ONCE:
         case MODE_SWITCHOVER:
+        case MODE_REJOIN:
                 return run_manager(c, o);
         case MODE_CLEAR_STATE:
                 r = clear_state(c);
@@ -386,6 +423,8 @@ static int run_daemon(struct config *c, const struct options *o) {
 static void control_words(const struct options *o, char *buf, size_t size) {
         if (o->mode == MODE_SWITCHOVER)
                 snprintf(buf, size, "1 switchover%s%s", o->to ? " to " : "", o->to ? o->to : "");
+        else if (o->mode == MODE_REJOIN)
+                snprintf(buf, size, "1 rejoin%s", o->reclone ? " reclone" : "");
         else if (o->mode == MODE_PAUSE)
                 snprintf(buf, size, "1 pause%s%s", o->reason && *o->reason ? " " : "", o->reason ? o->reason : "");
         else
@@ -465,6 +504,7 @@ static int run_manager(struct config *c, const struct options *o) {
         }
         r = o->mode == MODE_ONCE ? manager_run_once(m, o->force)
             : o->mode == MODE_SWITCHOVER ? manager_run_switchover(m, o->to)
+            : o->mode == MODE_REJOIN ? manager_run_rejoin(m, o->reclone)
             : o->mode == MODE_DRILL ? manager_run_drill(m) : manager_run_daemon(m);
         manager_free(m);
         return r;
@@ -497,9 +537,13 @@ int main(int argc, char **argv) {
         case MODE_PAUSE:
         case MODE_RESUME:
         case MODE_SWITCHOVER:
+        case MODE_REJOIN:
                 return run_command(c, &o);      /* takes c */
         case MODE_SWITCHOVER_DRY_RUN:
                 r = switchover_dry_run_from(c);
+                break;
+        case MODE_REJOIN_DRY_RUN:
+                r = rejoin_dry_run_from(c, o.reclone);
                 break;
         case MODE_DRY_RUN:
                 r = failover_dry_run(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -588,8 +588,8 @@ static void judge_clone(struct op *op, void *ctx, const struct spawn_result *res
         if (!spawn_result_ok(res)) {
                 op_step_done(op, false, exit_status(res), "pg_basebackup: %s; the old data is still in %s."
                              "blfailoverd-%" PRIu64 ": run --rejoin --reclone again", spawn_outcome_describe(res,
-                             outcome, sizeof outcome), site(rj, rj->o)->database.pgdata ? site(rj, rj->o)->database.pgdata
-                             : "PGDATA", op_record(op)->epoch);
+                             outcome, sizeof outcome), site(rj, rj->o)->database.pgdata
+                             ? site(rj, rj->o)->database.pgdata : "PGDATA", op_record(op)->epoch);
                 return;
         }
         rejoin_format_size(rj->source_size, size, sizeof size);
@@ -761,7 +761,8 @@ static int pick_sites(const struct config *c, const struct state *record, unsign
                 snprintf(why, size, "rejoin: %s", missing);
                 return EXIT_CONFIG;
         }
-        if (record->outcome == STATE_RUNNING && (record->op == STATE_OP_FAILOVER || record->latch == STATE_LATCH_NONE)) {
+        if (record->outcome == STATE_RUNNING &&
+            (record->op == STATE_OP_FAILOVER || record->latch == STATE_LATCH_NONE)) {
                 snprintf(why, size, "rejoin refused: the record says a %s is running (or was interrupted): the daemon "
                          "finishes or puts it back first; see --status", state_op_to_string(record->op));
                 return EXIT_REFUSED;
