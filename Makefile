@@ -44,7 +44,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 # ---------------------------------------------------------------- build
 .PHONY: all
-all: $(BUILD)/blfailoverd
+all: $(BUILD)/blfailoverd $(BUILD)/pgwriter
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
 	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
@@ -58,6 +58,10 @@ $(BUILD)/libblf.a: $(LIB_OBJS)
 $(BUILD)/blfailoverd: $(BUILD)/obj/main.o $(BUILD)/libblf.a
 	@echo "  CC $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The lifecycle tests' and the bench's writer client (tests/integration/pgwriter.c): libpq only, not in the library.
+$(BUILD)/pgwriter: tests/integration/pgwriter.c | $(BUILD)/obj
+	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
 # Seams cut by the linker for one test driver: UNIT_WRAP_<driver> lists the functions it wraps (__wrap_f/__real_f).
 UNIT_WRAP_test_fileio := fsync rename
 
@@ -66,7 +70,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libblf.a | $(BUILD)/tests
 		$(BUILD)/libblf.a $(LDLIBS) -lcmocka
 
 .PHONY: unit-bins
-unit-bins: $(BUILD)/blfailoverd $(UNIT_BINS)
+unit-bins: $(BUILD)/blfailoverd $(BUILD)/pgwriter $(UNIT_BINS)
 
 -include $(wildcard $(BUILD)/obj/*.d)
 

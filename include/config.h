@@ -119,7 +119,8 @@ struct config_site_commands {
 
 struct config_site_database {
         bool present;                   /* both sites have a database, or neither */
-        char *conninfo;                 /* required: how the monitor reaches it (libpq) */
+        char *conninfo;                 /* how the monitor reaches it (libpq); both sites or neither; NULL: the
+                                         * database gates are off, pg_promote and the lifecycle commands can't */
         char *replication_conninfo;     /* how the other site's database reaches it; NULL: rejoin/switchover can't */
         char *application_name;         /* default: the site name */
         struct config_ssh ssh;          /* host NULL: no ssh to this database host */
@@ -179,6 +180,7 @@ struct config {
         bool sites_form;                /* the file used `sites:` */
         struct config_site sites[CONFIG_SITES];
         unsigned serves_first;          /* index into sites; the runbook form: 0 (active) */
+        char *serves_first_name;        /* as written (sites form); NULL in the runbook form */
         struct config_switchover switchover;
         struct config_rejoin rejoin;
 
@@ -229,6 +231,11 @@ int config_site_index(const struct config *c, const char *name);
  * `target`) can run, else a static sentence naming the missing key. */
 const char *config_switchover_missing(const struct config *c);
 const char *config_rejoin_missing(const struct config *c, unsigned target);
+
+/* Every key the parser accepts, as a dotted path ("health.interval", "sites[].database.ssh.host"), leaves only,
+ * in table order: what the man page and the sample config are checked against. A strv (strv_free), NULL on
+ * ENOMEM. */
+char **config_key_paths(void);
 
 /* Parse "250ms", "10s", "2m", "1h" (also "0s"). Returns 0 or -EINVAL. Pure. */
 int config_parse_duration(const char *s, uint64_t *ret_usec);

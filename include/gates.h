@@ -21,6 +21,8 @@ struct gate_facts {
         const struct monitor_db *primary_db;            /* NULL: no database.primary */
         enum monitor_confirm confirm;
         const struct pause *pause;                      /* NULL: not paused */
+        const char *latch;                              /* the record's latch (state_latch_to_string, or
+                                                         * "unreadable"); NULL: "failover" */
 };
 
 /* "HTTP status 500", "timeout: Operation timed out after 300 milliseconds", ... */

@@ -24,6 +24,8 @@ struct pgtext_controldata {
         unsigned min_recovery_timeline; /* "Min recovery ending loc's timeline" (0: none) */
         bool wal_log_hints;             /* "wal_log_hints setting: on" */
         unsigned checksum_version;      /* "Data page checksum version" (0: no checksums) */
+        unsigned wal_block_size;        /* "WAL block size" (8192 unless built otherwise) */
+        unsigned wal_segment_size;      /* "Bytes per WAL segment" (16 MB unless initdb --wal-segsize) */
 };
 
 /* The fields above from `pg_controldata -D PGDATA` output. -EBADMSG when one is missing or malformed (names the
@@ -53,8 +55,20 @@ struct pgtext_rewind {
  * UNKNOWN) or -EBADMSG on a malformed LSN in a recognised line. */
 int pgtext_rewind(const char *text, size_t len, struct pgtext_rewind *ret);
 
-/* `pg_waldump ... -n 1` on a record: the end of the first record (its LSN + MAXALIGN(8) of its total length —
- * "len (rec/tot): R/ T"), which after a clean stop is the end of the old primary's WAL. -EBADMSG otherwise. */
+#define PGTEXT_WAL_BLOCK_SIZE   8192u                   /* PostgreSQL's defaults (XLOG_BLCKSZ, --wal-segsize) */
+#define PGTEXT_WAL_SEGMENT_SIZE (UINT64_C(16) << 20)
+
+/* Where a WAL record of tot_len bytes starting at lsn ends: what pg_last_wal_replay_lsn() and pg_rewind's fork point
+ * call its end. lsn + tot_len, plus the page headers it crosses (24 bytes, 40 on a segment's first page), rounded up
+ * to MAXALIGN (8). -EINVAL for a start no record can have or odd sizes, -ERANGE past the end of the LSN space. */
+int pgtext_wal_record_end(uint64_t lsn, uint32_t tot_len, uint32_t wal_block_size, uint64_t wal_segment_size,
+                          uint64_t *ret_end);
+/* `pg_waldump ... -n 1` on a record: the end of the first record (from its "lsn:" and the tot of
+ * "len (rec/tot): R/ T", by pgtext_wal_record_end), which after a clean stop is the end of the old primary's WAL.
+ * -EBADMSG when the first line is not a record. The sizes are pg_controldata's (struct pgtext_controldata). */
+int pgtext_waldump_record_end(const char *text, size_t len, uint32_t wal_block_size, uint64_t wal_segment_size,
+                              uint64_t *ret_end);
+/* The same with PostgreSQL's default page and segment sizes. */
 int pgtext_waldump_first_end(const char *text, size_t len, uint64_t *ret_end);
 
 struct pgtext_waldump_stats {

@@ -6,11 +6,13 @@
  * A format-1 record (or an unreadable one) is latched. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #define STATE_FILE_NAME "state"
+#define STATE_SITE_MAX 31               /* bytes of a site name in the record */
 #define STATE_STEPS_MAX 32
 #define STATE_FACTS_MAX 16
 #define STATE_FILE_MAX (256u * 1024u)
@@ -62,11 +64,13 @@ struct state_fact {
 struct state {
         unsigned version;               /* the format read (1 or 2); 2 is always written */
         uint64_t epoch;                 /* +1 at every role change; 0 before the first */
-        char serving[32];               /* site name; "" when the record does not say (never written so in v2) */
-        char standby[32];
+        char serving[STATE_SITE_MAX + 1];       /* site name; "" when the record does not say (format 1: see
+                                                 * state_roles_resolve; never written so in format 2). Free text,
+                                                 * escaped like step details; "#0"/"#1": state_set_site */
+        char standby[STATE_SITE_MAX + 1];
         enum state_latch latch;
         enum state_op op;               /* the operation the journal below belongs to */
-        char from[32], to[32];          /* the op's old and new serving site */
+        char from[STATE_SITE_MAX + 1], to[STATE_SITE_MAX + 1];  /* the op's old and new serving site */
         struct state_fact facts[STATE_FACTS_MAX];
         size_t n_facts;
         enum state_outcome outcome;
@@ -87,7 +91,14 @@ const char *state_latch_to_string(enum state_latch l);
 const char *state_fact_get(const struct state *s, const char *key);
 int state_fact_set(struct state *s, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Pure. -EBADMSG on anything malformed or truncated (a record without its "end" line is torn);
+/* The journal has a step "promote" that is ok: the standby was promoted (format 1 roles are read from this). */
+bool state_promoted(const struct state *s);
+
+/* Writes a site name into a record field: the name when it fits (STATE_SITE_MAX bytes), else "#<index>" (its
+ * place in the config's sites; state_roles_resolve maps it back). Returns 0, or 1 when the index was written. */
+int state_set_site(char dst[static STATE_SITE_MAX + 1], const char *name, unsigned index);
+
+/* Pure. Reads format 2 and format 1. -EBADMSG on anything malformed or truncated (a record without its "end" line is torn);
  * *ret_line is set to the offending line (1-based) on error. */
 int state_parse(const char *data, size_t size, struct state *ret, unsigned *ret_line);
 /* Pure. malloc'd text. */
@@ -99,3 +110,25 @@ int state_save(const char *state_dir, const struct state *s);       /* atomic; c
 int state_clear(const char *state_dir);                             /* -ENOENT when there was nothing */
 
 void state_print(const struct state *s, FILE *out);
+
+/* "Never fail over twice" rests on this: automatic failovers are held while it is true. An unreadable record
+ * (unreadable true, record NULL) is latched; no record (record NULL) is not; otherwise latch != none. */
+bool state_latched(const struct state *record, bool unreadable);
+
+/* Who serves, as --status, /health and the metrics show it. Pure. */
+struct state_roles {
+        const char *serving, *standby;  /* NULL: unknown (the record cannot be read) */
+        uint64_t epoch;
+        const char *latch;              /* state_latch_to_string, or "unreadable" */
+        bool latched;                   /* state_latched */
+};
+
+/* record NULL and !unreadable: no record — first_serving serves (the config's active), epoch 0, latch none.
+ * A record that names the serving site: those names ("#0"/"#1" mapped to first_serving/first_standby).
+ * A record with serving "" (format 1, which has no site names): latch failover; if its promote step is ok
+ * the standby serves (serving = first_standby, standby = first_serving, epoch 1), else the first roles hold.
+ * unreadable: roles unknown, latch "unreadable", latched. The strings point into record or the arguments. */
+void state_roles_resolve(const struct state *record, bool unreadable, const char *first_serving,
+                         const char *first_standby, struct state_roles *ret);
+/* "roles: b serves, a standby · epoch 4 · latch none" */
+void state_roles_print(const struct state_roles *r, FILE *out);

@@ -89,7 +89,13 @@ struct status_view {
         bool daemon_alive;
         const char *state_dir;          /* NULL: not probed */
         int state_dir_error;            /* why state_dir takes no file now (fileio_probe_dir); 0: it does */
+        const char *first_serving;      /* who serves before the record names anyone (the config's active);
+                                         * NULL: the live view's active */
+        const char *first_standby;      /* NULL: the live view's standby */
 };
+
+/* The roles as the record says (state_roles_resolve over the view's record and first names). */
+void status_view_roles(const struct status_view *v, struct state_roles *ret);
 
 /* The schema of `--status --json`, its "version" key: raised when a field changes meaning or goes away (adding a
  * field does not). Every field is listed in the README's table. */

@@ -30,7 +30,7 @@ struct template_vars {
 
 /* What -t can know without a plan: which placeholders a template uses. */
 struct template_needs {
-        bool ssh, pgdata, source, tli, from;
+        bool ssh, pgdata, source, tli, from, epoch;
 };
 
 /* Checks every word: unknown placeholder, unbalanced brace, {ssh} not the first word, a whole-word-only

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "template.h"
 #include "util.h"
 
 #define ERRORS_MAX 100                          /* per load; past this the rest would be noise */
@@ -25,6 +26,7 @@
 #define SHOWN_KEY_MAX 48                        /* an unknown key is cut to this in messages */
 #define LISTEN_HOST_MAX 253                     /* the longest DNS name */
 #define ENUM_LIST_MAX 128                       /* "trigger_file, pg_promote" fits */
+#define TEMPLATE_ERR_MAX 256
 
 /* ------------------------------------------------------------------ the table of keys */
 
@@ -37,6 +39,7 @@ enum key_type {
         KEY_BOOL,       /* bool, written true or false */
         KEY_ENUM,       /* int: the index of the value in .names */
         KEY_ARGV,       /* char ** (NULL-terminated) + size_t count: a list of non-empty scalars */
+        KEY_SITES,      /* sites: a list of exactly CONFIG_SITES mappings, each walked with .children */
 };
 
 enum key_check {
@@ -49,6 +52,7 @@ enum key_check {
         CHECK_LISTEN,   /* HOST:PORT, the host an IPv4 literal, [IPv6] or a name */
         CHECK_WEBHOOK_URL, /* CHECK_URL, and not Alertmanager's own API (which refuses webhook bodies) */
         CHECK_BASE_URL, /* CHECK_URL, no query or fragment, not already ending in /api/v2/alerts */
+        CHECK_SITE_NAME, /* [a-z0-9_-]{1,31}: goes into logs, the record and SQL literals unescaped */
 };
 
 struct ctx;
@@ -70,6 +74,7 @@ struct key_def {
         bool optional;                          /* KEY_SECTION: may be absent, and then so may its keys */
         bool has_present;                       /* KEY_SECTION: set the bool at offset when it is in the file */
         bool one_or_list;                       /* KEY_ARGV: a single value is taken as a list of one */
+        bool template;                          /* KEY_ARGV: a site command, checked by template_check */
         /* Not .required, but required when this returns non-NULL: what to add to "missing required key X"
          * (may be ""). Evaluated once the whole file is read, so it may look at any key. */
         const char *(*needed)(const struct ctx *x);
@@ -105,6 +110,10 @@ struct key_def {
 #define URL_LIST(n, f, fn, chk, when) \
         { .name = n, .type = KEY_ARGV, .check = chk, .offset = OFF(f), .offset_n = OFF(fn), .min_items = 1, \
           .one_or_list = true, .needed = when }
+#define TEMPLATE(n, f, d) \
+        { .name = n, .type = KEY_ARGV, .required = true, .offset = OFF(f.argv), .offset_n = OFF(f.argc), \
+          .min_items = 1, .template = true }, \
+        DURATION("timeout", f.timeout_usec, d)
 #define REQUIRED true
 #define OPTIONAL false
 
@@ -112,6 +121,8 @@ struct key_def {
 _Static_assert(sizeof(enum config_promote_method) == sizeof(int), "KEY_ENUM stores an int");
 
 static const char *needed_by_trigger_file(const struct ctx *x);
+static const char *needed_in_runbook_form(const struct ctx *x);
+static const char *needed_in_sites_form(const struct ctx *x);
 static const char *needed_without_alertmanager(const struct ctx *x);
 
 static const char *const default_test_command[] = { "nginx", "-t", NULL };
@@ -133,17 +144,18 @@ static const struct key_def health_keys[] = {
         STRING("ca_file", health.ca_file, OPTIONAL, CHECK_ABSPATH, NULL),
         BOOL("tls_verify", health.tls_verify, "true"),
 };
+/* The runbook form's keys: required without sites:, refused with it (sites_refuse_runbook_keys). */
 static const struct key_def active_keys[] = {
-        STRING("name", active.name, REQUIRED, CHECK_NONE, NULL),
-        STRING("url", active.url, REQUIRED, CHECK_URL, NULL),
+        STRING_IF("name", active.name, CHECK_NONE, needed_in_runbook_form),
+        STRING_IF("url", active.url, CHECK_URL, needed_in_runbook_form),
 };
 static const struct key_def standby_keys[] = {
-        STRING("name", standby.name, REQUIRED, CHECK_NONE, NULL),
-        STRING("url", standby.url, REQUIRED, CHECK_URL, NULL),
+        STRING_IF("name", standby.name, CHECK_NONE, needed_in_runbook_form),
+        STRING_IF("url", standby.url, CHECK_URL, needed_in_runbook_form),
 };
 /* Conninfo strings may hold a password: no message ever quotes a value, only key paths. */
 static const struct key_def database_keys[] = {
-        STRING("standby", database.standby, REQUIRED, CHECK_NONE, NULL),
+        STRING_IF("standby", database.standby, CHECK_NONE, needed_in_runbook_form),
         STRING("primary", database.primary, OPTIONAL, CHECK_NONE, NULL),
         STRING("password_file", database.password_file, OPTIONAL, CHECK_ABSPATH, NULL),
         DURATION("connect_timeout", database.connect_timeout_usec, "3s"),
@@ -167,8 +179,8 @@ static const struct key_def promote_keys[] = {
 static const struct key_def nginx_keys[] = {
         STRING("config", nginx.config, REQUIRED, CHECK_ABSPATH, NULL),
         STRING("upstream", nginx.upstream, REQUIRED, CHECK_TOKEN, NULL),
-        STRING("active_server", nginx.active_server, REQUIRED, CHECK_TOKEN, NULL),
-        STRING("standby_server", nginx.standby_server, REQUIRED, CHECK_TOKEN, NULL),
+        STRING_IF("active_server", nginx.active_server, CHECK_TOKEN, needed_in_runbook_form),
+        STRING_IF("standby_server", nginx.standby_server, CHECK_TOKEN, needed_in_runbook_form),
         ARGV("test_command", nginx.test_command.argv, nginx.test_command.argc, OPTIONAL, 1, CHECK_NONE,
              default_test_command),
         ARGV("reload_command", nginx.reload_command.argv, nginx.reload_command.argc, OPTIONAL, 1, CHECK_NONE,
@@ -176,7 +188,8 @@ static const struct key_def nginx_keys[] = {
         DURATION("timeout", nginx.timeout_usec, "15s"),
 };
 static const struct key_def standby_stack_keys[] = {
-        ARGV("command", standby_stack.argv, standby_stack.argc, REQUIRED, 1, CHECK_NONE, NULL),
+        { .name = "command", .type = KEY_ARGV, .offset = OFF(standby_stack.argv), .offset_n = OFF(standby_stack.argc),
+          .min_items = 1, .needed = needed_in_runbook_form },
         DURATION("timeout", standby_stack.timeout_usec, "120s"),
 };
 static const struct key_def fence_keys[] = {
@@ -213,6 +226,76 @@ static const struct key_def hooks_keys[] = {
         ARGV("command", hooks.argv, hooks.argc, REQUIRED, 1, CHECK_NONE, NULL),
         DURATION("timeout", hooks.timeout_usec, "10s"),
 };
+
+/* sites: one table for a site, its offsets into struct config_site; the walker adds the site's own offset
+ * (ctx.base). OFF is redefined for these tables only. */
+#undef OFF
+#define OFF(f) offsetof(struct config_site, f)
+static const struct key_def site_ssh_keys[] = {
+        STRING("host", database.ssh.host, OPTIONAL, CHECK_SSH_WORD, NULL),
+        STRING("user", database.ssh.user, OPTIONAL, CHECK_SSH_WORD, NULL),
+        UINT("port", database.ssh.port, "22", 1, 65535),
+        STRING("identity_file", database.ssh.identity_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        ARGV("options", database.ssh.options, database.ssh.n_options, OPTIONAL, 0, CHECK_KEYVALUE, default_empty),
+};
+#define SITE_COMMAND(tbl, f, d) static const struct key_def tbl[] = { TEMPLATE("command", f, d) }
+SITE_COMMAND(site_status_keys, database.commands.status, "15s");
+SITE_COMMAND(site_start_keys, database.commands.start, "90s");
+SITE_COMMAND(site_stop_keys, database.commands.stop, "90s");
+SITE_COMMAND(site_controldata_keys, database.commands.controldata, "15s");
+SITE_COMMAND(site_waldump_keys, database.commands.waldump, "60s");
+SITE_COMMAND(site_recover_keys, database.commands.recover, "30m");
+SITE_COMMAND(site_rewind_keys, database.commands.rewind, "30m");
+SITE_COMMAND(site_clone_prepare_keys, database.commands.clone_prepare, "60s");
+SITE_COMMAND(site_clone_keys, database.commands.clone, "6h");
+SITE_COMMAND(site_stack_start_keys, stack_start, "120s");
+SITE_COMMAND(site_stack_stop_keys, stack_stop, "120s");
+static const struct key_def site_commands_keys[] = {
+        OPTIONAL_SECTION("status", site_status_keys),
+        OPTIONAL_SECTION("start", site_start_keys),
+        OPTIONAL_SECTION("stop", site_stop_keys),
+        OPTIONAL_SECTION("controldata", site_controldata_keys),
+        OPTIONAL_SECTION("waldump", site_waldump_keys),
+        OPTIONAL_SECTION("recover", site_recover_keys),
+        OPTIONAL_SECTION("rewind", site_rewind_keys),
+        OPTIONAL_SECTION("clone_prepare", site_clone_prepare_keys),
+        OPTIONAL_SECTION("clone", site_clone_keys),
+};
+static const struct key_def site_database_keys[] = {
+        STRING("conninfo", database.conninfo, OPTIONAL, CHECK_NONE, NULL),
+        STRING("replication_conninfo", database.replication_conninfo, OPTIONAL, CHECK_NONE, NULL),
+        STRING("application_name", database.application_name, OPTIONAL, CHECK_SITE_NAME, NULL),
+        OPTIONAL_SECTION("ssh", site_ssh_keys),
+        STRING("pgdata", database.pgdata, OPTIONAL, CHECK_ABSPATH, NULL),
+        STRING("bindir", database.bindir, OPTIONAL, CHECK_ABSPATH, "/usr/lib/postgresql/15/bin"),
+        STRING("trigger_file", database.trigger_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        OPTIONAL_SECTION("commands", site_commands_keys),
+};
+static const struct key_def site_stack_keys[] = {
+        SECTION("start", site_stack_start_keys),
+        OPTIONAL_SECTION("stop", site_stack_stop_keys),
+};
+static const struct key_def site_keys[] = {
+        STRING("name", name, REQUIRED, CHECK_SITE_NAME, NULL),
+        STRING("health_url", health_url, REQUIRED, CHECK_URL, NULL),
+        STRING("nginx_server", nginx_server, REQUIRED, CHECK_TOKEN, NULL),
+        PRESENT_SECTION("database", site_database_keys, database.present),
+        SECTION("stack", site_stack_keys),
+};
+#undef OFF
+#define OFF(f) offsetof(struct config, f)
+
+static const struct key_def switchover_keys[] = {
+        DURATION0("max_lag", switchover.max_lag_usec, "1s"),
+        DURATION("catch_up_timeout", switchover.catch_up_timeout_usec, "10s"),
+        BOOL("checkpoint", switchover.checkpoint, "true"),
+        DURATION("stream_timeout", switchover.stream_timeout_usec, "60s"),
+};
+static const struct key_def rejoin_keys[] = {
+        BOOL("reclone", rejoin.reclone, "false"),
+        SIZE("max_lag_bytes", rejoin.max_lag_bytes, "16MB", 1),
+        DURATION("stream_timeout", rejoin.stream_timeout_usec, "120s"),
+};
 static const struct key_def top_keys[] = {
         STRING("state_dir", state_dir, OPTIONAL, CHECK_ABSPATH, "/var/lib/blfailoverd"),
         SECTION("health", health_keys),
@@ -223,6 +306,10 @@ static const struct key_def top_keys[] = {
         OPTIONAL_SECTION("metrics", metrics_keys),
         OPTIONAL_SECTION("alerts", alerts_keys),
         OPTIONAL_SECTION("hooks", hooks_keys),
+        { .name = "sites", .type = KEY_SITES, .children = site_keys, .n_children = ELEMENTSOF(site_keys) },
+        STRING_IF("serves_first", serves_first_name, CHECK_SITE_NAME, needed_in_sites_form),
+        OPTIONAL_SECTION("switchover", switchover_keys),
+        OPTIONAL_SECTION("rejoin", rejoin_keys),
 };
 
 const char *config_promote_method_to_string(enum config_promote_method m) {
@@ -501,6 +588,10 @@ static const char *check_value(enum key_check check, const char *s) {
                 return check_webhook_url(s);
         case CHECK_BASE_URL:
                 return check_base_url(s);
+        case CHECK_SITE_NAME:
+                if (strlen(s) > CONFIG_SITE_NAME_MAX || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(s))
+                        return "must be 1 to 31 of a-z, 0-9, '_' and '-' (it goes into logs, the record and SQL)";
+                return NULL;
         }
         return NULL;
 }
@@ -637,6 +728,69 @@ void config_errors_sort(struct config_errors *errs) {
 
 /* ------------------------------------------------------------------ the config object */
 
+/* A site's commands, for the checks, the defaults and freeing. The database ones have a default argv (design
+ * §1), written without {ssh}: it is put first when the site has database.ssh.host, else the default runs here. */
+struct site_command {
+        const char *key;                        /* below sites[N]. */
+        size_t offset;                          /* of the struct config_command in struct config_site */
+        const char *const *def;                 /* NULL: no default (the stack commands) */
+};
+
+#define SITE_CMD(k, f, ...) \
+        { k, offsetof(struct config_site, f), (const char *const[]) { __VA_ARGS__, NULL } }
+static const struct site_command site_commands[] = {
+        SITE_CMD("database.commands.status", database.commands.status, "{bindir}/pg_ctl", "status", "-D", "{pgdata}"),
+        SITE_CMD("database.commands.start", database.commands.start, "{bindir}/pg_ctl", "start", "-D", "{pgdata}",
+                 "-w", "-t", "60", "-s", "-l", "{pgdata}/blfailoverd-start.log"),
+        SITE_CMD("database.commands.stop", database.commands.stop, "{bindir}/pg_ctl", "stop", "-D", "{pgdata}",
+                 "-m", "fast", "-w", "-t", "60", "-s"),
+        SITE_CMD("database.commands.controldata", database.commands.controldata, "env", "LC_ALL=C",
+                 "{bindir}/pg_controldata", "-D", "{pgdata}"),
+        SITE_CMD("database.commands.waldump", database.commands.waldump, "env", "LC_ALL=C", "{bindir}/pg_waldump",
+                 "-p", "{pgdata}/pg_wal", "-t", "{tli}", "-s", "{from}", "{until}"),
+        SITE_CMD("database.commands.recover", database.commands.recover, "{bindir}/postgres", "--single", "-F",
+                 "-D", "{pgdata}", "template1"),
+        SITE_CMD("database.commands.rewind", database.commands.rewind, "{bindir}/pg_rewind", "-D", "{pgdata}",
+                 "--source-server={source}", "-R", "{dry_run}"),
+        SITE_CMD("database.commands.clone_prepare", database.commands.clone_prepare, "mv", "--", "{pgdata}",
+                 "{pgdata}.blfailoverd-{epoch}"),
+        SITE_CMD("database.commands.clone", database.commands.clone, "{bindir}/pg_basebackup", "-D", "{pgdata}",
+                 "--dbname={source}", "-R", "-X", "stream", "-c", "fast"),
+        { "stack.start", offsetof(struct config_site, stack_start), NULL },
+        { "stack.stop", offsetof(struct config_site, stack_stop), NULL },
+};
+
+/* site_commands[0 .. SITE_COMMANDS_REJOIN - 1] (status .. rewind) are what every rejoin runs; the next two the
+ * re-clone. */
+#define SITE_COMMANDS_REJOIN 7
+
+static struct config_command *site_command(struct config_site *s, const struct site_command *sc) {
+        return (struct config_command *) ((char *) s + sc->offset);
+}
+
+static void ssh_done(struct config_ssh *ssh) {
+        free(ssh->host);
+        free(ssh->user);
+        free(ssh->identity_file);
+        strv_free(ssh->options);
+        *ssh = (struct config_ssh) {};
+}
+
+static void site_free(struct config_site *s) {
+        free(s->name);
+        free(s->health_url);
+        free(s->nginx_server);
+        free(s->database.conninfo);
+        free(s->database.replication_conninfo);
+        free(s->database.application_name);
+        free(s->database.pgdata);
+        free(s->database.bindir);
+        free(s->database.trigger_file);
+        ssh_done(&s->database.ssh);
+        for (size_t k = 0; k < ELEMENTSOF(site_commands); k++)
+                strv_free(site_command(s, &site_commands[k])->argv);
+}
+
 void config_free(struct config *c) {
         if (!c)
                 return;
@@ -670,6 +824,9 @@ void config_free(struct config *c) {
         free(c->alerts.webhook_url);
         strv_free(c->alerts.alertmanager_urls);
         strv_free(c->hooks.argv);
+        for (unsigned i = 0; i < CONFIG_SITES; i++)
+                site_free(&c->sites[i]);
+        free(c->serves_first_name);
         for (size_t i = 0; i < c->n_marks; i++)
                 free(c->marks[i].key);
         free(c->marks);
@@ -698,12 +855,12 @@ static int store_string(struct config *c, size_t offset, const char *s) {
 }
 
 /* Takes ownership of argv. */
-static void store_argv(struct config *c, const struct key_def *d, char **argv) {
-        char ***p = field(c, d->offset);
+static void store_argv(struct config *c, size_t base, const struct key_def *d, char **argv) {
+        char ***p = field(c, base + d->offset);
 
         strv_free(*p);
         *p = argv;
-        *(size_t *) field(c, d->offset_n) = strv_length(argv);
+        *(size_t *) field(c, base + d->offset_n) = strv_length(argv);
 }
 
 static ssize_t enum_index(const char *const *names, const char *s) {
@@ -715,32 +872,33 @@ static ssize_t enum_index(const char *const *names, const char *s) {
 
 /* Defaults go through the same parsers as the file, so each is written once, in the table. A default the
  * parser refuses is a bug in the table: -EINVAL. */
-static int apply_default(struct config *c, const struct key_def *d) {
+static int apply_default(struct config *c, size_t base, const struct key_def *d) {
         const char *why = NULL;
         uint64_t v = 0;
         char **argv;
 
         switch (d->type) {
         case KEY_SECTION:
+        case KEY_SITES:
                 break;
         case KEY_STRING:
-                return d->def ? store_string(c, d->offset, d->def) : 0;
+                return d->def ? store_string(c, base + d->offset, d->def) : 0;
         case KEY_DURATION:
-                why = d->def ? duration_parse(d->def, field(c, d->offset)) : NULL;
+                why = d->def ? duration_parse(d->def, field(c, base + d->offset)) : NULL;
                 break;
         case KEY_UINT:
                 why = d->def ? uint_parse(d->def, &v) : NULL;
-                *(unsigned *) field(c, d->offset) = (unsigned) v;
+                *(unsigned *) field(c, base + d->offset) = (unsigned) v;
                 break;
         case KEY_SIZE:
-                why = d->def ? size_parse(d->def, field(c, d->offset)) : NULL;
+                why = d->def ? size_parse(d->def, field(c, base + d->offset)) : NULL;
                 break;
         case KEY_BOOL:
-                *(bool *) field(c, d->offset) = d->def && strcmp(d->def, "true") == 0;
+                *(bool *) field(c, base + d->offset) = d->def && strcmp(d->def, "true") == 0;
                 break;
         case KEY_ENUM:
-                *(int *) field(c, d->offset) = d->def ? (int) enum_index(d->names, d->def) : -1;
-                why = *(int *) field(c, d->offset) < 0 ? "unknown" : NULL;
+                *(int *) field(c, base + d->offset) = d->def ? (int) enum_index(d->names, d->def) : -1;
+                why = *(int *) field(c, base + d->offset) < 0 ? "unknown" : NULL;
                 break;
         case KEY_ARGV:
                 if (!d->def_argv)
@@ -748,16 +906,20 @@ static int apply_default(struct config *c, const struct key_def *d) {
                 argv = strv_copy((char *const *) d->def_argv);
                 if (!argv)
                         return -ENOMEM;
-                store_argv(c, d, argv);
+                store_argv(c, base, d, argv);
                 break;
         }
         return why ? -EINVAL : 0;
 }
 
-static int apply_defaults(struct config *c, const struct key_def *defs, size_t n) {
+static int apply_defaults(struct config *c, size_t base, const struct key_def *defs, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                int r = defs[i].type == KEY_SECTION ? apply_defaults(c, defs[i].children, defs[i].n_children)
-                                                    : apply_default(c, &defs[i]);
+                int r = defs[i].type == KEY_SECTION ? apply_defaults(c, base, defs[i].children, defs[i].n_children)
+                                                    : apply_default(c, base, &defs[i]);
+
+                for (size_t k = 0; r >= 0 && defs[i].type == KEY_SITES && k < CONFIG_SITES; k++)
+                        r = apply_defaults(c, base + offsetof(struct config, sites[k]), defs[i].children,
+                                           defs[i].n_children);
 
                 if (r < 0)
                         return r;
@@ -772,7 +934,7 @@ static int config_new(const char *path, struct config **ret) {
         if (!c)
                 return -ENOMEM;
         c->path = strdup(path ? path : "<config>");
-        r = c->path ? apply_defaults(c, top_keys, ELEMENTSOF(top_keys)) : -ENOMEM;
+        r = c->path ? apply_defaults(c, 0, top_keys, ELEMENTSOF(top_keys)) : -ENOMEM;
         if (r < 0) {
                 config_free(c);
                 return r;
@@ -787,6 +949,7 @@ struct ctx {
         yaml_document_t *doc;
         struct config *c;
         struct config_errors *errs;
+        size_t base;                    /* of the struct the table's offsets are in: a site's, while in sites: */
         size_t n_errors;                /* added by this load */
         char **bad;                     /* keys whose value was rejected: no cross-checks on their default */
         size_t n_bad;
@@ -922,7 +1085,7 @@ static void parse_string(struct ctx *x, const struct key_def *d, const yaml_node
         why = check_value(d->check, s);
         if (why)
                 value_error(x, v, path, "%s %s", path, why);
-        else if (store_string(x->c, d->offset, s) < 0)
+        else if (store_string(x->c, x->base + d->offset, s) < 0)
                 x->oom = true;
 }
 
@@ -960,9 +1123,9 @@ static void parse_number(struct ctx *x, const struct key_def *d, const yaml_node
         else if (n < d->min || n > d->max)
                 range_error(x, d, v, path, n);
         else if (d->type == KEY_UINT)
-                *(unsigned *) field(x->c, d->offset) = (unsigned) n;
+                *(unsigned *) field(x->c, x->base + d->offset) = (unsigned) n;
         else
-                *(uint64_t *) field(x->c, d->offset) = n;
+                *(uint64_t *) field(x->c, x->base + d->offset) = n;
 }
 
 /* YAML 1.2 booleans, lower case, unquoted. YAML 1.1's words are refused with the word to write instead:
@@ -978,7 +1141,7 @@ static void parse_bool(struct ctx *x, const struct key_def *d, const yaml_node_t
         if (!s)
                 return;
         if (plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
-                *(bool *) field(x->c, d->offset) = s[0] == 't';
+                *(bool *) field(x->c, x->base + d->offset) = s[0] == 't';
                 return;
         }
         for (size_t i = 0; i < ELEMENTSOF(yaml11); i++)
@@ -1028,7 +1191,7 @@ static void parse_enum(struct ctx *x, const struct key_def *d, const yaml_node_t
                 return;
         i = enum_index(d->names, s);
         if (i >= 0) {
-                *(int *) field(x->c, d->offset) = (int) i;
+                *(int *) field(x->c, x->base + d->offset) = (int) i;
                 return;
         }
         enum_list(d->names, allowed, sizeof allowed);
@@ -1096,7 +1259,21 @@ static void parse_one(struct ctx *x, const struct key_def *d, const yaml_node_t 
                 x->oom = true;
                 return;
         }
-        store_argv(x->c, d, argv);
+        store_argv(x->c, x->base, d, argv);
+}
+
+/* A site command's words: template_check's problem reported at the word it names. */
+static bool template_words_ok(struct ctx *x, const yaml_node_t *v, const char *path, char **argv) {
+        char err[TEMPLATE_ERR_MAX];
+        const yaml_node_t *item;
+        size_t w = 0;
+
+        if (template_check(argv, NULL, &w, err, sizeof err) == 0)
+                return true;
+        item = yaml_document_get_node(x->doc, v->data.sequence.items.start[w]);
+        ctx_add(x, mark_of(item ? item : v), "%s[%zu] %s (see blfailoverd.yml(5) \"Sites\" for the placeholders)",
+                path, w, err);
+        return false;
 }
 
 static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
@@ -1128,8 +1305,10 @@ static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t
 
                 ok = (item && parse_item(x, d, item, path, argv, i)) && ok;
         }
+        if (ok && d->template)
+                ok = template_words_ok(x, v, path, argv);
         if (ok) {
-                store_argv(x->c, d, argv);
+                store_argv(x->c, x->base, d, argv);
                 return;
         }
         for (size_t i = 0; i < n; i++)  /* not strv_free: a rejected item left a NULL hole */
@@ -1140,6 +1319,42 @@ static void parse_argv(struct ctx *x, const struct key_def *d, const yaml_node_t
 
 static void walk_section(struct ctx *x, const struct key_def *defs, size_t n, const yaml_node_t *map,
                          const char *path, struct config_mark where);
+static void parse_sites(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path);
+
+/* sites: exactly two mappings, each walked with the site table at that site's offset. */
+static void parse_sites(struct ctx *x, const struct key_def *d, const yaml_node_t *v, const char *path) {
+        size_t n;
+
+        x->c->sites_form = true;        /* even when broken: the runbook keys are not asked for */
+        if (v->type != YAML_SEQUENCE_NODE) {
+                value_error(x, v, path, "%s must be a list of the 2 sites (- name: a ...), not %s", path,
+                            node_kind(v));
+                return;
+        }
+        n = (size_t) (v->data.sequence.items.top - v->data.sequence.items.start);
+        if (n != CONFIG_SITES) {
+                value_error(x, v, path, "%s must have exactly 2 entries, the two sites of the pair (it has %zu)",
+                            path, n);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const yaml_node_t *item = yaml_document_get_node(x->doc, v->data.sequence.items.start[i]);
+                char item_path[KEY_PATH_MAX];
+
+                snprintf(item_path, sizeof item_path, "sites[%u]", (unsigned) i % CONFIG_SITES);
+                if (!item)
+                        continue;
+                record_mark(x, item_path, mark_of(item));
+                if (item->type != YAML_MAPPING_NODE) {
+                        value_error(x, item, item_path, "%s must be a section of keys (name:, health_url:, "
+                                    "nginx_server:, ...), not %s", item_path, node_kind(item));
+                        continue;
+                }
+                x->base = offsetof(struct config, sites[i]);
+                walk_section(x, d->children, d->n_children, item, item_path, mark_of(item));
+                x->base = 0;
+        }
+}
 
 /* "health:" with everything commented out (null) is there, with all defaults: reported at its key. */
 static void parse_section(struct ctx *x, const struct key_def *d, const yaml_node_t *k, const yaml_node_t *v,
@@ -1151,7 +1366,7 @@ static void parse_section(struct ctx *x, const struct key_def *d, const yaml_nod
                 return;
         }
         if (d->has_present)
-                *(bool *) field(x->c, d->offset) = true;
+                *(bool *) field(x->c, x->base + d->offset) = true;
         walk_section(x, d->children, d->n_children, empty ? NULL : v, path, mark_of(empty ? k : v));
 }
 
@@ -1177,6 +1392,9 @@ static void parse_value(struct ctx *x, const struct key_def *d, const yaml_node_
                 break;
         case KEY_ARGV:
                 parse_argv(x, d, v, path);
+                break;
+        case KEY_SITES:
+                parse_sites(x, d, v, path);
                 break;
         }
 }
@@ -1348,7 +1566,17 @@ static bool same_string(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
 }
 
+static const char *needed_in_runbook_form(const struct ctx *x) {
+        return x->c->sites_form ? NULL : "";
+}
+
+static const char *needed_in_sites_form(const struct ctx *x) {
+        return x->c->sites_form ? " (with sites:, the name of the site that serves first)" : NULL;
+}
+
 static const char *needed_by_trigger_file(const struct ctx *x) {
+        if (x->c->sites_form)
+                return NULL;    /* the sites carry their own ssh and trigger file */
         if (is_bad(x, "failover.promote.method") || x->c->promote.method != CONFIG_PROMOTE_TRIGGER_FILE)
                 return NULL;
         if (config_mark_of(x->c, "failover.promote.method").line == 0)
@@ -1384,7 +1612,8 @@ static void cross_check_health(struct ctx *x) {
 static void cross_check_promote(struct ctx *x) {
         const struct config *c = x->c;
 
-        if (c->promote.method == CONFIG_PROMOTE_PG_PROMOTE && !c->database.present && !is_bad(x, "database"))
+        if (c->promote.method == CONFIG_PROMOTE_PG_PROMOTE && !c->database.present && !is_bad(x, "database") &&
+            !c->sites_form)     /* the sites form: sites_check_promote */
                 ctx_add(x, config_mark_of(c, "failover.promote.method"),
                         "failover.promote.method pg_promote needs database.standby "
                         "(add a database: section with the standby's conninfo)");
@@ -1392,6 +1621,8 @@ static void cross_check_promote(struct ctx *x) {
         if (same_string(c->database.standby, c->database.primary))
                 ctx_add(x, config_mark_of(c, "database.primary"), "database.primary must differ from database.standby");
 }
+
+static void sites_check(struct ctx *x);
 
 static void cross_check(struct ctx *x) {
         const struct config *c = x->c;
@@ -1406,6 +1637,366 @@ static void cross_check(struct ctx *x) {
                 ctx_add(x, config_mark_of(c, "failover.nginx.standby_server"),
                         "failover.nginx.standby_server must differ from failover.nginx.active_server");
         cross_check_promote(x);
+        sites_check(x);
+}
+
+/* ------------------------------------------------------------------ the sites form */
+
+/* With sites:, these runbook keys describe one role, not one site: each is refused with the key to write. */
+static const struct { const char *key, *instead; } runbook_only_keys[] = {
+        { "active", "sites[N].name and sites[N].health_url (and serves_first)" },
+        { "standby", "sites[N].name and sites[N].health_url" },
+        { "failover.nginx.active_server", "sites[N].nginx_server" },
+        { "failover.nginx.standby_server", "sites[N].nginx_server" },
+        { "database.primary", "sites[N].database.conninfo" },
+        { "database.standby", "sites[N].database.conninfo" },
+        { "failover.promote.ssh", "sites[N].database.ssh" },
+        { "failover.promote.trigger_file", "sites[N].database.trigger_file" },
+        { "failover.standby_stack", "sites[N].stack.start" },
+};
+
+/* And these go only with sites:. */
+static const char *const sites_only_keys[] = { "serves_first", "switchover", "rejoin" };
+
+static void sites_check_form_keys(struct ctx *x) {
+        const struct config *c = x->c;
+
+        for (size_t i = 0; c->sites_form && i < ELEMENTSOF(runbook_only_keys); i++) {
+                struct config_mark m = config_mark_of(c, runbook_only_keys[i].key);
+
+                if (m.line > 0)
+                        ctx_add(x, m, "%s is the runbook form's key and does not go with sites:: write %s instead "
+                                "(blfailoverd.yml(5) \"Sites\")", runbook_only_keys[i].key, runbook_only_keys[i].instead);
+        }
+        for (size_t i = 0; !c->sites_form && i < ELEMENTSOF(sites_only_keys); i++) {
+                struct config_mark m = config_mark_of(c, sites_only_keys[i]);
+
+                if (m.line > 0)
+                        ctx_add(x, m, "%s goes with the sites form: describe the pair under sites: "
+                                "(blfailoverd.yml(5) \"Sites\"), or remove %s", sites_only_keys[i], sites_only_keys[i]);
+        }
+}
+
+/* Two sites' values that must differ (names, URLs, nginx servers, conninfo: never quoted, may hold passwords). */
+static void sites_check_distinct(struct ctx *x, const char *key, const char *a, const char *b) {
+        char path[KEY_PATH_MAX], first[KEY_PATH_MAX];
+
+        if (!same_string(a, b))
+                return;
+        snprintf(path, sizeof path, "sites[1].%s", key);
+        snprintf(first, sizeof first, "sites[0].%s", key);
+        ctx_add(x, config_mark_of(x->c, path), "%s must differ from %s", path, first);
+}
+
+static void sites_check_database(struct ctx *x) {
+        const struct config *c = x->c;
+        char path[KEY_PATH_MAX];
+
+        if (c->sites[0].database.present != c->sites[1].database.present) {
+                unsigned with = c->sites[0].database.present ? 0 : 1;
+
+                snprintf(path, sizeof path, "sites[%u].database", with);
+                ctx_add(x, config_mark_of(c, path), "%s is given but sites[%u].database is not: both sites have a "
+                        "database, or neither (add sites[%u].database, or remove this one)", path, 1 - with, 1 - with);
+        }
+        /* Without conninfo the database gates are off, as in the runbook form without database:; with one only,
+         * they would turn on and off with the roles. */
+        if (c->sites[0].database.present && c->sites[1].database.present &&
+            !c->sites[0].database.conninfo != !c->sites[1].database.conninfo && !is_bad(x, "sites[0].database.conninfo") &&
+            !is_bad(x, "sites[1].database.conninfo")) {
+                unsigned with = c->sites[0].database.conninfo ? 0 : 1;
+
+                snprintf(path, sizeof path, "sites[%u].database", 1 - with);
+                ctx_add(x, config_mark_of(c, path), "missing key %s.conninfo: sites[%u].database.conninfo is set, "
+                        "and both sites have one or neither", path, with);
+        }
+        sites_check_distinct(x, "database.conninfo", c->sites[0].database.conninfo, c->sites[1].database.conninfo);
+}
+
+static void sites_check_promote(struct ctx *x) {
+        const struct config *c = x->c;
+        char path[KEY_PATH_MAX];
+
+        if (is_bad(x, "failover.promote.method"))
+                return;
+        if (c->promote.method == CONFIG_PROMOTE_PG_PROMOTE) {
+                if (!c->sites[0].database.conninfo && !c->sites[1].database.conninfo &&
+                    !is_bad(x, "sites[0].database.conninfo") && !is_bad(x, "sites[1].database.conninfo"))
+                        ctx_add(x, mark_either(c, "failover.promote.method", "sites"),
+                                "failover.promote.method pg_promote (the default with sites:) needs each site's "
+                                "database: add sites[0].database.conninfo and sites[1].database.conninfo");
+                return;
+        }
+        for (unsigned i = 0; i < CONFIG_SITES; i++) {
+                const struct config_site_database *db = &c->sites[i].database;
+
+                snprintf(path, sizeof path, "sites[%u]", i);
+                if (!db->ssh.host)
+                        ctx_add(x, config_mark_of(c, path), "failover.promote.method trigger_file needs "
+                                "sites[%u].database.ssh.host (the host the trigger file is created on)", i);
+                if (!db->trigger_file)
+                        ctx_add(x, config_mark_of(c, path), "failover.promote.method trigger_file needs "
+                                "sites[%u].database.trigger_file", i);
+        }
+}
+
+/* The mark of the first word of a command that contains `needle`, else of the command. */
+static struct config_mark word_mark(const struct config *c, const char *path, char *const *argv, const char *needle) {
+        char word[KEY_PATH_MAX + 24];
+
+        for (size_t w = 0; argv[w]; w++)
+                if (strstr(argv[w], needle)) {
+                        snprintf(word, sizeof word, "%s[%zu]", path, w);
+                        return config_mark_of(c, word);
+                }
+        return config_mark_of(c, path);
+}
+
+/* What a checked template may use depends on the site (ssh host, pgdata) and on the command (stack commands
+ * are run by the failover too, which knows no epoch, source or WAL range). */
+static void sites_check_command(struct ctx *x, unsigned i, const struct site_command *sc) {
+        struct config_site *s = &x->c->sites[i];
+        const struct config_command *cmd = site_command(s, sc);
+        struct template_needs needs;
+        char path[KEY_PATH_MAX], err[TEMPLATE_ERR_MAX];
+
+        snprintf(path, sizeof path, "sites[%u].%s.command", i, sc->key);
+        if (!cmd->argv || template_check(cmd->argv, &needs, NULL, err, sizeof err) < 0)
+                return;
+        if (needs.ssh && !s->database.ssh.host)
+                ctx_add(x, word_mark(x->c, path, cmd->argv, "{ssh}"), "%s uses {ssh}, but sites[%u].database.ssh.host "
+                        "is not set: add it, or run the command here (without {ssh})", path, i);
+        if (needs.pgdata && !s->database.pgdata)
+                ctx_add(x, word_mark(x->c, path, cmd->argv, "{pgdata}"), "%s uses {pgdata}: set "
+                        "sites[%u].database.pgdata", path, i);
+        if (!sc->def && (needs.source || needs.tli || needs.from || needs.epoch)) {
+                const char *which = needs.source ? "{source}" : needs.tli ? "{tli}" : needs.from ? "{from}" : "{epoch}";
+
+                ctx_add(x, word_mark(x->c, path, cmd->argv, which), "%s uses %s, which only database commands have: "
+                        "stack commands take {site} {role} {pgdata} {bindir} and {ssh}", path, which);
+        }
+}
+
+static void sites_check_serves_first(struct ctx *x) {
+        struct config *c = x->c;
+        int i;
+
+        if (!c->serves_first_name || is_bad(x, "serves_first"))
+                return;
+        i = config_site_index(c, c->serves_first_name);
+        if (i < 0)
+                ctx_add(x, config_mark_of(c, "serves_first"), "serves_first \"%s\" names no site: use %s or %s",
+                        c->serves_first_name, c->sites[0].name ? c->sites[0].name : "sites[0].name",
+                        c->sites[1].name ? c->sites[1].name : "sites[1].name");
+        else
+                c->serves_first = (unsigned) i;
+}
+
+static void sites_check(struct ctx *x) {
+        const struct config *c = x->c;
+
+        sites_check_form_keys(x);
+        if (!c->sites_form || is_bad(x, "sites"))
+                return;
+        sites_check_distinct(x, "name", c->sites[0].name, c->sites[1].name);
+        sites_check_distinct(x, "health_url", c->sites[0].health_url, c->sites[1].health_url);
+        sites_check_distinct(x, "nginx_server", c->sites[0].nginx_server, c->sites[1].nginx_server);
+        sites_check_database(x);
+        sites_check_promote(x);
+        sites_check_serves_first(x);
+        for (unsigned i = 0; i < CONFIG_SITES; i++)
+                for (size_t k = 0; k < ELEMENTSOF(site_commands); k++)
+                        sites_check_command(x, i, &site_commands[k]);
+}
+
+/* The default argv of a database command, {ssh} first when the site has an ssh host. */
+static int site_default_command(struct config_site *s, const struct site_command *sc) {
+        struct config_command *cmd = site_command(s, sc);
+        bool ssh = s->database.ssh.host != NULL;
+        size_t n = strv_length((char *const *) sc->def);
+        char **argv = calloc(n + 2, sizeof(char *));
+
+        if (!argv)
+                return -ENOMEM;
+        if (ssh && !(argv[0] = strdup("{ssh}")))
+                goto oom;
+        for (size_t w = 0; w < n; w++)
+                if (!(argv[w + ssh] = strdup(sc->def[w])))
+                        goto oom;
+        cmd->argv = argv;
+        cmd->argc = n + ssh;
+        return 0;
+oom:
+        strv_free(argv);
+        return -ENOMEM;
+}
+
+/* Filled after the checks: application_name follows the name; the default commands need pgdata. */
+static int sites_derive(struct config *c) {
+        for (unsigned i = 0; i < CONFIG_SITES; i++) {
+                struct config_site *s = &c->sites[i];
+
+                if (!s->database.present)
+                        continue;
+                if (!s->database.application_name && !(s->database.application_name = strdup(s->name)))
+                        return -ENOMEM;
+                for (size_t k = 0; s->database.pgdata && k < ELEMENTSOF(site_commands); k++) {
+                        int r = 0;
+
+                        if (site_commands[k].def && !site_command(s, &site_commands[k])->argv)
+                                r = site_default_command(s, &site_commands[k]);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int dup_or_null(char **dst, const char *src) {
+        free(*dst);
+        *dst = src ? strdup(src) : NULL;
+        return src && !*dst ? -ENOMEM : 0;
+}
+
+static int ssh_copy(struct config_ssh *dst, const struct config_ssh *src) {
+        struct config_ssh n = { .port = src->port, .n_options = src->n_options };
+
+        n.options = strv_copy(src->options ? src->options : (char *[]) { NULL });
+        if (!n.options || dup_or_null(&n.host, src->host) < 0 || dup_or_null(&n.user, src->user) < 0 ||
+            dup_or_null(&n.identity_file, src->identity_file) < 0) {
+                free(n.host);
+                free(n.user);
+                strv_free(n.options);
+                return -ENOMEM;
+        }
+        *dst = n;
+        return 0;
+}
+
+static int command_copy(struct config_command *dst, const struct config_command *src) {
+        char **argv = src->argv ? strv_copy(src->argv) : NULL;
+
+        if (src->argv && !argv)
+                return -ENOMEM;
+        strv_free(dst->argv);
+        *dst = (struct config_command) { .argv = argv, .argc = src->argc, .timeout_usec = src->timeout_usec };
+        return 0;
+}
+
+/* design §1.2: the runbook form read as sites — sites[0] the active, sites[1] the standby, the active serves
+ * first. Only what the runbook says is filled; the rest keeps its defaults (no pgdata: no default commands). */
+static int sites_from_runbook(struct config *c) {
+        struct config_site *a = &c->sites[0], *b = &c->sites[1];
+        int r = 0;
+
+        r = r < 0 ? r : dup_or_null(&a->name, c->active.name);
+        r = r < 0 ? r : dup_or_null(&a->health_url, c->active.url);
+        r = r < 0 ? r : dup_or_null(&a->nginx_server, c->nginx.active_server);
+        r = r < 0 ? r : dup_or_null(&a->database.conninfo, c->database.primary);
+        r = r < 0 ? r : dup_or_null(&b->name, c->standby.name);
+        r = r < 0 ? r : dup_or_null(&b->health_url, c->standby.url);
+        r = r < 0 ? r : dup_or_null(&b->nginx_server, c->nginx.standby_server);
+        r = r < 0 ? r : dup_or_null(&b->database.conninfo, c->database.standby);
+        r = r < 0 ? r : dup_or_null(&b->database.trigger_file, c->promote.trigger_file);
+        if (r < 0)
+                return r;
+        ssh_done(&b->database.ssh);
+        r = ssh_copy(&b->database.ssh, &c->promote.ssh);
+        if (r < 0)
+                return r;
+        a->database.present = a->database.conninfo != NULL;
+        b->database.present = b->database.conninfo != NULL;
+        c->serves_first = 0;
+        return command_copy(&b->stack_start, &c->standby_stack);
+}
+
+/* The command that starts `s`'s stack as the new active, as the failover runs it: expanded (sites form), or
+ * the runbook's standby_stack word for word (its braces were never placeholders). */
+static int standby_stack_of(const struct config *c, const struct config_site *s, struct config_command *ret) {
+        struct template_vars v = {
+                .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = c->promote.timeout_usec,
+                .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = "active",
+        };
+        char err[TEMPLATE_ERR_MAX];
+        char **argv = NULL;
+        int r;
+
+        if (!c->sites_form || !s->stack_start.argv)
+                return command_copy(ret, &s->stack_start);
+        r = template_expand(s->stack_start.argv, &v, &argv, err, sizeof err);
+        if (r < 0)
+                return r;
+        *ret = (struct config_command) { .argv = argv, .argc = strv_length(argv),
+                                         .timeout_usec = s->stack_start.timeout_usec };
+        return 0;
+}
+
+struct roles {
+        struct config_endpoint active, standby;
+        char *active_server, *standby_server, *primary, *standby_db, *trigger_file;
+        struct config_ssh ssh;
+        struct config_command stack;
+};
+
+static void roles_done(struct roles *r) {
+        free(r->active.name);
+        free(r->active.url);
+        free(r->standby.name);
+        free(r->standby.url);
+        free(r->active_server);
+        free(r->standby_server);
+        free(r->primary);
+        free(r->standby_db);
+        free(r->trigger_file);
+        ssh_done(&r->ssh);
+        strv_free(r->stack.argv);
+}
+
+static int roles_build(const struct config *c, const struct config_site *s, const struct config_site *t,
+                       struct roles *n) {
+        int r = 0;
+
+        r = r < 0 ? r : dup_or_null(&n->active.name, s->name);
+        r = r < 0 ? r : dup_or_null(&n->active.url, s->health_url);
+        r = r < 0 ? r : dup_or_null(&n->standby.name, t->name);
+        r = r < 0 ? r : dup_or_null(&n->standby.url, t->health_url);
+        r = r < 0 ? r : dup_or_null(&n->active_server, s->nginx_server);
+        r = r < 0 ? r : dup_or_null(&n->standby_server, t->nginx_server);
+        r = r < 0 ? r : dup_or_null(&n->primary, s->database.conninfo);
+        r = r < 0 ? r : dup_or_null(&n->standby_db, t->database.conninfo);
+        r = r < 0 ? r : dup_or_null(&n->trigger_file, t->database.trigger_file);
+        r = r < 0 ? r : ssh_copy(&n->ssh, &t->database.ssh);
+        return r < 0 ? r : standby_stack_of(c, t, &n->stack);
+}
+
+/* Built aside, then swapped in: a failure leaves the config as it was. */
+int config_apply_roles(struct config *c, unsigned serving) {
+        struct roles n = {}, old;
+        int r;
+
+        if (!c || serving >= CONFIG_SITES)
+                return -EINVAL;
+        r = roles_build(c, &c->sites[serving], &c->sites[1 - serving], &n);
+        if (r < 0) {
+                roles_done(&n);
+                return r;
+        }
+        old = (struct roles) { c->active, c->standby, c->nginx.active_server, c->nginx.standby_server,
+                               c->database.primary, c->database.standby, c->promote.trigger_file, c->promote.ssh,
+                               c->standby_stack };
+        c->active = n.active;
+        c->standby = n.standby;
+        c->nginx.active_server = n.active_server;
+        c->nginx.standby_server = n.standby_server;
+        c->database.primary = n.primary;
+        c->database.standby = n.standby_db;
+        c->promote.trigger_file = n.trigger_file;
+        c->promote.ssh = n.ssh;
+        c->standby_stack = n.stack;
+        /* The gates that need the standby's database: on when it has one (the runbook form: database:). */
+        c->database.present = n.standby_db != NULL;
+        roles_done(&old);
+        return 0;
 }
 
 /* Values that follow others: filled after the checks, so that those see what the file said. */
@@ -1414,6 +2005,13 @@ static void derive(struct config *c) {
         c->nginx.reload_command.timeout_usec = c->nginx.timeout_usec;
         if (c->health.fast_interval_usec == 0)
                 c->health.fast_interval_usec = c->health.interval_usec;
+}
+
+/* Either form ends with the same runtime fields: the sites (read or mapped), then the roles of the first. */
+static int derive_roles(struct config *c) {
+        int r = c->sites_form ? sites_derive(c) : sites_from_runbook(c);
+
+        return r < 0 ? r : config_apply_roles(c, c->serves_first);
 }
 
 static void walk_root(struct ctx *x) {
@@ -1426,9 +2024,14 @@ static void walk_root(struct ctx *x) {
                         "not %s", node_kind(root));
         else
                 walk_section(x, top_keys, ELEMENTSOF(top_keys), root, "", (struct config_mark) { 1, 1 });
+        /* The sites form's own default, set before the keys that depend on the method are judged. */
+        if (x->c->sites_form && config_mark_of(x->c, "failover.promote.method").line == 0)
+                x->c->promote.method = CONFIG_PROMOTE_PG_PROMOTE;
         judge_missing(x);
         cross_check(x);
         derive(x->c);
+        if (x->n_errors == 0 && !x->oom && derive_roles(x->c) < 0)
+                x->oom = true;
 }
 
 /* ------------------------------------------------------------------ YAML syntax */
@@ -1622,4 +2225,103 @@ int config_load_file(const char *path, struct config **ret_config, struct config
         }
         config_errors_done(&discard);
         return r;
+}
+
+/* ------------------------------------------------------------------ the sites, for the lifecycle commands */
+
+int config_site_index(const struct config *c, const char *name) {
+        for (unsigned i = 0; c && name && i < CONFIG_SITES; i++)
+                if (same_string(c->sites[i].name, name))
+                        return (int) i;
+        return -ENOENT;
+}
+
+/* The sentences are static: one per site index and key (CONFIG_SITES is 2). */
+#define PER_SITE(what) { "needs sites[0]." what, "needs sites[1]." what }
+static const char *const need_database[] = PER_SITE("database.conninfo");
+static const char *const need_replication[] = PER_SITE("database.replication_conninfo");
+static const char *const need_pgdata[] = PER_SITE("database.pgdata");
+static const char *const need_ssh_or_commands[] = PER_SITE("database.commands (or pgdata)");
+static const char *const need_stack_start[] = PER_SITE("stack.start");
+static const char *const need_stack_stop[] = PER_SITE("stack.stop");
+_Static_assert(CONFIG_SITES == 2, "PER_SITE spells out two sites");
+
+/* What a site lacks to be stopped, started, read and rewound onto the other: commands it has (given or
+ * defaulted from pgdata), the other site's replication_conninfo. `clone` adds the re-clone's commands. */
+static const char *site_missing(const struct config *c, unsigned t, bool clone) {
+        size_t n = SITE_COMMANDS_REJOIN + (clone ? 2 : 0);
+        const struct config_site *s = &c->sites[t];
+
+        if (!s->database.conninfo)
+                return need_database[t];
+        if (!c->sites[1 - t].database.replication_conninfo)
+                return need_replication[1 - t];
+        for (size_t k = 0; k < n; k++) {
+                if (!site_command((struct config_site *) s, &site_commands[k])->argv)
+                        return s->database.pgdata ? need_ssh_or_commands[t] : need_pgdata[t];
+        }
+        return s->stack_start.argv ? NULL : need_stack_start[t];
+}
+
+const char *config_switchover_missing(const struct config *c) {
+        if (!c->sites_form)
+                return "needs the sites form (sites:)";
+        for (unsigned i = 0; i < CONFIG_SITES; i++) {
+                const char *why = site_missing(c, i, false);
+
+                if (why)
+                        return why;
+                if (!c->sites[i].stack_stop.argv)
+                        return need_stack_stop[i];
+        }
+        return NULL;
+}
+
+const char *config_rejoin_missing(const struct config *c, unsigned target) {
+        if (!c->sites_form)
+                return "needs the sites form (sites:)";
+        if (target >= CONFIG_SITES)
+                return "names no site";
+        return site_missing(c, target, c->rejoin.reclone);
+}
+
+/* ------------------------------------------------------------------ the key list, for the documentation test */
+
+static int key_paths_add(char ***v, size_t *n, const struct key_def *defs, size_t count, const char *path) {
+        for (size_t i = 0; i < count; i++) {
+                char child[KEY_PATH_MAX];
+                char **bigger;
+                int r = 0;
+
+                join_path(child, sizeof child, path, defs[i].name);
+                if (defs[i].type == KEY_SECTION)
+                        r = key_paths_add(v, n, defs[i].children, defs[i].n_children, child);
+                else if (defs[i].type == KEY_SITES) {
+                        strcat(child, "[]");
+                        r = key_paths_add(v, n, defs[i].children, defs[i].n_children, child);
+                }
+                if (r < 0)
+                        return r;
+                if (defs[i].type == KEY_SECTION || defs[i].type == KEY_SITES)
+                        continue;
+                bigger = reallocarray(*v, *n + 2, sizeof(char *));
+                if (!bigger)
+                        return -ENOMEM;
+                *v = bigger;
+                if (!((*v)[*n] = strdup(child)))
+                        return -ENOMEM;
+                (*v)[++*n] = NULL;
+        }
+        return 0;
+}
+
+char **config_key_paths(void) {
+        char **v = calloc(1, sizeof(char *));
+        size_t n = 0;
+
+        if (v && key_paths_add(&v, &n, top_keys, ELEMENTSOF(top_keys), "") < 0) {
+                strv_free(v);
+                return NULL;
+        }
+        return v;
 }

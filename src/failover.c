@@ -88,6 +88,15 @@ static void emit_output(struct failover *f, const char *output, size_t len, bool
         }
 }
 
+/* The promotion is the role change: the standby serves from now on, whatever happens to the steps after it. Saved
+ * with the step's result (the next save), so no record says "promote ok" with the old roles. */
+static void record_promoted(struct state *s) {
+        snprintf(s->serving, sizeof s->serving, "%s", s->to);
+        snprintf(s->standby, sizeof s->standby, "%s", s->from);
+        s->epoch++;
+        s->latch = STATE_LATCH_FAILOVER;
+}
+
 static void schedule_advance(struct failover *f) {
         sd_event_source_set_enabled(f->advance, SD_EVENT_ONESHOT);
 }
@@ -109,6 +118,8 @@ static void step_finished(struct failover *f, bool ok, int exit_status, uint64_t
                 log_warning("failover: step %s is best effort: going on without it", st->name);
                 ok = true;
         }
+        if (st->status == STATE_STEP_OK && strcmp(st->name, "promote") == 0)
+                record_promoted(&f->state);
         f->current_ok = ok;
         /* Not saved here: the next thing on_advance does — mark the next step running, or record the outcome —
          * saves this step's result with it, one fsync instead of two per step (bench/: each costs ~0.6 ms, with
@@ -368,8 +379,31 @@ static int on_advance(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void record_plan(struct failover *f, const char *trigger) {
+/* Who the failover moves the pair from and to (the config's active and standby), and who serves until the
+ * promotion: the previous record's roles and epoch (a record armed again after a rejoin), else the config's. The
+ * latch is set from the first save on: a failover that stopped before its promotion may still have fenced the
+ * active or rewritten nginx, so it holds a second one as every recorded failover always did. */
+static void record_roles(struct state *s, const struct config *c, const struct state *previous) {
+        state_set_site(s->from, c->active.name, 0);
+        state_set_site(s->to, c->standby.name, 1);
+        s->op = STATE_OP_FAILOVER;
+        s->latch = STATE_LATCH_FAILOVER;
+        if (previous && previous->serving[0]) {
+                memcpy(s->serving, previous->serving, sizeof s->serving);
+                memcpy(s->standby, previous->standby, sizeof s->standby);
+                s->epoch = previous->epoch;
+        } else {
+                memcpy(s->serving, s->from, sizeof s->serving);
+                memcpy(s->standby, s->to, sizeof s->standby);
+        }
+}
+
+static void record_plan(struct failover *f, const struct config *c, const char *trigger) {
+        struct state previous;
+        bool have_previous = state_load(f->state_dir, &previous) == 0;
+
         f->state = (struct state) { .outcome = STATE_RUNNING, .started_usec = now_realtime_usec() };
+        record_roles(&f->state, c, have_previous ? &previous : NULL);
         snprintf(f->state.trigger, sizeof f->state.trigger, "%s", trigger);
         for (size_t i = 0; i < f->plan->n_steps; i++) {
                 snprintf(f->state.steps[i].name, sizeof f->state.steps[i].name, "%s", f->plan->steps[i].name);
@@ -393,7 +427,7 @@ static int resume_refused(const struct state *old, const char *why) {
 /* Continues an interrupted record: steps done are not run again. The promotion is the one step that is not
  * safely repeatable blind: a trigger file touched on a server that already promoted stays behind and would
  * promote it again the day it is rebuilt as a standby. So it is resumed only when libpq can tell first. */
-static int resume_from(struct failover *f, const struct state *old) {
+static int resume_from(struct failover *f, const struct config *config, const struct state *old) {
         size_t first = 0;
 
         if (old->n_steps != f->plan->n_steps)
@@ -410,6 +444,13 @@ static int resume_from(struct failover *f, const struct state *old) {
                                       "standby's recovery state cannot be checked");
         f->state = *old;
         f->state.outcome = STATE_RUNNING;
+        if (!old->serving[0]) {
+                /* a format-1 record names no site: name them now, as a promotion already made them if it did */
+                record_roles(&f->state, config, NULL);
+                f->state.epoch = 0;
+                if (state_promoted(old))
+                        record_promoted(&f->state);
+        }
         f->current = first;
         f->resumed = true;
         /* A switched site file from the first attempt can still be put back from its backup. */
@@ -447,11 +488,11 @@ static int failover_init(struct failover *f, const struct failover_params *param
                 return r;
         sd_event_source_set_enabled(f->advance, SD_EVENT_OFF);
         if (params->resume) {
-                r = resume_from(f, params->resume);
+                r = resume_from(f, params->config, params->resume);
                 if (r < 0)
                         return r;
         } else
-                record_plan(f, params->trigger);
+                record_plan(f, params->config, params->trigger);
         r = state_save(f->state_dir, &f->state);
         if (r < 0)
                 return refused_unrecorded(f, params, r);

@@ -50,7 +50,10 @@ void gates_describe_hold(const struct gate_facts *f, enum monitor_decision d, ch
 
         switch (d) {
         case MONITOR_HOLD_ALREADY_DONE:
-                snprintf(buf, size, "a failover is already recorded in %s (never twice; see --status)", c->state_dir);
+                /* The latch holds, not the record's existence: a switchover or rejoin leaves latch none. */
+                snprintf(buf, size, "the record in %s is latched (latch %s): a failover is already recorded, never "
+                         "twice (see --status; blfailoverd --clear-state once the pair is rebuilt)", c->state_dir,
+                         f->latch ? f->latch : "failover");
                 break;
         case MONITOR_HOLD_STARTUP_GRACE:
                 snprintf(buf, size, "the daemon started less than %.3gs ago (health.startup_grace)",

@@ -199,6 +199,24 @@ static int load_config(const char *path, bool deep, struct config **ret) {
         return 0;
 }
 
+/* -t's word on the lifecycle commands: what the config can run, and the key it lacks for the rest. */
+static void print_lifecycle(const struct config *c, const char *path) {
+        const char *why;
+
+        if (!c->sites_form) {
+                printf("%s: note: runbook form (active/standby): failover only; --switchover and --rejoin need the "
+                       "sites form (blfailoverd.yml(5) \"Sites\")\n", path);
+                return;
+        }
+        why = config_switchover_missing(c);
+        printf("lifecycle: --switchover %s", why ? why : "ok");
+        for (unsigned i = 0; i < CONFIG_SITES; i++) {
+                why = config_rejoin_missing(c, i);
+                printf("; --rejoin %s: %s", c->sites[i].name, why ? why : "ok");
+        }
+        printf("\n");
+}
+
 /* The live view when no daemon ever wrote one: the configured endpoints, nothing checked yet. */
 static void status_from_config(const struct config *c, struct status *s) {
         _cleanup_free_ char *active = health_url_redact(c->active.url), *standby = health_url_redact(c->standby.url);
@@ -233,7 +251,7 @@ static void status_set_pause(const struct config *c, struct status *s) {
 static int show_status(const struct config *c, bool json) {
         struct status live;
         struct state record;
-        struct status_view v = { .status = &live };
+        struct status_view v = { .status = &live, .first_serving = c->active.name, .first_standby = c->standby.name };
         int r = status_load(c->state_dir, &live);
 
         if (r < 0 && r != -ENOENT)
@@ -258,7 +276,7 @@ static int show_status(const struct config *c, bool json) {
                 status_print_json(&v, stdout);
         else {
                 status_print_human(&v, stdout);
-                if (v.record)
+                if (state_latched(v.record, false))
                         printf("no further failover will run until the record is cleared (blfailoverd --clear-state)\n");
         }
         if (v.record_error) {
@@ -527,6 +545,7 @@ int main(int argc, char **argv) {
         switch (o.mode) {
         case MODE_CHECK:
                 printf("configuration OK: %s\n", o.config_path);
+                print_lifecycle(c, o.config_path);
                 r = EXIT_SUCCESS;
                 break;
         case MODE_STATUS:

@@ -70,7 +70,7 @@ struct manager {
         bool reload_after_op;                   /* a SIGHUP came during a switchover/rejoin: reload when it ends */
         bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
         struct state state;
-        bool failed_over;                       /* a record exists (or is unreadable): never fail over again */
+        bool failed_over;                       /* the record is latched (or unreadable): no automatic failover */
         struct pause pause;                     /* maintenance: no automatic action while .paused */
         enum monitor_decision last_said;        /* so a held failover is said once, not every tick */
         char refused[512];                      /* why the due failover cannot start; said once while it persists */
@@ -135,18 +135,24 @@ static void say_already_done(struct manager *m) {
 
         if (m->state.outcome != STATE_NONE && gmtime_r(&t, &tm))
                 strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        event_emit(&m->bus, &ev, "failover: already done (%s, started %s); not failing over again. After rebuilding "
-                   "the pair: blfailoverd --clear-state, then reload or restart the daemon",
-                   m->state.outcome == STATE_NONE ? "state file unreadable" : state_outcome_to_string(m->state.outcome),
-                   when);
+        event_emit(&m->bus, &ev, "failover: already done (%s%s%s, started %s; latch %s); not failing over again. After "
+                   "rebuilding the pair: blfailoverd --clear-state, then reload or restart the daemon",
+                   m->state.op == STATE_OP_NONE ? "state file unreadable" : state_op_to_string(m->state.op),
+                   m->state.op == STATE_OP_NONE ? "" : " ", m->state.op == STATE_OP_NONE ? ""
+                   : state_outcome_to_string(m->state.outcome), when,
+                   m->state.op == STATE_OP_NONE ? "unreadable" : state_latch_to_string(m->state.latch));
 }
 
 static void load_state(struct manager *m) {
         int r = state_load(m->config->state_dir, &m->state);
 
-        m->failed_over = r != -ENOENT;
-        if (r == -ENOENT)
+        /* The latch, not the record's existence: a record whose latch is none (a finished switchover or rejoin)
+         * arms the daemon. */
+        m->failed_over = state_latched(r == 0 ? &m->state : NULL, r < 0 && r != -ENOENT);
+        if (r == -ENOENT) {
+                m->state = (struct state) {};
                 return;
+        }
         if (r < 0) {
                 /* Unreadable is not "empty": assume a failover happened rather than risk a second one. */
                 m->state = (struct state) {};
@@ -438,13 +444,18 @@ static void on_failover_done(struct failover *f, bool succeeded, void *userdata)
         struct manager *m = userdata;
 
         m->failover = failover_free(f);
-        m->failed_over = true;
         load_state(m);
+        m->failed_over = true;          /* a failover ran in this process: latched whatever the disk says */
         m->last_said = MONITOR_HOLD_ALREADY_DONE;
         update_status(m);
         /* A command waiting on a failover gets its result, whoever started it. */
         if (m->once || m->call)
                 command_finish(m, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+/* The record is a failover that stopped mid-way (daemon killed or host down): the daemon resumes it. */
+static bool failover_interrupted(const struct manager *m) {
+        return m->failed_over && m->state.op == STATE_OP_FAILOVER && m->state.outcome == STATE_RUNNING;
 }
 
 /* over_record: --force and a resume go ahead with a record; everything else re-reads it first, so a record written
@@ -496,6 +507,8 @@ static struct gate_facts gate_facts(const struct manager *m) {
                 .standby_db_error = m->standby_db ? dbprobe_error(m->standby_db) : "",
                 .primary_db = m->primary_db ? dbprobe_facts(m->primary_db) : NULL,
                 .confirm = m->confirm_state, .pause = m->pause.paused ? &m->pause : NULL,
+                .latch = m->state.op == STATE_OP_NONE && m->failed_over ? "unreadable"
+                         : state_latch_to_string(m->state.latch),
         };
 }
 
@@ -947,11 +960,11 @@ int manager_run_daemon(struct manager *m) {
                    h->failure_threshold);
         if (m->pause.paused)
                 say_paused(m, "");
-        if (m->failed_over && m->state.outcome == STATE_RUNNING && m->pause.paused) {
+        if (failover_interrupted(m) && m->pause.paused) {
                 log_warning("failover: the record says a failover was interrupted; the pair is paused: it resumes "
                             "after blfailoverd --resume");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
-        } else if (m->failed_over && m->state.outcome == STATE_RUNNING) {
+        } else if (failover_interrupted(m)) {
                 /* The daemon died mid-failover: finish what the record says is left (failover.c decides if safe). */
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it");
@@ -1218,7 +1231,7 @@ static void command_resume(struct manager *m) {
         m->last_said = MONITOR_WAIT;    /* a hold is said again; a failover that is due starts */
         command_out(m, "resumed: automatic failover is armed again");
         /* What resuming sets off is said to the caller too, before the exit code. */
-        if (m->failed_over && m->state.outcome == STATE_RUNNING && !m->failover) {
+        if (failover_interrupted(m) && !m->failover) {
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it now");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;

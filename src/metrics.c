@@ -154,6 +154,32 @@ static void render_failover(FILE *f, const struct metrics *m, const struct statu
         fprintf(f, "blfailoverd_failover_not_started %d\n", s->not_started[0] != 0);
 }
 
+/* The record's view of the pair: epoch, who has which role, and the latch (status.h's first names before any
+ * record). An unreadable record has no roles and no epoch, only latch="unreadable". */
+static void render_roles(FILE *f, const struct status *s, const struct state *record) {
+        struct state_roles r;
+
+        state_roles_resolve(record, !record && s->failed_over, s->active.name, s->standby.name, &r);
+        header(f, "blfailoverd_epoch", "gauge", "The record's epoch: +1 at every role change, 0 before the first.");
+        if (r.serving)
+                fprintf(f, "blfailoverd_epoch %" PRIu64 "\n", r.epoch);
+        header(f, "blfailoverd_site_role", "gauge", "1 for each site's role now, by the record (before any: the "
+               "config's active serves).");
+        if (r.serving) {
+                fputs("blfailoverd_site_role{site=", f);
+                label_value(f, r.serving);
+                fputs(",role=\"serving\"} 1\nblfailoverd_site_role{site=", f);
+                label_value(f, r.standby);
+                fputs(",role=\"standby\"} 1\n", f);
+        }
+        header(f, "blfailoverd_latched", "gauge", "1 for why automatic failover is held by the record (none: armed).");
+        for (enum state_latch l = STATE_LATCH_NONE; l <= STATE_LATCH_REJOIN; l++)
+                fprintf(f, "blfailoverd_latched{latch=\"%s\"} %d\n", state_latch_to_string(l),
+                        strcmp(r.latch, state_latch_to_string(l)) == 0);
+        if (!r.serving)
+                fputs("blfailoverd_latched{latch=\"unreadable\"} 1\n", f);
+}
+
 static void render_database(FILE *f, const struct status *s) {
         const struct status_db *sb = &s->standby_db;
 
@@ -182,6 +208,7 @@ int metrics_render(const struct metrics *m, const struct status *s, const struct
         render_endpoints(f, s);
         render_histograms(f, m, s);
         render_failover(f, m, s, record);
+        render_roles(f, s, record);
         render_database(f, s);
         header(f, "blfailoverd_paused", "gauge", "1 while the pair is paused for maintenance (no automatic action).");
         fprintf(f, "blfailoverd_paused %d\n", s->paused);
@@ -206,9 +233,10 @@ const char *metrics_cluster_status(const struct status *s, const struct state *r
         /* The record, read per request, decides over the live view, which may be a second old. */
         if (s->failover_running || (record && record->outcome == STATE_RUNNING))
                 return "failing_over";
-        if (record && record->outcome == STATE_SUCCEEDED)
+        /* Only a latched record says so: after a switchover or a rejoin (latch none) the checks decide again. */
+        if (state_latched(record, false) && record->outcome == STATE_SUCCEEDED)
                 return "failed_over";
-        if (record && record->outcome == STATE_FAILED)
+        if (state_latched(record, false) && record->outcome == STATE_FAILED)
                 return "failover_failed";
         if (!record && s->failed_over)
                 return "record_unreadable";
@@ -242,6 +270,20 @@ static void health_member(struct json *j, const char *key, const struct status_e
         json_object_end(j);
 }
 
+/* "serving", "epoch", "latch": the record's roles (null serving and epoch when it cannot be read). */
+static void health_roles(struct json *j, const struct status *s, const struct state *record) {
+        struct state_roles r;
+
+        state_roles_resolve(record, !record && s->failed_over, s->active.name, s->standby.name, &r);
+        json_key(j, "serving"), json_string(j, r.serving);
+        json_key(j, "epoch");
+        if (r.serving)
+                json_u64(j, r.epoch);
+        else
+                json_null(j);
+        json_key(j, "latch"), json_string(j, r.latch);
+}
+
 int metrics_health_json(const struct status *s, const struct state *record, char **ret_text, size_t *ret_size) {
         char *text = NULL;
         size_t size = 0;
@@ -257,6 +299,7 @@ int metrics_health_json(const struct status *s, const struct state *record, char
         health_member(&j, "standby", &s->standby, &s->standby_db);
         json_key(&j, "held"), json_string(&j, s->held_gate[0] ? s->held_gate : NULL);
         json_key(&j, "paused"), json_bool(&j, s->paused);
+        health_roles(&j, s, record);
         json_object_end(&j);
         fputc('\n', f);
         if (fclose(f) != 0) {

@@ -14,6 +14,8 @@
 /* Real configs are kilobytes; the cap bounds memory and time for whatever file the operator points us at. */
 #define NGINX_MAX_INPUT ((size_t) 16 * 1024 * 1024)
 #define DOWN_SUFFIX     " down"
+#define BACKUP_SUFFIX   " backup"
+#define MAX_SUFFIX      (sizeof BACKUP_SUFFIX - 1) /* the longest a listing grows */
 /* nginx allows an address more than once in an upstream; every listing gets the same edit. The cap bounds the
  * hit table: no real upstream lists the same two addresses this often. */
 #define NGINX_MAX_HITS  32
@@ -36,14 +38,15 @@ struct lexer {
         unsigned line, col;
 };
 
-enum { SRV_ACTIVE, SRV_STANDBY, SRV_COUNT };
+/* The standby's name comes first: errors name a missing server in this order (the failover's active first). */
+enum { SRV_STANDBY, SRV_SERVING, SRV_COUNT };
 
 /* An upstream of the name inside `stream {}` is a TCP/UDP upstream of the same name, legal beside the http one. */
 enum { CTX_HTTP, CTX_STREAM, CTX_COUNT };
 
 /* One `server ADDR ...;` directive found in the target upstream. */
 struct server_hit {
-        int which;    /* SRV_ACTIVE or SRV_STANDBY */
+        int which;    /* SRV_STANDBY or SRV_SERVING */
         bool backup, down;
         size_t start; /* offset of the `server` word: the edit re-reads the directive from here */
         unsigned line, col;
@@ -571,12 +574,12 @@ static int choose(struct scan *s, struct nginx_error *err) {
 
 /* Reads the whole file, so a syntax error anywhere is reported even when the upstream came earlier, then says
  * whether the upstream and both servers are there. */
-static int scan_upstream(struct scan *s, const char *in, size_t len, const char *upstream, const char *active,
-                         const char *standby, struct nginx_error *err) {
+static int scan_upstream(struct scan *s, const char *in, size_t len, const char *upstream, const char *standby,
+                         const char *serving, struct nginx_error *err) {
         struct lexer lx = { .buf = in, .len = len, .line = 1, .col = 1 };
         int r;
 
-        *s = (struct scan) { .buf = in, .upstream = upstream, .names = { active, standby } };
+        *s = (struct scan) { .buf = in, .upstream = upstream, .names = { standby, serving } };
         do
                 r = scan_step(s, &lx, err);
         while (r == 0);
@@ -620,20 +623,61 @@ static void out_put(struct out *o, const char *p, size_t n) {
         o->len += n;
 }
 
-/* Copies input up to and through one server directive's edits: each `backup` parameter is dropped with its
- * blank (and each `down` when drop_down: the standby becomes the serving server, also on a failback where an
- * earlier failover marked it down), and DOWN_SUFFIX goes right before ';' when add_down.
- * *cursor = first input byte not yet copied. */
+/* What one listing's edit does: the parameters it drops, and the one it adds (NULL: none). DOWN_SUFFIX goes
+ * right before ';' (where nginx_rewrite_upstream has always put it); BACKUP_SUFFIX right after the last word that
+ * stays, so that dropping it again (cut_range: the word and the blank before it) takes back exactly those bytes. */
+struct edit {
+        bool drop_backup, drop_down;
+        const char *add;
+        bool add_before_semi;
+};
+
+static struct edit edit_for(const struct server_hit *h, enum nginx_standby mode) {
+        if (h->which == SRV_SERVING)
+                return (struct edit) { .drop_backup = true, .drop_down = true };
+        if (mode == NGINX_STANDBY_DOWN)
+                return (struct edit) { .drop_backup = true, .add = h->down ? NULL : DOWN_SUFFIX,
+                                       .add_before_semi = true };
+        return (struct edit) { .drop_down = true, .add = h->backup ? NULL : BACKUP_SUFFIX };
+}
+
+/* Whether the edit drops this word (a parameter: the directive's third word or later). */
+static bool edit_drops(const char *in, const struct token *t, size_t ntok, const struct edit *e) {
+        return ntok >= 2 && ((e->drop_backup && tok_is(in, t, "backup")) || (e->drop_down && tok_is(in, t, "down")));
+}
+
+/* Where the directive's last word that the edit keeps ends (the address at least). */
+static size_t last_kept_end(const char *in, size_t len, const struct server_hit *h, const struct edit *e) {
+        struct lexer lx = { .buf = in, .len = len, .pos = h->start, .line = h->line, .col = h->col };
+        size_t ntok = 0, end = h->start;
+        struct token t;
+
+        while (lex_next(&lx, &t, NULL) == 0 && t.kind == TOK_WORD)
+                if (!edit_drops(in, &t, ntok++, e))
+                        end = t.end;
+        return end;
+}
+
+/* Copies input up to `at`, then the added parameter; the input from `at` on is still to be copied. */
+static void out_add(struct out *o, const char *in, size_t *cursor, size_t at, const char *add) {
+        out_put(o, in + *cursor, at - *cursor);
+        out_put(o, add, strlen(add));
+        *cursor = at;
+}
+
+/* Copies input up to and through one server directive's edit: each dropped parameter goes with its blank, the
+ * added one goes in its place. *cursor = first input byte not yet copied. */
 static int emit_server(struct out *o, const char *in, size_t len, size_t *cursor, const struct server_hit *h,
-                       bool add_down, bool drop_down) {
+                       const struct edit *e) {
         struct lexer lx = { .buf = in, .len = len, .pos = h->start, .line = h->line, .col = h->col };
         size_t prev_end = h->start, ntok = 0;
+        size_t add_at = e->add && !e->add_before_semi ? last_kept_end(in, len, h, e) : (size_t) -1;
         struct token t;
 
         for (;;) {
                 if (lex_next(&lx, &t, NULL) < 0 || t.kind != TOK_WORD)
                         break;
-                if (ntok++ >= 2 && (tok_is(in, &t, "backup") || (drop_down && tok_is(in, &t, "down")))) {
+                if (edit_drops(in, &t, ntok++, e)) {
                         size_t from, to;
 
                         cut_range(in, len, prev_end, t.start, t.end, &from, &to);
@@ -643,29 +687,27 @@ static int emit_server(struct out *o, const char *in, size_t len, size_t *cursor
                                 from = *cursor;
                         out_put(o, in + *cursor, from - *cursor);
                         *cursor = to;
-                }
+                } else if (t.end == add_at)
+                        out_add(o, in, cursor, add_at, e->add);
                 prev_end = t.end;
         }
         if (t.kind != TOK_SEMI) /* the scan accepted this directive, so this is a bug, not bad input */
                 return -EINVAL;
-        if (add_down) {
-                out_put(o, in + *cursor, t.start - *cursor);
-                out_put(o, DOWN_SUFFIX, strlen(DOWN_SUFFIX));
-                *cursor = t.start;
-        }
+        if (e->add && e->add_before_semi)
+                out_add(o, in, cursor, t.start, e->add);
         return 0;
 }
 
-/* Applies every listing's edit in file order into buf (room for len + one DOWN_SUFFIX per hit); *ret_n = bytes
- * written. The active address, however often listed, is down everywhere; the standby serves everywhere. */
-static int apply_edits(const struct candidate *c, const char *in, size_t len, char *buf, size_t *ret_n) {
+/* Applies every listing's edit in file order into buf (room for len + MAX_SUFFIX per hit); *ret_n = bytes
+ * written. However often an address is listed, every listing gets the same role. */
+static int apply_edits(const struct candidate *c, enum nginx_standby mode, const char *in, size_t len, char *buf,
+                       size_t *ret_n) {
         struct out o = { .buf = buf };
         size_t cursor = 0;
 
         for (size_t k = 0; k < c->nhits; k++) {
-                const struct server_hit *h = &c->hit[k];
-                int r = emit_server(&o, in, len, &cursor, h, h->which == SRV_ACTIVE && !h->down,
-                                    h->which == SRV_STANDBY);
+                struct edit e = edit_for(&c->hit[k], mode);
+                int r = emit_server(&o, in, len, &cursor, &c->hit[k], &e);
 
                 if (r < 0)
                         return r;
@@ -675,70 +717,78 @@ static int apply_edits(const struct candidate *c, const char *in, size_t len, ch
         return 0;
 }
 
-static bool reads_as_switched(const struct candidate *before, const struct candidate *after) {
+static bool hit_in_role(const struct server_hit *h, enum nginx_standby mode) {
+        if (h->which == SRV_SERVING)
+                return !h->backup && !h->down;
+        return mode == NGINX_STANDBY_DOWN ? h->down && !h->backup : h->backup && !h->down;
+}
+
+static bool reads_as_set(const struct candidate *before, const struct candidate *after, enum nginx_standby mode) {
         if (after->nhits != before->nhits)
                 return false;
-        for (size_t k = 0; k < after->nhits; k++) {
-                const struct server_hit *h = &after->hit[k];
-
-                if (h->which != before->hit[k].which || h->backup ||
-                    h->down != (h->which == SRV_ACTIVE))
+        for (size_t k = 0; k < after->nhits; k++)
+                if (after->hit[k].which != before->hit[k].which || !hit_in_role(&after->hit[k], mode))
                         return false;
-        }
         return true;
 }
 
-/* The output must read back as already switched: that is what makes the rewrite idempotent. The edit rules
- * are meant to guarantee it; should an input we did not foresee defeat them, refuse rather than hand back a
- * config that says something other than intended. */
-static int verify(const struct scan *before, const char *out, size_t n, struct nginx_error *err) {
+/* The output must read back as already in the roles asked for: that is what makes the rewrite idempotent. The
+ * edit rules are meant to guarantee it; should an input we did not foresee defeat them, refuse rather than hand
+ * back a config that says something other than intended. */
+static int verify(const struct scan *before, enum nginx_standby mode, const char *out, size_t n,
+                  struct nginx_error *err) {
         struct scan after;
 
-        if (scan_upstream(&after, out, n, before->upstream, before->names[SRV_ACTIVE], before->names[SRV_STANDBY],
-                          NULL) == 0 && reads_as_switched(before->chosen, after.chosen))
+        if (scan_upstream(&after, out, n, before->upstream, before->names[SRV_STANDBY], before->names[SRV_SERVING],
+                          NULL) == 0 && reads_as_set(before->chosen, after.chosen, mode))
                 return 0;
         return fail(err, -EINVAL, before->chosen->line, before->chosen->col,
                     "upstream \"%s\": the server lines are written in a way this rewrite cannot edit safely; "
                     "switch them by hand (%s)", before->upstream, PARSER_LIMIT);
 }
 
-static int check_args(const char *in, size_t len, const char *upstream, const char *active,
-                      const char *standby, struct nginx_error *err) {
+/* The message names the standby role "active", as the failover's callers always have (it is the active that
+ * goes down), and the serving role "standby". */
+static int check_args(const char *in, size_t len, const char *upstream, const char *standby,
+                      const char *serving, struct nginx_error *err) {
         if (err)
                 memset(err, 0, sizeof(*err));
-        if ((!in && len > 0) || !upstream || !*upstream || !active || !*active || !standby || !*standby)
+        if ((!in && len > 0) || !upstream || !*upstream || !standby || !*standby || !serving || !*serving)
                 return fail(err, -EINVAL, 0, 0, "upstream, active and standby server must be given");
-        if (strcmp(active, standby) == 0)
-                return fail(err, -EINVAL, 0, 0, "active and standby are the same server \"%s\"", active);
+        if (strcmp(standby, serving) == 0)
+                return fail(err, -EINVAL, 0, 0, "active and standby are the same server \"%s\"", standby);
         if (len > NGINX_MAX_INPUT)
                 return fail(err, -EFBIG, 0, 0, "config is %zu bytes, more than the %zu MiB accepted: %s",
                             len, NGINX_MAX_INPUT >> 20, PARSER_LIMIT);
         return 0;
 }
 
-int nginx_rewrite_upstream(const char *in, size_t len, const char *upstream, const char *active_server,
-                           const char *standby_server, char **ret_out, size_t *ret_len, struct nginx_error *err) {
+int nginx_set_roles(const char *in, size_t len, const char *upstream, const char *serving_server,
+                    const char *standby_server, enum nginx_standby standby_mode, char **ret_out, size_t *ret_len,
+                    struct nginx_error *err) {
         struct scan s;
         char *buf;
         size_t n = 0;
         int r;
 
-        r = check_args(in, len, upstream, active_server, standby_server, err);
+        r = check_args(in, len, upstream, standby_server, serving_server, err);
         if (r < 0)
                 return r;
         if (!ret_out || !ret_len)
                 return fail(err, -EINVAL, 0, 0, "no place to return the rewritten config");
-        r = scan_upstream(&s, in, len, upstream, active_server, standby_server, err);
+        if (standby_mode != NGINX_STANDBY_DOWN && standby_mode != NGINX_STANDBY_BACKUP)
+                return fail(err, -EINVAL, 0, 0, "unknown standby mode %d", (int) standby_mode);
+        r = scan_upstream(&s, in, len, upstream, standby_server, serving_server, err);
         if (r < 0)
                 return r;
-        buf = malloc(len + s.chosen->nhits * strlen(DOWN_SUFFIX) + 1); /* nothing else grows */
+        buf = malloc(len + s.chosen->nhits * MAX_SUFFIX + 1); /* nothing else grows */
         if (!buf)
                 return fail(err, -ENOMEM, 0, 0, "out of memory for a %zu byte config", len);
-        r = apply_edits(s.chosen, in, len, buf, &n);
+        r = apply_edits(s.chosen, standby_mode, in, len, buf, &n);
         if (r < 0)
                 r = fail(err, r, s.chosen->line, s.chosen->col, "internal error editing upstream \"%s\"", upstream);
         else
-                r = verify(&s, buf, n, err);
+                r = verify(&s, standby_mode, buf, n, err);
         if (r < 0) {
                 free(buf);
                 return r;
@@ -747,6 +797,12 @@ int nginx_rewrite_upstream(const char *in, size_t len, const char *upstream, con
         *ret_out = buf;
         *ret_len = n;
         return 0;
+}
+
+int nginx_rewrite_upstream(const char *in, size_t len, const char *upstream, const char *active_server,
+                           const char *standby_server, char **ret_out, size_t *ret_len, struct nginx_error *err) {
+        return nginx_set_roles(in, len, upstream, standby_server, active_server, NGINX_STANDBY_DOWN, ret_out, ret_len,
+                               err);
 }
 
 /* The same scan the rewrite starts with; the rewrite's extra self-check on its output cannot fail for input the

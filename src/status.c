@@ -376,6 +376,32 @@ static void json_state_dir(struct json *j, const struct status_view *v) {
         json_object_end(j);
 }
 
+void status_view_roles(const struct status_view *v, struct state_roles *ret) {
+        const struct status *s = v->status;
+
+        state_roles_resolve(v->record, !v->record && v->record_error != 0,
+                            v->first_serving ? v->first_serving : s->active.name,
+                            v->first_standby ? v->first_standby : s->standby.name, ret);
+}
+
+/* "roles": {serving, standby, epoch, latch}: who serves by the record (the top-level "serving" is nginx's view). */
+static void json_roles(struct json *j, const struct status_view *v) {
+        struct state_roles r;
+
+        status_view_roles(v, &r);
+        json_key(j, "roles");
+        json_object_begin(j);
+        json_key(j, "serving"), json_string(j, r.serving);
+        json_key(j, "standby"), json_string(j, r.standby);
+        json_key(j, "epoch");
+        if (r.serving)
+                json_u64(j, r.epoch);
+        else
+                json_null(j);
+        json_key(j, "latch"), json_string(j, r.latch);
+        json_object_end(j);
+}
+
 static void json_record(struct json *j, const struct status_view *v) {
         const struct state *r = v->record;
 
@@ -436,6 +462,7 @@ void status_print_json(const struct status_view *v, FILE *out) {
         json_key(&j, "updated"), json_time(&j, s->updated_usec);
         json_object_end(&j);
         json_key(&j, "serving"), json_string(&j, status_serving(s, v->record));
+        json_roles(&j, v);
         json_endpoint(&j, "active", &s->active, s->threshold);
         json_endpoint(&j, "standby", &s->standby, s->threshold);
         json_db(&j, "standby_db", &s->standby_db);
@@ -510,6 +537,7 @@ static void human_db(FILE *out, const char *label, const struct status_db *d) {
 
 void status_print_human(const struct status_view *v, FILE *out) {
         const struct status *s = v->status;
+        struct state_roles roles;
         char started[40], updated[40];
 
         json_format_time(s->started_usec, started, sizeof started);
@@ -521,6 +549,8 @@ void status_print_human(const struct status_view *v, FILE *out) {
         else
                 fprintf(out, "daemon:  not running (no live view yet)\n");
         fprintf(out, "serving: %s\n", status_serving(s, v->record));
+        status_view_roles(v, &roles);
+        state_roles_print(&roles, out);
         human_endpoint(out, "active:", &s->active, s->threshold);
         human_endpoint(out, "standby:", &s->standby, s->threshold);
         human_db(out, "standby database:", &s->standby_db);

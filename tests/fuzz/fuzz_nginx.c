@@ -1,10 +1,14 @@
-/* fuzz_nginx: libFuzzer target for the nginx upstream rewrite.
+/* fuzz_nginx: libFuzzer target for the nginx upstream rewrite, in both of nginx_set_roles' modes.
  * Input: the bytes of an nginx file, rewritten with the runbook's names (blacklake_backend, active_api:8080,
  * standby_api:8080). An input that starts with \x01 carries its own names first: \x01UPSTREAM\0ACTIVE\0STANDBY\0.
- * Invariants: nginx_check_upstream gives the rewrite's verdict (code, line:col, message); a syntax error has a
- * line:col; a rewrite that succeeds parses again, rewrites to itself (idempotent), and differs from the input only
- * inside the named upstream block — whose extent this target finds with its own small nginx lexer (which skips
- * `*_by_lua_block` bodies by the Lua module's rules, written apart from src/nginx.c's). */
+ * Every input goes through nginx_rewrite_upstream (the failover: STANDBY serves, ACTIVE down) and through
+ * nginx_set_roles with NGINX_STANDBY_BACKUP (the switchover: STANDBY serves, ACTIVE its backup).
+ * Invariants: nginx_check_upstream gives each rewrite's verdict (code, line:col, message); a syntax error has a
+ * line:col; nginx_set_roles(NGINX_STANDBY_DOWN) is nginx_rewrite_upstream, byte for byte; a rewrite that succeeds
+ * parses again, rewrites to itself (idempotent), and differs from the input only inside the named upstream block
+ * — whose extent this target finds with its own small nginx lexer (which skips `*_by_lua_block` bodies by the Lua
+ * module's rules, written apart from src/nginx.c's); switching back and forth in BACKUP mode never drifts: after
+ * one round trip, the next returns the same bytes. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct names {
         const char *upstream, *active, *standby;
+};
+
+/* One rewrite as this target runs it: `back` swaps the roles (ACTIVE serves again, STANDBY standby). */
+struct roles {
+        enum nginx_standby mode;
+        bool back;
 };
 
 #define FAIL(...) do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
@@ -221,7 +231,14 @@ static void check_failure(int r, const struct nginx_error *err) {
                 FAIL("syntax error without line:col: %s", err->message);
 }
 
-static void check_success(const char *in, size_t len, const char *out, size_t out_len, const struct names *n) {
+static int set_roles(const char *in, size_t len, const struct names *n, struct roles ro, char **out,
+                     size_t *out_len, struct nginx_error *err) {
+        return nginx_set_roles(in, len, n->upstream, ro.back ? n->active : n->standby,
+                               ro.back ? n->standby : n->active, ro.mode, out, out_len, err);
+}
+
+static void check_success(const char *in, size_t len, const char *out, size_t out_len, const struct names *n,
+                          struct roles ro) {
         struct nginx_error err;
         char *again = NULL;
         size_t again_len = 0;
@@ -231,11 +248,66 @@ static void check_success(const char *in, size_t len, const char *out, size_t ou
                 FAIL("output not NUL-terminated");
         if (nginx_check_upstream(out, out_len, n->upstream, n->active, n->standby, &err) != 0)
                 FAIL("the rewritten file does not parse: %u:%u %s", err.line, err.col, err.message);
-        r = nginx_rewrite_upstream(out, out_len, n->upstream, n->active, n->standby, &again, &again_len, &err);
+        r = set_roles(out, out_len, n, ro, &again, &again_len, &err);
         if (r != 0 || again_len != out_len || memcmp(again, out, out_len) != 0)
-                FAIL("rewrite is not idempotent (%d: %s)", r, err.message);
+                FAIL("rewrite (mode %d, back %d) is not idempotent (%d: %s)", ro.mode, ro.back, r, err.message);
         free(again);
         check_diff_inside_block(in, len, out, out_len, n);
+}
+
+/* The DOWN form of nginx_set_roles is the failover rewrite: same verdict, same bytes. */
+static void check_down_is_rewrite(const char *in, size_t len, const struct names *n, int r, const char *out,
+                                  size_t out_len, const struct nginx_error *err) {
+        struct nginx_error derr;
+        char *down = NULL;
+        size_t down_len = 0;
+        int rd;
+
+        rd = set_roles(in, len, n, (struct roles) { NGINX_STANDBY_DOWN, false }, &down, &down_len, &derr);
+        same_verdict(rd, &derr, r, err);
+        if (r == 0 && (down_len != out_len || memcmp(down, out, out_len) != 0))
+                FAIL("nginx_set_roles(DOWN) and nginx_rewrite_upstream give different bytes");
+        free(down);
+}
+
+/* Switch back, forth, back from out (the switched file): the second switch back gives what the first gave. */
+static void check_round_trips(const char *out, size_t out_len, const struct names *n) {
+        struct roles back = { NGINX_STANDBY_BACKUP, true }, forth = { NGINX_STANDBY_BACKUP, false };
+        char *r2 = NULL, *r3 = NULL, *r4 = NULL;
+        size_t l2 = 0, l3 = 0, l4 = 0;
+        struct nginx_error err;
+
+        if (set_roles(out, out_len, n, back, &r2, &l2, &err) != 0)
+                FAIL("cannot switch back: %u:%u %s", err.line, err.col, err.message);
+        check_success(out, out_len, r2, l2, n, back);
+        if (set_roles(r2, l2, n, forth, &r3, &l3, &err) != 0)
+                FAIL("cannot switch forth again: %u:%u %s", err.line, err.col, err.message);
+        if (set_roles(r3, l3, n, back, &r4, &l4, &err) != 0)
+                FAIL("cannot switch back again: %u:%u %s", err.line, err.col, err.message);
+        if (l4 != l2 || memcmp(r4, r2, l2) != 0)
+                FAIL("switching back and forth drifts: %zu bytes, then %zu", l2, l4);
+        free(r2);
+        free(r3);
+        free(r4);
+}
+
+/* The switchover's rewrite: the verdict is the check's, and a success round-trips. */
+static void check_backup_mode(const char *in, size_t len, const struct names *n, int rc,
+                              const struct nginx_error *cerr) {
+        struct roles forth = { NGINX_STANDBY_BACKUP, false };
+        struct nginx_error err;
+        char *out = NULL;
+        size_t out_len = 0;
+        int r;
+
+        r = set_roles(in, len, n, forth, &out, &out_len, &err);
+        same_verdict(r, &err, rc, cerr);
+        if (r == 0) {
+                check_success(in, len, out, out_len, n, forth);
+                check_round_trips(out, out_len, n);
+        } else
+                check_failure(r, &err);
+        free(out);
 }
 
 /* \x01UPSTREAM\0ACTIVE\0STANDBY\0 in front: the input's own names. Returns the offset of the file's bytes. */
@@ -276,9 +348,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         rc = nginx_check_upstream(in, len, n.upstream, n.active, n.standby, &cerr);
         same_verdict(r, &err, rc, &cerr);
         if (r == 0)
-                check_success(in, len, out, out_len, &n);
+                check_success(in, len, out, out_len, &n, (struct roles) { NGINX_STANDBY_DOWN, false });
         else
                 check_failure(r, &err);
+        check_down_is_rewrite(in, len, &n, r, out, out_len, &err);
+        check_backup_mode(in, len, &n, rc, &cerr);
         free(out);
         free(in);
         return 0;

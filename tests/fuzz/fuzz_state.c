@@ -24,12 +24,19 @@ static void same_step(const struct state_step *a, const struct state_step *b) {
 static void same_state(const struct state *a, const struct state *b) {
         if (a->outcome != b->outcome || strcmp(a->trigger, b->trigger) != 0 || a->started_usec != b->started_usec ||
             a->finished_usec != b->finished_usec || strcmp(a->failed_step, b->failed_step) != 0 ||
-            a->n_steps != b->n_steps) {
+            a->n_steps != b->n_steps || a->epoch != b->epoch || strcmp(a->serving, b->serving) != 0 ||
+            strcmp(a->standby, b->standby) != 0 || a->latch != b->latch || a->op != b->op ||
+            strcmp(a->from, b->from) != 0 || strcmp(a->to, b->to) != 0 || a->n_facts != b->n_facts) {
                 fprintf(stderr, "record differs after a round trip\n");
                 abort();
         }
         for (size_t i = 0; i < a->n_steps; i++)
                 same_step(&a->steps[i], &b->steps[i]);
+        for (size_t i = 0; i < a->n_facts; i++)
+                if (strcmp(a->facts[i].key, b->facts[i].key) != 0 || strcmp(a->facts[i].value, b->facts[i].value) != 0) {
+                        fprintf(stderr, "fact differs after a round trip: %s\n", a->facts[i].key);
+                        abort();
+                }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

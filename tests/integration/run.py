@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """run: blfailoverd's integration test runner.
 
-    run.py --bin PATH [--valgrind] [-k FILTER] [--counts FILE] [--keep] [--list]
+    run.py --bin PATH [--valgrind] [-k FILTER] [--counts FILE] [--keep] [--list] [--pending]
 
 Discovers the scenarios (functions named test_* in scenarios*.py — see SCENARIO_MODULES —, in file order), brings the shared topology up
 once (topology.py: PostgreSQL primary, sshd, nginx, the two API stand-ins, the docker recorder), then runs each
@@ -19,6 +19,7 @@ Prints `PASS name (1.2s)` or `FAIL name: reason` (plus the tail of the daemon lo
 
 -k FILTER selects scenarios whose name contains FILTER (comma-separated: any of them).
 --keep keeps the run directory under /tmp for inspection (processes are stopped regardless).
+--pending also runs the scenarios a module names in its PENDING tuple (written before the code they test).
 """
 import argparse
 import contextlib
@@ -37,7 +38,8 @@ import topology as T  # noqa: E402
 
 # Scenario modules, in run order: the core, then each feature's own file.
 SCENARIO_MODULES = ("scenarios", "scenarios_safety", "scenarios_observability", "scenarios_bounds",
-                    "scenarios_actors", "scenarios_sshmux", "scenarios_resolve", "scenarios_promises")
+                    "scenarios_actors", "scenarios_sshmux", "scenarios_resolve", "scenarios_promises",
+                    "scenarios_lifecycle")
 
 
 class ScenarioFailure(AssertionError):
@@ -263,7 +265,9 @@ class Ctx:
                 out("    | " + line)
 
 
-def discover(filters):
+def discover(filters, pending=False):
+    """(name, fn) of every scenario in run order. A module's PENDING tuple names scenarios written ahead of the
+    code they test: skipped unless pending=True (--pending), marked `pending` on the function."""
     tests = []
     for rank, modname in enumerate(SCENARIO_MODULES):
         if not os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), modname + ".py")):
@@ -272,7 +276,10 @@ def discover(filters):
         found = [(n, f) for n, f in vars(mod).items()
                  if n.startswith("test_") and callable(f) and f.__module__ == modname]
         found.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
-        tests.extend(found)
+        waiting = set(getattr(mod, "PENDING", ()))
+        for n, f in found:
+            f.pending = n in waiting
+        tests.extend((n, f) for n, f in found if pending or n not in waiting)
     if filters:
         tests = [(n, f) for n, f in tests if any(k in n for k in filters)]
     return tests
@@ -300,18 +307,21 @@ def main(argv):
     ap.add_argument("--counts", help="write 'passed N\\nfailed M\\n' here")
     ap.add_argument("--keep", action="store_true", help="keep the run directory")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--pending", action="store_true",
+                    help="also run the scenarios a module lists in PENDING (written ahead of their code)")
     a = ap.parse_args(argv)
 
     def out(msg=""):
         print(msg, flush=True)
 
     filters = [k for k in a.filter.split(",") if k]
-    tests = discover(filters)
+    tests = discover(filters, a.pending)
     if a.valgrind:
         tests = [(n, f) for n, f in tests if getattr(f, "valgrind", False)]
     if a.list:
         for n, f in tests:
-            out(n + ("  [valgrind]" if getattr(f, "valgrind", False) else ""))
+            out(n + ("  [valgrind]" if getattr(f, "valgrind", False) else "")
+                + ("  [pending]" if getattr(f, "pending", False) else ""))
         return 0
     if not tests:
         out("no scenario matched")

@@ -54,6 +54,15 @@ def test_active_500_fails_over(ctx):
     ctx.expect(LOG.LINE_RE.match(line), f"log line not in the documented format: {line!r}")
     ctx.expect_failed_over(d.text())
     ctx.expect(ctx.topo.pg.promote_logged(), "the standby's log does not say the trigger file was found")
+    # The record (format 2) says who serves now, from the promotion on, and holds a second failover.
+    with open(ctx.state_file, encoding="utf-8") as f:
+        record = f.read().splitlines()
+    for want in ("blfailoverd-state 2", f"serving {T.STANDBY_NAME}", f"standby {T.ACTIVE_NAME}", "epoch 1",
+                 "latch failover", "op failover", f"op_from {T.ACTIVE_NAME}", f"op_to {T.STANDBY_NAME}"):
+        ctx.expect(want in record, f"the record lacks the line {want!r}: {record}")
+    r = ctx.cli(*T.ARGS_STATUS)
+    ctx.expect(f"roles: {T.STANDBY_NAME} serves, {T.ACTIVE_NAME} standby · epoch 1 · latch failover" in r.stdout,
+               f"--status does not show the roles:\n{r.stdout}")
     ctx.expect(d.running(), "the daemon should keep running after a failover")
     ctx.expect_eq(d.count_log(LOG.STARTED), 1, "failovers started")
     ctx.stop_daemon(d)

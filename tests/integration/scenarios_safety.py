@@ -38,7 +38,7 @@ def state_steps(ctx):
 def state_outcome(ctx):
     with open(ctx.state_file, encoding="utf-8") as f:
         for line in f:
-            if line.startswith("outcome "):
+            if line.startswith(("outcome ", "op_outcome ")):     # format 1, format 2
                 return line.split()[1]
     return None
 

@@ -11,6 +11,8 @@ Ports (fixed, all inside 25400-25499; the rest of the range is reserved for late
     25410  PostgreSQL 15 primary
     25411  PostgreSQL 15 streaming standby
     25420  sshd (key-only, user postgres) -- the "standby DB host" that the promote step ssh-es into
+    25450  PostgreSQL 15 lifecycle node "a" (LifecyclePair, per lifecycle scenario; 25450-25459 are theirs)
+    25451  PostgreSQL 15 lifecycle node "b"
 
 Layout of one run (a fresh /tmp/blf-it-XXXXXXXX, 0755 so postgres and nobody can traverse it):
     owner          "PID STARTTIME" of the process that owns the run (lets a later run clean up after a SIGKILL)
@@ -19,7 +21,8 @@ Layout of one run (a fresh /tmp/blf-it-XXXXXXXX, 0755 so postgres and nobody can
     sshd/          sshd_config, host key, authorized_keys, client key (root, 0600), known_hosts, sshd.log
     bin/docker     generated wrapper around tests/integration/fake-docker with the record path baked in
     recorder.jsonl what the "docker" stand-in was called with, one JSON line per call
-    scen/NAME/     per-scenario: config, state dir, daemon logs, triggers/ (postgres-writable)
+    scen/NAME/     per-scenario: config, state dir, daemon logs, triggers/ (postgres-writable);
+                   lc/ for a lifecycle scenario: a/, b/ (PGDATA), a.log, b.log, sock/
 
 Process rules (these machines): PostgreSQL refuses root, so every PG tool runs via `runuser -u postgres --`.
 We stop only what we started, by PID (our Popen children, pids from our own pid files after checking that the
@@ -142,6 +145,7 @@ STEPS = ("nginx_write", "nginx_test", "ssh_check", "promote", "switch", "standby
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 3
+EXIT_PUT_BACK = 4         # --switchover/--rejoin failed before the point of no return and put everything back
 EXIT_CONFIG = 78          # EX_CONFIG
 
 ARGS_CHECK = ["-t"]
@@ -150,6 +154,8 @@ ARGS_FORCE = ["--force"]
 ARGS_DRY_RUN = ["--dry-run"]
 ARGS_STATUS = ["--status"]
 ARGS_CLEAR_STATE = ["--clear-state"]
+ARGS_SWITCHOVER = ["--switchover"]
+ARGS_REJOIN = ["--rejoin"]
 
 STATE_FILE = "state"                  # STATE_DIR/state: the persisted failover record
 BAK_SUFFIX = ".blfailoverd.bak"       # the nginx site file's backup, next to it
@@ -487,13 +493,15 @@ def cleanup_stale_runs(verbose=True):
             continue
         if proc_alive(pid, start):
             continue
-        for data in (os.path.join(d, "pg", "standby"), os.path.join(d, "pg", "primary")):
+        lifecycle = sorted(glob.glob(os.path.join(d, "scen", "*", "lc", "[ab]")))    # LifecyclePair nodes
+        for data in (os.path.join(d, "pg", "standby"), os.path.join(d, "pg", "primary"), *lifecycle):
             if os.path.exists(os.path.join(data, "postmaster.pid")):
                 run([RUNUSER, "-u", PG_USER, "--", f"{PG_BIN}/pg_ctl", "stop", "-D", data, "-m", "immediate",
                      "-w", "-t", "20"], check=False, cwd="/", timeout=30)
         for pidfile in (os.path.join(d, "nginx", "logs", "nginx.pid"), os.path.join(d, "sshd", "sshd.pid"),
                         os.path.join(d, "pg", "standby", "postmaster.pid"),
-                        os.path.join(d, "pg", "primary", "postmaster.pid")):
+                        os.path.join(d, "pg", "primary", "postmaster.pid"),
+                        *(os.path.join(x, "postmaster.pid") for x in lifecycle)):
             with contextlib.suppress(OSError, ValueError, IndexError):
                 p = int(open(pidfile).read().split()[0])
                 if proc_alive(p) and d in proc_cmdline(p):
@@ -1473,6 +1481,12 @@ def render_yaml(cfg, indent=0):
         if isinstance(v, dict):
             out.append(f"{pad}{k}:")
             out.append(render_yaml(v, indent + 1))
+        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, dict) for x in v):
+            out.append(f"{pad}{k}:")      # a list of mappings (sites:), block style
+            for item in v:
+                body = render_yaml(item, indent + 2).splitlines()
+                out.append(f"{pad}  - " + body[0].lstrip())
+                out.extend(body[1:])
         elif isinstance(v, (list, tuple)):
             out.append(f"{pad}{k}: [" + ", ".join(yaml_scalar(x) for x in v) + "]")
         else:
@@ -1486,6 +1500,499 @@ def write_config(path, cfg):
         render_yaml(cfg) + "\n"
     write_file(path, text, mode=0o640)
     return path
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The lifecycle pair (issue 12): two symmetric PostgreSQL nodes a/b, the writer, the invariants
+
+PORT_LC = {"a": 25450, "b": 25451}      # 25450-25459 belong to the lifecycle scenarios
+LC_PORTS = tuple(PORT_LC.values())
+REPL_USER = "replicator"
+WRITER_TABLE = "blf_rows"
+# The pg_rewind source grants (postgresql.org/docs/15/app-pgrewind.html): a non-superuser rewind source role.
+REWIND_GRANTS = ("pg_catalog.pg_ls_dir(text, boolean, boolean)", "pg_catalog.pg_stat_file(text, boolean)",
+                 "pg_catalog.pg_read_binary_file(text)",
+                 "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)")
+# What pg_rewind prints (pg_rewind.c, PG 15); we parse its output, its exit status does not say which.
+REWIND_NONE = "no rewind required"
+REWIND_DIVERGED_RE = re.compile(r"servers diverged at WAL location ([0-9A-F]+/[0-9A-F]+) on timeline (\d+)")
+
+
+def lsn_int(text):
+    """'16/B374D848' → int (pg_lsn arithmetic in Python)."""
+    hi, lo = text.strip().split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+def lsn_text(value):
+    return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
+
+
+def now_us():
+    """CLOCK_REALTIME in µs: the writer's clock, so scenario marks compare with its lines."""
+    return time.time_ns() // 1000
+
+
+class LifecyclePair(Fixture):
+    """Two PostgreSQL 15 nodes "a" (primary at start) and "b" (streaming standby of a, application_name b) for the
+    lifecycle scenarios; per scenario (cheap: initdb + base backup, ~2 s), under DIR/lc/.
+
+    Rules the daemon's own commands rely on (docs/design/lifecycle.md §1, §4.1):
+    - Nothing per node lives in PGDATA's config files, which pg_rewind and pg_basebackup copy from the other node:
+      port and socket dir are given on the pg_ctl command line (start_argv), the logs live outside PGDATA.
+    - wal_log_hints = on (pg_rewind's target), full_page_writes = on (pg_rewind's source), autovacuum = off (the
+      rejoin scenario counts the COMMIT records of the discarded WAL: nothing else may commit), fsync = off.
+    - A REPLICATION role `replicator` with the pg_rewind source grants; pg_hba trusts 127.0.0.1 and the sockets
+      for every database and for replication. primary_conninfo names the standby (application_name a/b).
+    - Both "db hosts" are the topology's sshd (postgres@127.0.0.1): sites_config() gives the daemon ssh to it.
+    PostgreSQL refuses root: every server tool runs as postgres through runuser; psql runs as root over TCP.
+    Stop (also at exit, or after a failure) is by PID: pg_ctl stop -m immediate, then SIGKILL of the postmaster
+    named by postmaster.pid when its command line names our data directory."""
+
+    NODES = ("a", "b")
+
+    def __init__(self, root, sshd=None, ports=None, wal_log_hints=True):
+        self.dir = os.path.join(root, "lc")
+        self.sock = os.path.join(self.dir, "sock")
+        self.sshd = sshd
+        self.ports = dict(ports or PORT_LC)
+        self.data = {n: os.path.join(self.dir, n) for n in self.NODES}
+        self.logs = {n: os.path.join(self.dir, f"{n}.log") for n in self.NODES}
+        self.wal_log_hints = wal_log_hints
+        self.started = False
+
+    def __repr__(self):
+        return f"LifecyclePair({self.dir}, running={[n for n in self.NODES if self.running(n)]})"
+
+    @staticmethod
+    def other(node):
+        return "b" if node == "a" else "a"
+
+    # -- tools
+    def pg(self, tool, *args, timeout=60, check=True, stdin_text=None):
+        """Run a PostgreSQL server tool as postgres, LC_ALL=C (pg_controldata's labels are translated)."""
+        argv = [RUNUSER, "-u", PG_USER, "--", "env", "LC_ALL=C", f"{PG_BIN}/{tool}", *args]
+        if stdin_text is None:
+            return run(argv, timeout=timeout, check=check, cwd=self.dir, what=f"PostgreSQL {tool}")
+        try:
+            r = subprocess.run(argv, input=stdin_text, capture_output=True, text=True, timeout=timeout,
+                               cwd=self.dir)
+        except subprocess.TimeoutExpired as e:
+            raise TopologyError(f"PostgreSQL {tool}: timed out after {timeout}s") from e
+        if check and r.returncode != 0:
+            raise TopologyError(f"PostgreSQL {tool}: exit {r.returncode}: {(r.stdout + r.stderr).strip()}")
+        return r
+
+    def psql_argv(self, node, user=PG_USER, db="postgres"):
+        return [f"{PG_BIN}/psql", "-X", "-h", HOST, "-p", str(self.ports[node]), "-U", user, "-d", db,
+                "-v", "ON_ERROR_STOP=1", "-Atq"]
+
+    def sql(self, node, query, timeout=15, check=True):
+        """One query (one implicit transaction) over TCP as postgres; stdout stripped. check=False: None on
+        failure (the node does not answer)."""
+        env = dict(os.environ, PGCONNECT_TIMEOUT="2")
+        try:
+            r = subprocess.run(self.psql_argv(node) + ["-c", query], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired as e:
+            if not check:
+                return None
+            raise TopologyError(f"psql on {node}: timed out after {timeout}s: {query}") from e
+        if r.returncode != 0:
+            if not check:
+                return None
+            raise TopologyError(f"psql on {node} (port {self.ports[node]}): exit {r.returncode}: {query}\n"
+                                f"{r.stderr.strip()}")
+        return r.stdout.strip()
+
+    def sql_script(self, node, lines, timeout=30):
+        """Statements one per line, each its own transaction (psql reading a script in autocommit)."""
+        env = dict(os.environ, PGCONNECT_TIMEOUT="2")
+        r = subprocess.run(self.psql_argv(node) + ["-f", "-"], input="\n".join(lines) + "\n", capture_output=True,
+                           text=True, timeout=timeout, env=env)
+        if r.returncode != 0:
+            raise TopologyError(f"psql script on {node}: exit {r.returncode}: {r.stderr.strip()}")
+        return r.stdout
+
+    # -- addresses, for the writer and the daemon's config
+    def conninfo(self, node, user=PG_USER):
+        return f"host={HOST} port={self.ports[node]} dbname=postgres user={user}"
+
+    def replication_conninfo(self, node):
+        return self.conninfo(node, REPL_USER)
+
+    def source_conninfo(self, source, for_node):
+        """pg_rewind --source-server / primary_conninfo for `for_node` following `source` (names it)."""
+        return f"{self.replication_conninfo(source)} application_name={for_node}"
+
+    def writer_conninfo(self):
+        return (f"host={HOST},{HOST} port={self.ports['a']},{self.ports['b']} dbname=postgres user={PG_USER} "
+                "target_session_attrs=read-write connect_timeout=1")
+
+    def start_options(self, node):
+        """pg_ctl -o: the per-node settings kept out of PGDATA."""
+        return f"-p {self.ports[node]} -k {self.sock}"
+
+    def start_args(self, node):
+        """pg_ctl's arguments to start node (the log outside PGDATA, which rewind/clone overwrite)."""
+        return ["start", "-D", self.data[node], "-w", "-t", "60", "-s", "-l", self.logs[node],
+                "-o", self.start_options(node)]
+
+    # -- lifecycle
+    def start(self):
+        check_ports_free(tuple(self.ports.values()))
+        for n in self.NODES:
+            self._stop_pid(n)      # a leftover of an earlier attempt in this directory
+        shutil.rmtree(self.dir, ignore_errors=True)
+        makedirs_owned(self.dir, PG_USER, 0o755)
+        makedirs_owned(self.sock, PG_USER, 0o755)
+        self.started = True
+        self.init_primary("a")
+        self.clone("b", "a")
+        return self
+
+    def init_primary(self, node):
+        data = self.data[node]
+        self.pg("initdb", "-D", data, "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync",
+                timeout=120)
+        with open(os.path.join(data, "postgresql.conf"), "a", encoding="utf-8") as f:
+            f.write("\n# blfailoverd lifecycle tests: the same on both nodes (pg_rewind/pg_basebackup copy this "
+                    "file);\n# port and unix_socket_directories come from pg_ctl -o\n" + "\n".join([
+                        f"listen_addresses = '{HOST}'",
+                        "wal_level = replica", "max_wal_senders = 8", "wal_keep_size = '128MB'",
+                        "hot_standby = on", "hot_standby_feedback = on",
+                        f"wal_log_hints = {'on' if self.wal_log_hints else 'off'}", "full_page_writes = on",
+                        "fsync = off", "synchronous_commit = on", "autovacuum = off",
+                        "wal_receiver_status_interval = '1s'", "wal_retrieve_retry_interval = '200ms'",
+                        "shared_buffers = '16MB'", "max_connections = 30", "log_line_prefix = '%m [%p] '",
+                        "log_min_messages = info", ""]))
+        write_file(os.path.join(data, "pg_hba.conf"), "\n".join([
+            "# blfailoverd lifecycle tests (loopback only)",
+            "local all all trust", f"host all all {HOST}/32 trust",
+            "local replication all trust", f"host replication all {HOST}/32 trust", ""]), mode=0o600,
+            owner=PG_USER)
+        self.start_node(node)
+        grants = "".join(f"GRANT EXECUTE ON FUNCTION {g} TO {REPL_USER};" for g in REWIND_GRANTS)
+        self.sql(node, f"CREATE ROLE {REPL_USER} LOGIN REPLICATION; {grants}"
+                       "CREATE TABLE blf_check (v text)")
+
+    def clone(self, node, source):
+        """node := pg_basebackup of source, standby config naming it; started; streams from source."""
+        self._stop_pid(node)
+        shutil.rmtree(self.data[node], ignore_errors=True)
+        self.pg("pg_basebackup", "-D", self.data[node], "-d", self.source_conninfo(source, node), "-R",
+                "-X", "stream", "-c", "fast", "--no-sync", timeout=120)
+        self.set_primary_conninfo(node, source)
+        self.start_node(node)
+        self.wait_streams(source, node, 30)
+
+    def set_primary_conninfo(self, node, source):
+        """Appended to postgresql.auto.conf while node is down (the last setting wins)."""
+        path = os.path.join(self.data[node], "postgresql.auto.conf")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"primary_conninfo = {pg_conf_quote(self.source_conninfo(source, node))}\n")
+
+    def postmaster_pid(self, node):
+        """The live postmaster of node (its command line names our data dir), else None."""
+        try:
+            pid = int(open(os.path.join(self.data[node], "postmaster.pid")).read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if proc_alive(pid) and self.data[node] in proc_cmdline(pid) else None
+
+    def running(self, node):
+        return self.postmaster_pid(node) is not None
+
+    def start_node(self, node, timeout=90):
+        self.pg("pg_ctl", *self.start_args(node), timeout=timeout)
+
+    def stop_node(self, node, mode="fast", timeout=45):
+        """pg_ctl stop -m MODE -w; returns seconds taken (0 when it was not running)."""
+        if not self.running(node):
+            return 0.0
+        t0 = time.monotonic()
+        self.pg("pg_ctl", "stop", "-D", self.data[node], "-m", mode, "-w", "-t", "30", "-s", timeout=timeout)
+        return time.monotonic() - t0
+
+    def kill9(self, node, wait=10.0):
+        """SIGKILL node's postmaster (a crash: no shutdown checkpoint), then wait until its children noticed and
+        exited (they would keep the shared memory and block a restart); stragglers are SIGKILLed by PID."""
+        pid = self.postmaster_pid(node)
+        if pid is None:
+            raise TopologyError(f"kill9 {node}: no running postmaster for {self.data[node]}")
+        procs = descendants(pid) + [(pid, proc_stat(pid)[3])]
+        os.kill(pid, signal.SIGKILL)
+        kill_snapshot(wait_snapshot_gone(procs, wait))
+        # PostgreSQL tells a stale postmaster.pid by kill(PID, 0), which succeeds on a zombie: until PID 1 reaps
+        # the orphan (late, on these machines), a restart or a single-user recovery says "lock file exists".
+        wait_until(lambda: proc_stat(pid) is None, 30, f"the killed postmaster {pid} of {node} to be reaped",
+                   interval=0.02)
+        return pid
+
+    def _stop_pid(self, node):
+        """Teardown by PID, never raises: pg_ctl stop -m immediate, then SIGKILL of our postmaster and its kids."""
+        with contextlib.suppress(Exception):
+            if os.path.exists(os.path.join(self.data[node], "postmaster.pid")) and self.running(node):
+                self.pg("pg_ctl", "stop", "-D", self.data[node], "-m", "immediate", "-w", "-t", "15", "-s",
+                        timeout=30, check=False)
+        with contextlib.suppress(Exception):
+            pid = self.postmaster_pid(node)
+            if pid is not None:
+                kids = descendants(pid)
+                os.kill(pid, signal.SIGKILL)
+                kill_snapshot(wait_snapshot_gone(kids, 5.0))
+
+    def stop(self):
+        if not self.started:
+            return
+        for node in self.NODES:
+            self._stop_pid(node)
+        self.started = False
+
+    # -- roles and replication
+    def in_recovery(self, node):
+        """True/False, or None when node does not answer."""
+        v = self.sql(node, "select pg_is_in_recovery()", timeout=5, check=False)
+        return None if v is None else v == "t"
+
+    def is_primary(self, node):
+        return self.in_recovery(node) is False
+
+    def primaries(self):
+        return [n for n in self.NODES if self.is_primary(n)]
+
+    def streams_from(self, primary, standby_app):
+        """primary's pg_stat_replication has a `streaming` row for application_name standby_app."""
+        v = self.sql(primary, "select count(*) from pg_stat_replication where state = 'streaming' and "
+                              f"application_name = '{standby_app}'", timeout=5, check=False)
+        return v == "1"
+
+    def wait_streams(self, primary, standby_app, timeout=30):
+        wait_until(lambda: self.streams_from(primary, standby_app), timeout,
+                   f"{standby_app} to stream from {primary} (pg_stat_replication on port {self.ports[primary]})",
+                   interval=0.1)
+
+    def wait_caught_up(self, primary, standby, timeout=30):
+        """standby replayed everything primary has written so far."""
+        target = self.sql(primary, "select pg_current_wal_lsn()")
+        wait_until(lambda: self.sql(standby, f"select pg_last_wal_replay_lsn() >= '{target}'", check=False) == "t",
+                   timeout, f"{standby} to replay up to {target}", interval=0.05)
+
+    def cut_off(self, standby):
+        """Stop standby's walreceiver for good (primary_conninfo = '' + reload); wait until it is gone."""
+        self.sql(standby, "ALTER SYSTEM SET primary_conninfo = ''")
+        self.sql(standby, "select pg_reload_conf()")
+        wait_until(lambda: self.sql(standby, "select count(*) from pg_stat_wal_receiver") == "0", 15,
+                   f"{standby}'s walreceiver to stop")
+        wait_until(lambda: not self.streams_from(self.other(standby), standby), 15,
+                   f"{self.other(standby)} to lose its walsender to {standby}")
+
+    # -- the by-hand operations (what the daemon's steps do; each a small piece)
+    def checkpoint(self, node):
+        self.sql(node, "CHECKPOINT", timeout=60)
+
+    def controldata(self, node):
+        """pg_controldata (LC_ALL=C) as {label: value}."""
+        out = self.pg("pg_controldata", "-D", self.data[node], timeout=15).stdout
+        return {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in out.splitlines()) if v}
+
+    def wait_replayed_past(self, node, lsn, timeout=10.0):
+        """Poll node every 5 ms (server side, one round trip) until pg_last_wal_replay_lsn() > lsn; returns the
+        replay LSN. Raises TopologyError when it does not within timeout."""
+        q = ("DO $$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN "
+             f"WHILE coalesce(pg_last_wal_replay_lsn() <= '{lsn}', true) LOOP "
+             f"IF clock_timestamp() - t0 > interval '{timeout} s' THEN "
+             f"RAISE EXCEPTION 'replay at % has not passed {lsn}', pg_last_wal_replay_lsn(); END IF; "
+             "PERFORM pg_sleep(0.005); END LOOP; END $$; select pg_last_wal_replay_lsn()")
+        return self.sql(node, q, timeout=timeout + 10).splitlines()[-1]
+
+    def promote(self, node, wait_seconds=30):
+        v = self.sql(node, f"select pg_promote(true, {wait_seconds})", timeout=wait_seconds + 10)
+        if v != "t":
+            raise TopologyError(f"pg_promote on {node} returned {v!r}")
+
+    def timeline_checkpointed(self, node):
+        """The new primary's pg_control names its current timeline (pg_rewind ≤ 15 reads the TLI from there)."""
+        return self.sql(node, "select timeline_id = ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
+                              "::bit(32)::int from pg_control_checkpoint()") == "t"
+
+    def rewind(self, target, source, dry_run=False):
+        """pg_rewind -D target --source-server=source -R [--dry-run]; returns (exit status, output, verdict) with
+        verdict "none" (no rewind required), ("diverged", LSN text, TLI) or None."""
+        args = ["-D", self.data[target], f"--source-server={self.source_conninfo(source, target)}", "-R"]
+        r = self.pg("pg_rewind", *args, *(["--dry-run"] if dry_run else []), timeout=300, check=False)
+        out = r.stdout + r.stderr
+        m = REWIND_DIVERGED_RE.search(out)
+        verdict = "none" if REWIND_NONE in out else (("diverged", m.group(1), int(m.group(2))) if m else None)
+        return r.returncode, out, verdict
+
+    def single_user_recovery(self, node):
+        """Crash recovery of a crashed, stopped node without ever accepting connections (what pg_rewind ≥ 13
+        would run itself): postgres --single -F -D DATA template1 </dev/null."""
+        return self.pg("postgres", "--single", "-F", "-D", self.data[node], "template1", stdin_text="",
+                       timeout=600)
+
+    def waldump(self, node, tli, start, *rest):
+        return self.pg("pg_waldump", "-p", os.path.join(self.data[node], "pg_wal"), "-t", str(tli), "-s", start,
+                       *rest, timeout=60, check=False)
+
+    def checkpoint_end(self, node, tli, lsn):
+        """End of the record at lsn (its start + MAXALIGN(total length)), read with pg_waldump -n 1."""
+        out = self.waldump(node, tli, lsn, "-n", "1").stdout
+        m = re.search(r"len \(rec/tot\):\s*\d+/\s*(\d+).*?lsn: ([0-9A-F]+/[0-9A-F]+)", out)
+        if not m:
+            raise TopologyError(f"pg_waldump on {node} at {lsn}: no record:\n{out}")
+        return lsn_text(lsn_int(m.group(2)) + ((int(m.group(1)) + 7) & ~7))
+
+    def commit_counts(self, node, tli, start, end):
+        """{'COMMIT': n, 'ABORT': n} of node's WAL on timeline tli in [start, end) (pg_waldump --stats=record)."""
+        r = self.waldump(node, tli, start, "-e", end, "--stats=record")
+        counts = {}
+        for kind in ("COMMIT", "ABORT"):
+            m = re.search(rf"^Transaction/{kind}\s+(\d+)", r.stdout, re.M)
+            counts[kind] = int(m.group(1)) if m else 0
+        if "Transaction/" not in r.stdout and r.returncode != 0:
+            raise TopologyError(f"pg_waldump --stats on {node} {start}..{end}: exit {r.returncode}: {r.stderr}")
+        return counts
+
+    # -- the daemon's view (the sites form, docs/design/lifecycle.md §1)
+    def site_database(self, node):
+        """sites[i].database for node: both db hosts are the topology's sshd (postgres@127.0.0.1)."""
+        db = {"conninfo": self.conninfo(node), "replication_conninfo": self.replication_conninfo(node),
+              "application_name": node, "pgdata": self.data[node], "bindir": PG_BIN}
+        if self.sshd is not None:
+            db["ssh"] = {"host": HOST, "user": PG_USER, "port": self.sshd.port,
+                         "identity_file": self.sshd.client_key, "options": self.sshd.options}
+        # the start command carries the per-node settings; its log lives outside PGDATA (rewind copies PGDATA)
+        db["commands"] = {"start": {"command": ["{ssh}", "{bindir}/pg_ctl", "start", "-D", "{pgdata}", "-w", "-t",
+                                                "60", "-s", "-l", self.logs[node], "-o", self.start_options(node)],
+                                    "timeout": "90s"}}
+        return db
+
+
+class WriterLog:
+    """pgwriter's stdout, parsed: acks [(seq, port, usec)], errs [(seq, usec, message)], unknowns [(seq, usec)]."""
+
+    def __init__(self, text):
+        self.acks, self.errs, self.unknowns = [], [], []
+        for line in text.splitlines():
+            w = line.split(" ", 3)
+            if w[0] == "ack" and len(w) == 4:
+                self.acks.append((int(w[1]), int(w[2]), int(w[3])))
+            elif w[0] == "err" and len(w) >= 3:
+                self.errs.append((int(w[1]), int(w[2]), w[3] if len(w) > 3 else ""))
+            elif w[0] == "unknown" and len(w) == 3:
+                self.unknowns.append((int(w[1]), int(w[2])))
+            elif line.strip():
+                raise AssertionError(f"pgwriter: unexpected line {line!r}")
+
+    def acked(self):
+        return {s for s, _, _ in self.acks}
+
+    def acks_on(self, port):
+        return [a for a in self.acks if a[1] == port]
+
+    def window(self, old_port, new_port):
+        """(seconds, last ack on old, first ack on new after it): the write unavailability of a role change."""
+        old = [u for _, p, u in self.acks if p == old_port]
+        if not old:
+            raise AssertionError(f"pgwriter: no ack from port {old_port}")
+        last_old = max(old)
+        new = [u for _, p, u in self.acks if p == new_port and u > last_old]
+        if not new:
+            raise AssertionError(f"pgwriter: no ack from port {new_port} after the last one from {old_port}")
+        return (min(new) - last_old) / 1e6, last_old, min(new)
+
+    def summary(self):
+        return f"{len(self.acks)} acked, {len(self.errs)} err, {len(self.unknowns)} unknown"
+
+
+class Writer(Fixture):
+    """pgwriter (built next to blfailoverd) committing one row per interval_ms into table, stdout to a file."""
+
+    def __init__(self, binary, conninfo, table, out_path, interval_ms=10, seconds=0):
+        self.argv = [binary, conninfo, str(interval_ms), str(seconds), table]
+        self.out_path = out_path
+        self.proc = None
+
+    def __repr__(self):
+        return f"Writer(pid={self.proc.pid if self.proc else None})"
+
+    def start(self):
+        if not os.access(self.argv[0], os.X_OK):
+            raise TopologyError(f"no writer {self.argv[0]}: build it first (make)")
+        with open(self.out_path, "wb") as out, open(self.out_path + ".stderr", "wb") as err:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         start_new_session=True)
+        return self
+
+    def log(self):
+        return WriterLog(open(self.out_path, encoding="utf-8", errors="replace").read())
+
+    def wait_acks(self, n, port=None, timeout=15):
+        """Until n more acks (from port, when given) than now."""
+        base = len(self.log().acks_on(port) if port else self.log().acks)
+        wait_until(lambda: len(self.log().acks_on(port) if port else self.log().acks) >= base + n, timeout,
+                   f"the writer to get {n} acks" + (f" from port {port}" if port else ""))
+
+    def stop(self):
+        """SIGTERM (it exits 0 within its 2 s grace), SIGKILL after 10 s. Returns the parsed log (or None)."""
+        if self.proc is None:
+            return None
+        rc = stop_popen(self.proc, signal.SIGTERM, 10)
+        self.proc = None
+        if rc != 0:
+            raise TopologyError(f"pgwriter exited {describe_status(rc)}:\n{tail(self.out_path + '.stderr')}")
+        return self.log()
+
+
+def create_writer_table(pair, node, table=WRITER_TABLE):
+    pair.sql(node, f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (seq bigint NOT NULL, "
+                   "at timestamptz NOT NULL DEFAULT clock_timestamp())")
+    return table
+
+
+def check_invariants(pair, wlog, table=WRITER_TABLE, streams=True, demoted=None, promoted_at_us=None,
+                     timeout=30):
+    """After every lifecycle scenario: exactly one node answers pg_is_in_recovery() = false; every acked seq is in
+    table on it (0 missing) and no seq the writer was told failed (err) is; the other node streams from it
+    (unless streams=False); with demoted/promoted_at_us, no ack came from the demoted node after the promotion.
+    Returns figures {primary, acked, missing, err_present, unknown_present, rows}; AssertionError lists every
+    violated invariant."""
+    problems = []
+    prim = pair.primaries()
+    if len(prim) != 1:
+        answers = {n: pair.in_recovery(n) for n in pair.NODES}
+        raise AssertionError(f"exactly one writable primary expected, pg_is_in_recovery() per node: {answers}")
+    primary = prim[0]
+    rows = [int(x) for x in pair.sql(primary, f"select seq from {table}").split()]
+    present = set(rows)
+    acked = wlog.acked() if wlog else set()
+    missing = sorted(acked - present)
+    err_present = sorted({s for s, _, _ in wlog.errs} & present) if wlog else []
+    unknown_present = len({s for s, _ in wlog.unknowns} & present) if wlog else 0
+    if missing:
+        problems.append(f"{len(missing)} acked rows missing on the primary {primary}: {missing[:20]}")
+    if err_present:
+        problems.append(f"rows the writer reported failed (err) are present: {err_present[:20]}")
+    if len(rows) != len(present):
+        problems.append(f"duplicate seqs in {table}: {len(rows) - len(present)}")
+    if demoted is not None and promoted_at_us is not None and wlog:
+        late = [a for a in wlog.acks_on(pair.ports[demoted]) if a[2] > promoted_at_us]
+        if late:
+            problems.append(f"{len(late)} acks from the demoted {demoted} after the promotion: {late[:5]}")
+    if streams:
+        standby = pair.other(primary)
+        try:
+            pair.wait_streams(primary, standby, timeout)
+            if pair.in_recovery(standby) is not True:
+                problems.append(f"{standby} streams but is not in recovery")
+        except TimeoutError as e:
+            problems.append(str(e))
+    if problems:
+        raise AssertionError("invariants violated: " + "; ".join(problems))
+    return {"primary": primary, "acked": len(acked), "missing": 0, "rows": len(present),
+            "unknown": len(wlog.unknowns) if wlog else 0, "unknown_present": unknown_present}
 
 
 # ----------------------------------------------------------------------------------------------------------------

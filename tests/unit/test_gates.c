@@ -102,6 +102,9 @@ static void gates__every_hold__has_a_sentence_not_a_code(void **unused) {
                 assert_string_not_equal(s, monitor_decision_to_string(d));
         }
         assert_non_null(strstr(hold(x, MONITOR_HOLD_STARTUP_GRACE), "30s"));
+        assert_non_null(strstr(hold(x, MONITOR_HOLD_ALREADY_DONE), "latched (latch failover)"));
+        x->facts.latch = "unreadable";
+        assert_non_null(strstr(hold(x, MONITOR_HOLD_ALREADY_DONE), "latched (latch unreadable)"));
         free(x);
 }
 

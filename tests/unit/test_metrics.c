@@ -133,7 +133,7 @@ static void metrics__cluster_status__healthy_degraded(void **unused) {
 /* Issue 11: a failover that failed (nothing switched) said "failed_over"; the record's outcome decides now. */
 static void metrics__cluster_status__follows_the_record_outcome(void **unused) {
         struct status s = healthy();
-        struct state r = { .outcome = STATE_RUNNING };
+        struct state r = { .outcome = STATE_RUNNING, .op = STATE_OP_FAILOVER, .latch = STATE_LATCH_FAILOVER };
 
         s.failover_running = true;
         assert_string_equal(metrics_cluster_status(&s, NULL), "failing_over");
@@ -149,11 +149,16 @@ static void metrics__cluster_status__follows_the_record_outcome(void **unused) {
         s.active.health = STATUS_DOWN;
         assert_string_equal(metrics_cluster_status(&s, &r), "failover_failed");
         assert_string_equal(metrics_cluster_status(&s, NULL), "record_unreadable");
+        /* latch none (a switchover or rejoin finished): the checks decide again, whatever the journal's outcome */
+        s = healthy();
+        r.latch = STATE_LATCH_NONE;
+        r.outcome = STATE_SUCCEEDED;
+        assert_string_equal(metrics_cluster_status(&s, &r), "healthy");
 }
 
 static void metrics__health_json__failed_failover(void **unused) {
         struct status s = healthy();
-        struct state r = { .outcome = STATE_FAILED };
+        struct state r = { .outcome = STATE_FAILED, .op = STATE_OP_FAILOVER, .latch = STATE_LATCH_FAILOVER };
         char *t;
         size_t size;
 
@@ -194,12 +199,58 @@ static void metrics__paused__gauge_and_health_field(void **unused) {
         assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"paused\"} 1\n"));
         free(t);
         assert_int_equal(metrics_health_json(&s, NULL, &h, &size), 0);
-        assert_non_null(strstr(h, "\"held\":\"paused\",\"paused\":true}"));
+        assert_non_null(strstr(h, "\"held\":\"paused\",\"paused\":true,"));
+        free(h);
+}
+
+static void metrics__roles__epoch_site_role_latched(void **unused) {
+        struct metrics m = {};
+        struct status s = healthy();
+        struct state r = { .version = 2, .outcome = STATE_SUCCEEDED, .op = STATE_OP_FAILOVER,
+                           .latch = STATE_LATCH_FAILOVER, .epoch = 3 };
+        char *t, *h;
+        size_t size;
+
+        /* before any record: the config's active serves, epoch 0, armed */
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "\nblfailoverd_epoch 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_site_role{site=\"active_api\",role=\"serving\"} 1\n"
+                                  "blfailoverd_site_role{site=\"standby\\\"api\\\\x\\n\",role=\"standby\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_latched{latch=\"none\"} 1\nblfailoverd_latched{latch=\"failover\"} 0\n"));
+        free(t);
+        assert_int_equal(metrics_health_json(&s, NULL, &h, &size), 0);
+        assert_non_null(strstr(h, "\"serving\":\"active_api\",\"epoch\":0,\"latch\":\"none\"}"));
+        free(h);
+
+        strcpy(r.serving, "b");
+        strcpy(r.standby, "a");
+        t = render(&m, &s, &r);
+        assert_non_null(strstr(t, "\nblfailoverd_epoch 3\n"));
+        assert_non_null(strstr(t, "blfailoverd_site_role{site=\"b\",role=\"serving\"} 1\n"
+                                  "blfailoverd_site_role{site=\"a\",role=\"standby\"} 1\n"));
+        assert_non_null(strstr(t, "blfailoverd_latched{latch=\"none\"} 0\nblfailoverd_latched{latch=\"failover\"} 1\n"));
+        assert_null(strstr(t, "latch=\"unreadable\""));
+        free(t);
+        assert_int_equal(metrics_health_json(&s, &r, &h, &size), 0);
+        assert_non_null(strstr(h, "\"serving\":\"b\",\"epoch\":3,\"latch\":\"failover\"}"));
+        free(h);
+
+        /* unreadable: no roles, no epoch, held */
+        s.failed_over = true;
+        t = render(&m, &s, NULL);
+        assert_null(strstr(t, "\nblfailoverd_epoch "));
+        assert_null(strstr(t, "blfailoverd_site_role{"));
+        assert_non_null(strstr(t, "blfailoverd_latched{latch=\"none\"} 0\n"));
+        assert_non_null(strstr(t, "blfailoverd_latched{latch=\"unreadable\"} 1\n"));
+        free(t);
+        assert_int_equal(metrics_health_json(&s, NULL, &h, &size), 0);
+        assert_non_null(strstr(h, "\"serving\":null,\"epoch\":null,\"latch\":\"unreadable\"}"));
         free(h);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(metrics__roles__epoch_site_role_latched),
                 cmocka_unit_test(metrics__histogram__cumulative_buckets_sum_count),
                 cmocka_unit_test(metrics__label_values__escaped),
                 cmocka_unit_test(metrics__values__follow_status_and_record),

@@ -99,6 +99,28 @@ static void assert_failure(const struct rewrite_case *c, int r, const struct ngi
         assert_int_equal(cerr.col, c->col);
 }
 
+/* nginx_rewrite_upstream is nginx_set_roles' DOWN form, the standby serving: the very same verdict and bytes. */
+static void assert_down_form_agrees(const struct rewrite_case *c, int r, const char *out, size_t out_len,
+                                    const struct nginx_error *err) {
+        struct nginx_error derr;
+        char *down = (char *) 0x1;
+        size_t down_len = 4242;
+
+        assert_int_equal(nginx_set_roles(c->in, strlen(c->in), c->upstream ? c->upstream : UPSTREAM,
+                                         c->standby ? c->standby : STANDBY, c->active ? c->active : ACTIVE,
+                                         NGINX_STANDBY_DOWN, &down, &down_len, &derr), r);
+        assert_string_equal(derr.message, err->message);
+        assert_int_equal(derr.line, err->line);
+        assert_int_equal(derr.col, err->col);
+        if (r < 0) {
+                assert_ptr_equal(down, (char *) 0x1);
+                return;
+        }
+        assert_int_equal(down_len, out_len);
+        assert_memory_equal(down, out, out_len);
+        free(down);
+}
+
 static void run_case(void **state) {
         const struct rewrite_case *c = *state;
         struct nginx_error err;
@@ -107,6 +129,7 @@ static void run_case(void **state) {
         int r;
 
         r = rewrite(c, c->in, strlen(c->in), &out, &out_len, &err);
+        assert_down_form_agrees(c, r, out, out_len, &err);
         if (c->rc == 0) {
                 assert_int_equal(r, 0);
                 assert_string_equal(err.message, "");
@@ -945,6 +968,43 @@ static void nginx__address_listed_33_times__refused_as_parser_limit(void **state
         free(out);
 }
 
+/* One switch in BACKUP mode that must succeed; `back` makes ACTIVE serve again. */
+static char *switch_backup(const char *in, size_t len, bool back, size_t *ret_len) {
+        struct nginx_error err;
+        char *out = NULL;
+
+        assert_int_equal(nginx_set_roles(in, len, UPSTREAM, back ? ACTIVE : STANDBY, back ? STANDBY : ACTIVE,
+                                         NGINX_STANDBY_BACKUP, &out, ret_len, &err), 0);
+        return out;
+}
+
+/* The same input through the switchover's rewrite: the check's verdict; a success is idempotent, and switching
+ * back and forth after it never drifts (the second switch back gives what the first gave). */
+static void mutate_backup(const char *in, size_t len, int rc, const struct nginx_error *cerr) {
+        struct nginx_error err;
+        char *out = NULL, *again, *back, *forth, *back2;
+        size_t out_len = 0, again_len, back_len, forth_len, back2_len;
+
+        assert_int_equal(nginx_set_roles(in, len, UPSTREAM, STANDBY, ACTIVE, NGINX_STANDBY_BACKUP, &out, &out_len,
+                                         &err), rc);
+        assert_string_equal(err.message, cerr->message);
+        if (rc < 0)
+                return;
+        again = switch_backup(out, out_len, false, &again_len);
+        assert_int_equal(again_len, out_len);
+        assert_memory_equal(again, out, out_len);
+        back = switch_backup(out, out_len, true, &back_len);
+        forth = switch_backup(back, back_len, false, &forth_len);
+        back2 = switch_backup(forth, forth_len, true, &back2_len);
+        assert_int_equal(back2_len, back_len);
+        assert_memory_equal(back2, back, back_len);
+        free(back2);
+        free(forth);
+        free(back);
+        free(again);
+        free(out);
+}
+
 /* Cheap fuzzing: every truncation, and every byte replaced by each syntax character. Whatever the verdict,
  * check and rewrite agree, errors carry a place inside the input, and every success is idempotent. */
 static void mutate_one(const char *in, size_t len, unsigned lines) {
@@ -959,13 +1019,16 @@ static void mutate_one(const char *in, size_t len, unsigned lines) {
         assert_true(r == 0 || r == -EINVAL || r == -ENOENT || r == -EEXIST);
         if (r == -EINVAL)
                 assert_true(err.line >= 1 && err.line <= lines && err.col >= 1);
-        if (r < 0)
+        if (r < 0) {
+                mutate_backup(in, len, r, &cerr);
                 return;
+        }
         assert_int_equal(nginx_rewrite_upstream(out, out_len, UPSTREAM, ACTIVE, STANDBY, &again, &again_len, &err), 0);
         assert_int_equal(again_len, out_len);
         assert_memory_equal(again, out, out_len);
         free(again);
         free(out);
+        mutate_backup(in, len, r, &cerr);
 }
 
 static void mutate_all(const char *in) {
@@ -999,7 +1062,265 @@ static void nginx__mutated_inputs__never_crash_and_agree(void **state) {
                 mutate_all(cases[i]->in);
 }
 
+/* ------------------------------------------------------------------ nginx_set_roles
+ * The switchover's shape (NGINX_STANDBY_BACKUP) and the failover's (NGINX_STANDBY_DOWN), named by role: `serving`
+ * takes the traffic, `standby` becomes its `backup` or is marked `down`. */
+
+#define RUNBOOK_BLOCK_BACKUP                                                    \
+        "upstream blacklake_backend {\n"                                        \
+        "    server active_api:8080 max_fails=3 fail_timeout=30s backup;\n"     \
+        "    server standby_api:8080;\n"                                        \
+        "}\n"
+
+struct roles_case {
+        const char *name;
+        const char *in;
+        const char *serving, *standby; /* NULL: the runbook's switchover, STANDBY serves and ACTIVE stands by */
+        enum nginx_standby mode;
+        const char *out;
+};
+
+static int set_roles(const struct roles_case *c, const char *in, size_t len, char **out, size_t *out_len,
+                     struct nginx_error *err) {
+        return nginx_set_roles(in, len, UPSTREAM, c->serving ? c->serving : STANDBY,
+                               c->standby ? c->standby : ACTIVE, c->mode, out, out_len, err);
+}
+
+/* The exact bytes, idempotent (the output rewritten again is identical), and the check accepts both files. */
+static void run_roles_case(void **state) {
+        const struct roles_case *c = *state;
+        struct nginx_error err;
+        char *out = NULL, *again = NULL;
+        size_t out_len = 0, again_len = 0;
+
+        assert_int_equal(set_roles(c, c->in, strlen(c->in), &out, &out_len, &err), 0);
+        assert_string_equal(err.message, "");
+        assert_int_equal(out[out_len], '\0');
+        assert_string_equal(out, c->out);
+        assert_int_equal(set_roles(c, out, out_len, &again, &again_len, &err), 0);
+        assert_int_equal(again_len, out_len);
+        assert_memory_equal(again, out, out_len);
+        assert_int_equal(nginx_check_upstream(out, out_len, UPSTREAM, ACTIVE, STANDBY, &err), 0);
+        free(again);
+        free(out);
+}
+
+static struct roles_case roles_runbook = {
+        .name = "nginx__set_roles_backup__old_serving_server_becomes_backup",
+        .in = RUNBOOK,
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = RUNBOOK_BLOCK_BACKUP RUNBOOK_REST,
+};
+
+static struct roles_case roles_down = {
+        .name = "nginx__set_roles_down__is_the_failover_shape",
+        .in = RUNBOOK,
+        .mode = NGINX_STANDBY_DOWN,
+        .out = RUNBOOK_SWITCHED,
+};
+
+static struct roles_case roles_already = {
+        .name = "nginx__set_roles_backup__already_in_roles__identical",
+        .in = RUNBOOK_BLOCK_BACKUP RUNBOOK_REST,
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = RUNBOOK_BLOCK_BACKUP RUNBOOK_REST,
+};
+
+/* The runbook's file, back to its own roles: a serves, b is its backup again — the original bytes. */
+static struct roles_case roles_back = {
+        .name = "nginx__set_roles_backup__switched_back__original_bytes",
+        .in = RUNBOOK_BLOCK_BACKUP RUNBOOK_REST,
+        .serving = ACTIVE,
+        .standby = STANDBY,
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = RUNBOOK,
+};
+
+/* The rejoin after a failover: the old primary marked down becomes the backup, the serving one is left as is. */
+static struct roles_case roles_rejoin = {
+        .name = "nginx__set_roles_backup__down_becomes_backup",
+        .in = RUNBOOK_SWITCHED,
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = RUNBOOK_BLOCK_BACKUP RUNBOOK_REST,
+};
+
+/* A failover after a switchover: the backup that died is marked down and is no longer a backup. */
+static struct roles_case roles_backup_then_down = {
+        .name = "nginx__set_roles_down__backup_becomes_down",
+        .in = RUNBOOK_BLOCK_BACKUP RUNBOOK_REST,
+        .serving = ACTIVE,
+        .standby = STANDBY,
+        .mode = NGINX_STANDBY_DOWN,
+        .out = "upstream blacklake_backend {\n"
+               "    server active_api:8080 max_fails=3 fail_timeout=30s;\n"
+               "    server standby_api:8080 down;\n"
+               "}\n" RUNBOOK_REST,
+};
+
+/* The serving server loses both `down` and `backup`, in either mode: a server left down serves nothing. */
+static struct roles_case roles_serving_down = {
+        .name = "nginx__set_roles_backup__serving_server_loses_down_and_backup",
+        .in = "upstream blacklake_backend {\n"
+              "    server active_api:8080;\n"
+              "    server standby_api:8080 down backup max_fails=2;\n"
+              "}\n",
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = "upstream blacklake_backend {\n"
+               "    server active_api:8080 backup;\n"
+               "    server standby_api:8080 max_fails=2;\n"
+               "}\n",
+};
+
+/* The standby's other parameters stay where they are; `backup` goes after the last of them. A `backup` already
+ * there (anywhere) is not added twice. */
+static struct roles_case roles_params = {
+        .name = "nginx__set_roles_backup__standby_params_kept_backup_after_them",
+        .in = "upstream blacklake_backend {\n"
+              "    server standby_api:8080 backup;\n"
+              "    server active_api:8080 weight=5 max_fails=3 fail_timeout=30s;\n"
+              "    server active_api:8080 weight=5 backup max_fails=3;\n"
+              "}\n",
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = "upstream blacklake_backend {\n"
+               "    server standby_api:8080;\n"
+               "    server active_api:8080 weight=5 max_fails=3 fail_timeout=30s backup;\n"
+               "    server active_api:8080 weight=5 backup max_fails=3;\n"
+               "}\n",
+};
+
+/* Comments between the parameters stay, with their line ends: `backup` goes right after the last word, before a
+ * comment; a dropped word behind a comment takes only itself and its blanks. */
+static struct roles_case roles_comments = {
+        .name = "nginx__set_roles_backup__comments_between_params_kept",
+        .in = "upstream blacklake_backend {\n"
+              "    server active_api:8080 max_fails=3 # old primary\n"
+              "        down;\n"
+              "    server standby_api:8080 # promoted on failover\n"
+              "        backup weight=2; # }\n"
+              "}\n",
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = "upstream blacklake_backend {\n"
+               "    server active_api:8080 max_fails=3 backup # old primary\n"
+               "        ;\n"
+               "    server standby_api:8080 # promoted on failover\n"
+               "        weight=2; # }\n"
+               "}\n",
+};
+
+/* Every listing of an address gets its role, whatever each listing said before. */
+static struct roles_case roles_duplicates = {
+        .name = "nginx__set_roles_backup__every_listing_gets_its_role",
+        .in = "upstream blacklake_backend {\n"
+              "    server active_api:8080;\n"
+              "    server standby_api:8080 backup;\n"
+              "    server 'active_api:8080' down max_fails=2;\n"
+              "    server standby_api:8080 down;\n"
+              "    server active_api:8080 backup;\n"
+              "}\n",
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = "upstream blacklake_backend {\n"
+               "    server active_api:8080 backup;\n"
+               "    server standby_api:8080;\n"
+               "    server 'active_api:8080' max_fails=2 backup;\n"
+               "    server standby_api:8080;\n"
+               "    server active_api:8080 backup;\n"
+               "}\n",
+};
+
+/* Lua bodies that spell servers and braces, before the upstream and inside it, are never edited. */
+#define ROLES_LUA_SITE                                                                  \
+        "server { location /t { content_by_lua_block {\n"                               \
+        "    -- server standby_api:8080 backup; }\n"                                    \
+        "    ngx.say(\"upstream blacklake_backend { server active_api:8080; }\") } } }\n"
+static struct roles_case roles_lua = {
+        .name = "nginx__set_roles_backup__lua_blocks_untouched",
+        .in = ROLES_LUA_SITE
+              "upstream blacklake_backend {\n"
+              "    server active_api:8080;\n"
+              "    balancer_by_lua_block { local s = [[ server active_api:8080 down; } ]] }\n"
+              "    server standby_api:8080 backup;\n"
+              "}\n",
+        .mode = NGINX_STANDBY_BACKUP,
+        .out = ROLES_LUA_SITE
+               "upstream blacklake_backend {\n"
+               "    server active_api:8080 backup;\n"
+               "    balancer_by_lua_block { local s = [[ server active_api:8080 down; } ]] }\n"
+               "    server standby_api:8080;\n"
+               "}\n",
+};
+
+static char *roles(const char *in, const char *serving, const char *standby, enum nginx_standby mode) {
+        struct nginx_error err;
+        char *out = NULL;
+        size_t out_len = 0;
+
+        assert_int_equal(nginx_set_roles(in, strlen(in), UPSTREAM, serving, standby, mode, &out, &out_len, &err), 0);
+        assert_int_equal(strlen(out), out_len);
+        return out;
+}
+
+/* The runbook's normal shape, a->b then b->a: the original bytes, also where a blank or a comment sits before
+ * the standby's ';'. */
+static void nginx__set_roles__round_trips_to_the_original_bytes(void **state) {
+        static const char *const shapes[] = {
+                "upstream blacklake_backend { server active_api:8080; server standby_api:8080 backup; }\n",
+                RUNBOOK,
+                "upstream blacklake_backend {\n    server active_api:8080 max_fails=3 ;\n"
+                "    server standby_api:8080 weight=2 backup # spare\n    ;\n}\n",
+        };
+
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+                char *b = roles(shapes[i], STANDBY, ACTIVE, NGINX_STANDBY_BACKUP);
+                char *a = roles(b, ACTIVE, STANDBY, NGINX_STANDBY_BACKUP);
+
+                assert_string_not_equal(b, shapes[i]);
+                assert_string_equal(a, shapes[i]);
+                free(a);
+                free(b);
+        }
+}
+
+/* A failover, the rejoin, then the failback: the runbook's file again. */
+static void nginx__set_roles__failover_rejoin_failback_returns_the_original(void **state) {
+        char *down = roles(RUNBOOK, STANDBY, ACTIVE, NGINX_STANDBY_DOWN);
+        char *rejoined = roles(down, STANDBY, ACTIVE, NGINX_STANDBY_BACKUP);
+        char *failback = roles(rejoined, ACTIVE, STANDBY, NGINX_STANDBY_BACKUP);
+
+        assert_string_equal(down, RUNBOOK_SWITCHED);
+        assert_string_equal(rejoined, RUNBOOK_BLOCK_BACKUP RUNBOOK_REST);
+        assert_string_equal(failback, RUNBOOK);
+        free(failback);
+        free(rejoined);
+        free(down);
+}
+
+/* The failover's errors, in either mode, and the check's verdict beside them. */
+static void nginx__set_roles__errors_as_rewrite_upstream(void **state) {
+        struct nginx_error err, cerr;
+        char *out = (char *) 0x1;
+        size_t out_len = 4242;
+
+        assert_int_equal(nginx_set_roles(RUNBOOK, strlen(RUNBOOK), UPSTREAM, "nope:1", ACTIVE, NGINX_STANDBY_BACKUP,
+                                         &out, &out_len, &err), -ENOENT);
+        assert_string_equal(err.message, "server \"nope:1\" not found in upstream \"blacklake_backend\" (line 1)");
+        assert_int_equal(nginx_check_upstream(RUNBOOK, strlen(RUNBOOK), UPSTREAM, ACTIVE, "nope:1", &cerr), -ENOENT);
+        assert_string_equal(cerr.message, err.message);
+        assert_int_equal(nginx_set_roles(RUNBOOK, strlen(RUNBOOK), "x", STANDBY, ACTIVE, NGINX_STANDBY_BACKUP, &out,
+                                         &out_len, &err), -ENOENT);
+        assert_int_equal(nginx_set_roles(RUNBOOK, strlen(RUNBOOK), UPSTREAM, ACTIVE, ACTIVE, NGINX_STANDBY_BACKUP,
+                                         &out, &out_len, &err), -EINVAL);
+        assert_int_equal(nginx_set_roles("upstream blacklake_backend {", 28, UPSTREAM, STANDBY, ACTIVE,
+                                         NGINX_STANDBY_BACKUP, &out, &out_len, &err), -EINVAL);
+        assert_int_equal(err.line, 1);
+        assert_int_equal(nginx_set_roles(RUNBOOK, strlen(RUNBOOK), UPSTREAM, STANDBY, ACTIVE, (enum nginx_standby) 7,
+                                         &out, &out_len, &err), -EINVAL);
+        assert_string_equal(err.message, "unknown standby mode 7");
+        assert_ptr_equal(out, (char *) 0x1);
+        assert_int_equal(out_len, 4242);
+}
+
 #define TABLE(c) { .name = (c).name, .test_func = run_case, .initial_state = (void *) &(c) }
+#define ROLES(c) { .name = (c).name, .test_func = run_roles_case, .initial_state = (void *) &(c) }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
@@ -1076,6 +1397,20 @@ int main(void) {
                 cmocka_unit_test(nginx__input_over_16_mib__efbig),
                 cmocka_unit_test(nginx__missing_arguments__einval),
                 cmocka_unit_test(nginx__mutated_inputs__never_crash_and_agree),
+                ROLES(roles_runbook),
+                ROLES(roles_down),
+                ROLES(roles_already),
+                ROLES(roles_back),
+                ROLES(roles_rejoin),
+                ROLES(roles_backup_then_down),
+                ROLES(roles_serving_down),
+                ROLES(roles_params),
+                ROLES(roles_comments),
+                ROLES(roles_duplicates),
+                ROLES(roles_lua),
+                cmocka_unit_test(nginx__set_roles__round_trips_to_the_original_bytes),
+                cmocka_unit_test(nginx__set_roles__failover_rejoin_failback_returns_the_original),
+                cmocka_unit_test(nginx__set_roles__errors_as_rewrite_upstream),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -126,8 +126,12 @@ static void status__save_then_load__in_a_fresh_dir(void **unused) {
 
 static struct state switched_record(void) {
         struct state r = { .outcome = STATE_SUCCEEDED, .started_usec = 1764100001000000,
-                           .finished_usec = 1764100003000000, .n_steps = 2 };
+                           .finished_usec = 1764100003000000, .n_steps = 2, .version = 2, .op = STATE_OP_FAILOVER,
+                           .latch = STATE_LATCH_FAILOVER, .epoch = 1 };
 
+        /* as failover.c records it once the promote step is ok */
+        strcpy(r.serving, "standby \"api\"");
+        strcpy(r.standby, "active_api");
         strcpy(r.trigger, "automatic");
         strcpy(r.steps[0].name, "promote");
         r.steps[0].status = STATE_STEP_OK;
@@ -184,6 +188,8 @@ static void status__json__has_live_view_and_record(void **unused) {
         assert_true(strncmp(j, "{\"version\":1,\"daemon\":{", 22) == 0);
         assert_non_null(strstr(j, "\"daemon\":{\"running\":true,\"pid\":4242,"));
         assert_non_null(strstr(j, "\"serving\":\"standby \\\"api\\\"\""));
+        assert_non_null(strstr(j, "\"roles\":{\"serving\":\"standby \\\"api\\\"\",\"standby\":\"active_api\","
+                                  "\"epoch\":1,\"latch\":\"failover\"}"));
         assert_non_null(strstr(j, "\"status\":\"down\",\"consecutive_failures\":2,\"threshold\":3"));
         assert_non_null(strstr(j, "\"http_status\":503"));
         assert_non_null(strstr(j, "\"error\":\"line one\\nline\\\\two\\u0001\""));
@@ -204,10 +210,19 @@ static void status__json__no_record_is_null_unreadable_is_said(void **unused) {
 
         assert_non_null(strstr(j, "\"failover\":null}"));
         assert_non_null(strstr(j, "\"running\":false"));
+        /* before any record: the config's active serves, epoch 0, armed */
+        assert_non_null(strstr(j, "\"roles\":{\"serving\":\"active_api\",\"standby\":\"standby \\\"api\\\"\","
+                                  "\"epoch\":0,\"latch\":\"none\"}"));
+        free(j);
+        v.first_serving = "cfg_a", v.first_standby = "cfg_b";
+        j = render(status_print_json, &v);
+        assert_non_null(strstr(j, "\"roles\":{\"serving\":\"cfg_a\",\"standby\":\"cfg_b\",\"epoch\":0,"));
         free(j);
         v.record_error = -EBADMSG;
         j = render(status_print_json, &v);
         assert_non_null(strstr(j, "\"failover\":{\"outcome\":\"unreadable\""));
+        assert_non_null(strstr(j, "\"roles\":{\"serving\":null,\"standby\":null,\"epoch\":null,"
+                                  "\"latch\":\"unreadable\"}"));
         free(j);
 }
 
@@ -357,6 +372,20 @@ static void status__human__names_everything(void **unused) {
         assert_non_null(strstr(h, "primary database: unreachable: connection refused"));
         assert_non_null(strstr(h, "failover: held by gate replication_lag"));
         assert_non_null(strstr(h, "last failover: succeeded (automatic)"));
+        assert_non_null(strstr(h, "roles: standby \"api\" serves, active_api standby · epoch 1 · latch failover\n"));
+        free(h);
+        /* a format-1 record names no site: promote ok means the standby serves */
+        r.serving[0] = r.standby[0] = 0;
+        h = render(status_print_human, &v);
+        assert_non_null(strstr(h, "roles: standby \"api\" serves, active_api standby · epoch 1 · latch failover\n"));
+        free(h);
+        v.record = NULL;
+        h = render(status_print_human, &v);
+        assert_non_null(strstr(h, "roles: active_api serves, standby \"api\" standby · epoch 0 · latch none\n"));
+        free(h);
+        v.record_error = -EBADMSG;
+        h = render(status_print_human, &v);
+        assert_non_null(strstr(h, "roles: unknown (the record cannot be read) · latch unreadable\n"));
         free(h);
 }
 
