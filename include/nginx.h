@@ -60,8 +60,3 @@ int nginx_rewrite_upstream(const char *in, size_t len, const char *upstream, con
 int nginx_check_upstream(const char *in, size_t len, const char *upstream, const char *active_server,
                          const char *standby_server, struct nginx_error *err);
 
-/* (declared ahead of its implementation on the nginx branch) */
-enum nginx_standby { NGINX_STANDBY_DOWN, NGINX_STANDBY_BACKUP };
-int nginx_set_roles(const char *in, size_t len, const char *upstream, const char *serving_server,
-                    const char *standby_server, enum nginx_standby standby_mode, char **ret_out, size_t *ret_len,
-                    struct nginx_error *err);
