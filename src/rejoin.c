@@ -828,8 +828,8 @@ struct rejoin *rejoin_free(struct rejoin *rj) {
 
 static void print_step_detail(FILE *out, const struct config *c, unsigned s, unsigned o, const char *name) {
         const struct config_site *so = &c->sites[o];
-        const struct template_vars dry = { .dry_run = true }, end = { .tli = 0, .from = "L" },
-                                   stats = { .tli = 0, .from = "F", .until = "E" };
+        const struct template_vars dry = { .dry_run = true }, end = { .tli = 1, .from = "L" },
+                                   stats = { .tli = 1, .from = "F", .until = "E" };
         _cleanup_free_ char *test = NULL, *reload = NULL;
 
         if (strcmp(name, "check_rewindable") == 0 || strcmp(name, "controldata") == 0)
@@ -845,7 +845,7 @@ static void print_step_detail(FILE *out, const struct config *c, unsigned s, uns
                 siteop_print_argv(out, c, o, &so->database.commands.rewind, "standby", &dry);
         else if (strcmp(name, "report") == 0) {
                 fprintf(out, "      (T = the old primary's timeline, L its last checkpoint, F the fork, E the end of "
-                        "the record at L; 0 below stands for T)\n");
+                        "the record at L; shown with T = 1)\n");
                 siteop_print_argv(out, c, o, &so->database.commands.waldump, "standby", &end);
                 siteop_print_argv(out, c, o, &so->database.commands.waldump, "standby", &stats);
         } else if (strcmp(name, "rewind") == 0)
