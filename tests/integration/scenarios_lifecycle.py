@@ -331,3 +331,38 @@ def test_rejoin_diverged_reports_discarded(ctx):
         pair.kill9("b")
         d.wait_log(LOG.SUCCEEDED, ctx.t(30), since=mark)
         ctx.expect(pair.is_primary("a"), "a is not the primary after the failover back")
+
+
+def test_rejoin_refused_while_writable(ctx):
+    """§4.2 (4): a forced failover leaves a alive and writable beside the promoted b; --rejoin refuses (exit 3) with
+    the sentence that says to fence a first, and changes nothing: a's postmaster, its pg_control and the record
+    are as before; then, a fenced (stopped), --rejoin rewinds it and the pair streams."""
+    with new_pair(ctx) as pair:
+        ctx.write_config(lifecycle_config(ctx, pair))
+        pair.sql("a", "CREATE TABLE blf_kept (seq bigint)")
+        pair.wait_caught_up("a", "b")
+        r = ctx.cli(*T.ARGS_ONCE, *T.ARGS_FORCE, timeout=120)
+        ctx.expect_rc(r, T.EXIT_OK, "--once --force")
+        ctx.expect(pair.is_primary("a") and pair.is_primary("b"), "the forced failover should leave two primaries")
+        pid, cd = pair.postmaster_pid("a"), pair.controldata("a")
+        with open(ctx.state_file, "rb") as f:
+            record = f.read()
+        r = ctx.cli(*T.ARGS_REJOIN, timeout=120)
+        ctx.expect_rc(r, T.EXIT_REFUSED, "--rejoin while a is writable")
+        out = r.stdout + r.stderr
+        ctx.expect("rejoin refused: a answers as a writable primary (127.0.0.1): fence it first "
+                   "(sites[0].database.commands.stop, or your fence), then run --rejoin again; nothing was changed"
+                   in out, f"the refusal sentence is missing:\n{out}")
+        ctx.expect_eq(pair.postmaster_pid("a"), pid, "a's postmaster PID")
+        ctx.expect(pair.is_primary("a"), "a is no longer a primary after a refused --rejoin")
+        for key in ("Database cluster state", "Latest checkpoint location", "Latest checkpoint's TimeLineID"):
+            ctx.expect_eq(pair.controldata("a")[key], cd[key], f"a's pg_controldata {key}")
+        with open(ctx.state_file, "rb") as f:
+            ctx.expect(f.read() == record, "the record changed on a refused --rejoin")
+        # fenced, it rejoins
+        pair.stop_node("a")
+        r = ctx.cli(*T.ARGS_REJOIN, timeout=300)
+        ctx.expect_rc(r, T.EXIT_OK, "--rejoin after a was fenced")
+        expect_roles(ctx, "b", 1, "none")
+        pair.wait_caught_up("b", "a")
+        T.check_invariants(pair, None, "blf_kept")
