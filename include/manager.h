@@ -30,3 +30,7 @@ int manager_run_drill(struct manager *m);
 /* --switchover with no daemon running (we hold the lock): runs it on this process's loop; returns its exit code
  * (0, EXIT_REFUSED, EXIT_PUT_BACK, EXIT_FAILURE, EXIT_CONFIG). to: NULL or the site to serve. */
 int manager_run_switchover(struct manager *m, const char *to);
+
+/* --rejoin [--reclone] with no daemon running (we hold the lock): the old primary becomes the serving site's
+ * standby on this process's loop; returns its exit code (0, EXIT_REFUSED, EXIT_FAILURE, EXIT_CONFIG). */
+int manager_run_rejoin(struct manager *m, bool reclone);

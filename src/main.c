@@ -22,6 +22,7 @@
 #include "roles.h"
 #include "state.h"
 #include "status.h"
+#include "rejoin.h"
 #include "switchover.h"
 #include "util.h"
 
@@ -32,13 +33,14 @@
 
 enum mode {
         MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE, MODE_PAUSE,
-        MODE_RESUME, MODE_SWITCHOVER, MODE_SWITCHOVER_DRY_RUN,
+        MODE_RESUME, MODE_SWITCHOVER, MODE_SWITCHOVER_DRY_RUN, MODE_REJOIN, MODE_REJOIN_DRY_RUN,
 };
 
 struct options {
         const char *config_path;
         enum mode mode;
-        bool once, force, dry_run, status, check, clear_state, forget_roles, json, pause, resume, switchover;
+        bool once, force, dry_run, status, check, clear_state, forget_roles, json, pause, resume, switchover, rejoin,
+                reclone;
         const char *reason;
         const char *to;
 };
@@ -47,7 +49,7 @@ static void usage(FILE *out) {
         fprintf(out,
                 "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]]\n"
                 "                   [--clear-state [--forget-roles]] [--pause [--reason TEXT]] [--resume]\n"
-                "                   [--switchover [--to SITE]] [-v] [--version] [-h]\n"
+                "                   [--switchover [--to SITE]] [--rejoin [--reclone]] [-v] [--version] [-h]\n"
                 "Failover supervisor for an active-standby pair behind nginx.\n\n"
                 "  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
                 "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
@@ -67,20 +69,25 @@ static void usage(FILE *out) {
                 "      --switchover    planned role change, no committed transaction lost: the standby serves, the\n"
                 "                      old primary becomes its standby (sites form); with -n: the plan; --to SITE\n"
                 "                      names the site that must end up serving\n"
+                "      --rejoin        after a failover (or a switchover that failed after its promotion): the old\n"
+                "                      primary becomes the serving site's standby (pg_rewind -R); reports the WAL and\n"
+                "                      committed transactions the rewind discards; then re-arms. With -n: the plan\n"
+                "      --reclone       with --rejoin: when pg_rewind cannot run, copy it anew (pg_basebackup)\n"
                 "  -v, --verbose       debug logging\n"
                 "      --version       print the version\n"
                 "  -h, --help          this help\n\n"
                 "Without a mode option it runs as the daemon in the foreground (SIGHUP reloads, SIGTERM stops,\n"
                 "SIGUSR1 logs the live view, SIGUSR2 toggles debug logging). One blfailoverd acts per state_dir:\n"
-                "while a daemon runs, --once, --switchover, --clear-state, --pause and --resume are carried out by it.\n"
+                "while a daemon runs, --once, --switchover, --rejoin, --clear-state, --pause and --resume are carried out\n"
+                "by it.\n"
                 "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a safety gate, 4 switchover failed and put back,\n"
                 "75 another blfailoverd is busy\n"
                 "with this pair, 77 not allowed to give the daemon commands, 78 bad config.\n");
 }
 
 static int pick_mode(struct options *o) {
-        int modes = o->check + o->status + o->clear_state + (o->once || (o->dry_run && !o->switchover)) + o->pause +
-                    o->resume + o->switchover;
+        int modes = o->check + o->status + o->clear_state + (o->once || (o->dry_run && !o->switchover && !o->rejoin)) +
+                    o->pause + o->resume + o->switchover + o->rejoin;
 
         if (o->forget_roles && !o->clear_state) {
                 fprintf(stderr, "blfailoverd: --forget-roles only goes with --clear-state\n");
@@ -94,6 +101,10 @@ static int pick_mode(struct options *o) {
                 fprintf(stderr, "blfailoverd: --to only goes with --switchover\n");
                 return -EINVAL;
         }
+        if (o->reclone && !o->rejoin) {
+                fprintf(stderr, "blfailoverd: --reclone only goes with --rejoin\n");
+                return -EINVAL;
+        }
         if (o->reason && (!o->pause || !pause_reason_valid(o->reason))) {
                 fprintf(stderr, "blfailoverd: %s\n", !o->pause ? "--reason only goes with --pause"
                         : "--reason: at most 255 bytes, no control characters (one line)");
@@ -102,11 +113,12 @@ static int pick_mode(struct options *o) {
         if (modes > 1 || (o->force && (!o->once || o->dry_run))) {
                 fprintf(stderr, "blfailoverd: %s\n", o->force && !o->once ? "--force only goes with --once"
                         : o->force ? "--force does not go with --dry-run: the drill reports every gate as it is"
-                        : "-t, --status, --clear-state, --pause, --resume, --switchover and --once/--dry-run exclude "
-                          "each other");
+                        : "-t, --status, --clear-state, --pause, --resume, --switchover, --rejoin and --once/--dry-run "
+                          "exclude each other");
                 return -EINVAL;
         }
         o->mode = o->switchover ? (o->dry_run ? MODE_SWITCHOVER_DRY_RUN : MODE_SWITCHOVER)
+                : o->rejoin ? (o->dry_run ? MODE_REJOIN_DRY_RUN : MODE_REJOIN)
                 : o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
                 : o->pause ? MODE_PAUSE : o->resume ? MODE_RESUME
                 : o->dry_run && o->once ? MODE_DRILL : o->dry_run ? MODE_DRY_RUN : o->once ? MODE_ONCE : MODE_DAEMON;
@@ -116,7 +128,7 @@ static int pick_mode(struct options *o) {
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
         enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON, OPT_PAUSE, OPT_RESUME,
-               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_FORGET_ROLES };
+               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_FORGET_ROLES, OPT_REJOIN, OPT_RECLONE };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
@@ -127,6 +139,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "resume", no_argument, NULL, OPT_RESUME },    { "reason", required_argument, NULL, OPT_REASON },
                 { "switchover", no_argument, NULL, OPT_SWITCHOVER }, { "to", required_argument, NULL, OPT_TO },
                 { "forget-roles", no_argument, NULL, OPT_FORGET_ROLES },
+                { "rejoin", no_argument, NULL, OPT_REJOIN },    { "reclone", no_argument, NULL, OPT_RECLONE },
                 {}
         };
         int c;
@@ -143,6 +156,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_STATUS: o->status = true; break;
                 case OPT_SWITCHOVER: o->switchover = true; break;
                 case OPT_TO: o->to = optarg; break;
+                case OPT_REJOIN: o->rejoin = true; break;
+                case OPT_RECLONE: o->reclone = true; break;
                 case OPT_CLEAR: o->clear_state = true; break;
                 case OPT_FORGET_ROLES: o->forget_roles = true; break;
                 case OPT_JSON: o->json = true; break;
@@ -317,6 +332,27 @@ static int clear_state(const struct config *c, bool forget_roles) {
 
 static int run_manager(struct config *c, const struct options *o);
 
+/* The record for a dry run: none is a zeroed one; an unreadable one refuses. */
+static int dry_run_record(const struct config *c, const char *what, struct state *record) {
+        int r = state_load(c->state_dir, record);
+
+        if (r < 0 && r != -ENOENT) {
+                log_error_errno(r, "%s: the record in %s/%s cannot be read (%s): inspect it with --status", what,
+                                c->state_dir, STATE_FILE_NAME, strerror(-r));
+                return EXIT_REFUSED;
+        }
+        if (r == -ENOENT)
+                *record = (struct state) {};
+        return 0;
+}
+
+static int rejoin_dry_run_from(const struct config *c, bool reclone) {
+        struct state record = {};
+        int r = dry_run_record(c, "rejoin", &record);
+
+        return r ? r : rejoin_dry_run(c, &record, reclone, stdout);
+}
+
 static int switchover_dry_run_from(const struct config *c) {
         struct state record = {};
         int r = state_load(c->state_dir, &record);
@@ -377,6 +413,7 @@ static int run_locally(struct config *c, const struct options *o) {
         switch (o->mode) {
         case MODE_ONCE:
         case MODE_SWITCHOVER:
+        case MODE_REJOIN:
                 return run_manager(c, o);
         case MODE_CLEAR_STATE:
                 r = clear_state(c, o->forget_roles);
@@ -430,6 +467,8 @@ static int run_daemon(struct config *c, const struct options *o) {
 static void control_words(const struct options *o, char *buf, size_t size) {
         if (o->mode == MODE_SWITCHOVER)
                 snprintf(buf, size, "1 switchover%s%s", o->to ? " to " : "", o->to ? o->to : "");
+        else if (o->mode == MODE_REJOIN)
+                snprintf(buf, size, "1 rejoin%s", o->reclone ? " reclone" : "");
         else if (o->mode == MODE_PAUSE)
                 snprintf(buf, size, "1 pause%s%s", o->reason && *o->reason ? " " : "", o->reason ? o->reason : "");
         else
@@ -510,6 +549,7 @@ static int run_manager(struct config *c, const struct options *o) {
         }
         r = o->mode == MODE_ONCE ? manager_run_once(m, o->force)
             : o->mode == MODE_SWITCHOVER ? manager_run_switchover(m, o->to)
+            : o->mode == MODE_REJOIN ? manager_run_rejoin(m, o->reclone)
             : o->mode == MODE_DRILL ? manager_run_drill(m) : manager_run_daemon(m);
         manager_free(m);
         return r;
@@ -543,9 +583,13 @@ int main(int argc, char **argv) {
         case MODE_PAUSE:
         case MODE_RESUME:
         case MODE_SWITCHOVER:
+        case MODE_REJOIN:
                 return run_command(c, &o);      /* takes c */
         case MODE_SWITCHOVER_DRY_RUN:
                 r = switchover_dry_run_from(c);
+                break;
+        case MODE_REJOIN_DRY_RUN:
+                r = rejoin_dry_run_from(c, o.reclone);
                 break;
         case MODE_DRY_RUN:
                 r = failover_dry_run(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -24,6 +24,7 @@
 #include "pause.h"
 #include "spawn.h"
 #include "sshmux.h"
+#include "rejoin.h"
 #include "switchover.h"
 #include "roles.h"
 #include "state.h"
@@ -66,7 +67,8 @@ struct manager {
         struct sshmux *site_mux[CONFIG_SITES];  /* daemon mode, sites form: one per database host with ssh */
         struct failover *failover;
         struct switchover *switchover;          /* a planned role change in progress */
-        bool reload_after_op;                   /* a SIGHUP came during a switchover: reload when it ends */
+        struct rejoin *rejoin;                  /* the old primary becoming a standby, in progress */
+        bool reload_after_op;                   /* a SIGHUP came during a switchover/rejoin: reload when it ends */
         bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
         bool switchover_for_caller;             /* the switchover answers the command in m->call */
         struct state state;
@@ -598,7 +600,7 @@ static struct monitor_verdict evaluate(struct manager *m, bool manual) {
                 .active = &m->active.monitor, .standby = &m->standby.monitor,
                 .threshold = c->health.failure_threshold, .manual = manual,
                 .failed_over = m->failed_over && !manual,
-                .failover_running = m->failover != NULL || m->switchover != NULL,
+                .failover_running = m->failover != NULL || m->switchover != NULL || m->rejoin != NULL,
                 .paused = m->pause.paused,
                 .in_startup_grace = !manual && now_monotonic_usec() - m->started_usec < c->health.startup_grace_usec,
                 .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
@@ -812,8 +814,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (si->ssi_signo == SIGHUP) {
                 if (m->once || m->exit_when_done) /* a one-shot run's targets and answers are its own */
                         log_notice("SIGHUP ignored: a one-shot run keeps the config it started with");
-                else if (m->switchover) {       /* its steps read the config in force: it stays until the end */
-                        log_notice("SIGHUP: the config is reloaded when the switchover in progress ends");
+                else if (m->switchover || m->rejoin) {  /* its steps read the config in force: it stays to the end */
+                        log_notice("SIGHUP: the config is reloaded when the %s in progress ends",
+                                   m->switchover ? "switchover" : "rejoin");
                         m->reload_after_op = true;
                 } else
                         manager_reload(m);
@@ -830,10 +833,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         notify_stopping(&m->notify);
         event_emit(&m->bus, &ev, "stopping (signal %s)%s", sigabbrev_np((int) si->ssi_signo),
                    m->failover ? ": a failover is in progress and is being interrupted" : "");
-        if (m->switchover)
-                log_warning("stopping: a switchover is in progress and is being interrupted; the record says where");
+        if (m->switchover || m->rejoin)
+                log_warning("stopping: a %s is in progress and is being interrupted; the record says where",
+                            m->switchover ? "switchover" : "rejoin");
         m->failover = failover_free(m->failover);
         m->switchover = switchover_free(m->switchover);
+        m->rejoin = rejoin_free(m->rejoin);
         return sd_event_exit(m->event, m->once || m->exit_when_done ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
@@ -909,6 +914,7 @@ struct manager *manager_free(struct manager *m) {
         control_free(m->control);
         failover_free(m->failover);
         switchover_free(m->switchover);
+        rejoin_free(m->rejoin);
         observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
         sshmux_free(m->sshmux);         /* kills the ssh master, removes its socket */
         for (unsigned i = 0; i < CONFIG_SITES; i++)
@@ -1312,9 +1318,9 @@ static void command_switchover(struct manager *m, const char *to) {
         };
         int r;
 
-        if (m->failover || m->switchover) {
+        if (m->failover || m->switchover || m->rejoin) {
                 log_error("--switchover refused: a %s is in progress (see --status)", m->failover ? "failover"
-                          : "switchover");
+                          : m->switchover ? "switchover" : "rejoin");
                 command_finish(m, EXIT_REFUSED);
                 return;
         }
@@ -1344,6 +1350,60 @@ int manager_run_switchover(struct manager *m, const char *to) {
         return run_loop(m);
 }
 
+/* ---- rejoin ------------------------------------------------------------------------------------------- */
+
+/* After a rejoin the record says latch none: the config is read again with its roles, and the daemon watches
+ * the pair in the new direction (failover S → O) at once — as --clear-state re-arms today. */
+static void on_rejoin_done(struct rejoin *rj, int code, void *userdata) {
+        struct manager *m = userdata;
+
+        (void) rj;
+        m->rejoin = rejoin_free(m->rejoin);
+        rearm_after_op(m);
+        if (m->call || m->exit_when_done)
+                command_finish(m, code);
+}
+
+static void command_rejoin(struct manager *m, bool reclone) {
+        char why[512] = "";
+        struct rejoin_params p = {
+                .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
+                .reclone = reclone, .done = on_rejoin_done, .userdata = m,
+                .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
+        };
+        int r;
+
+        if (m->failover || m->switchover || m->rejoin) {
+                log_error("--rejoin refused: a %s is in progress (see --status)", m->failover ? "failover"
+                          : m->switchover ? "switchover" : "rejoin");
+                command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        load_state(m);          /* we hold the lock: the record on disk is the truth */
+        if (m->failed_over && m->state.outcome == STATE_NONE) {
+                log_error("--rejoin refused: the record in %s cannot be read; inspect it (--status)",
+                          m->config->state_dir);
+                command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        r = rejoin_start(&p, &m->rejoin, why, sizeof why);
+        if (r != 0) {
+                if (why[0])
+                        log_error("%s", why);
+                else
+                        log_error_errno(r, "--rejoin: cannot start: %s", strerror(-r));
+                command_finish(m, r > 0 ? r : EXIT_FAILURE);
+                return;
+        }
+        update_status(m);
+}
+
+int manager_run_rejoin(struct manager *m, bool reclone) {
+        m->exit_when_done = true;
+        command_rejoin(m, reclone);     /* a refusal has already asked the loop to exit with its code */
+        return run_loop(m);
+}
+
 static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
         struct manager *m = userdata;
 
@@ -1368,8 +1428,7 @@ static void on_control_request(struct control_call *call, const struct control_r
                 command_switchover(m, req->site);
                 break;
         case CONTROL_REJOIN:
-                log_error("--rejoin: not in this daemon yet");
-                command_finish(m, EXIT_USAGE);
+                command_rejoin(m, req->reclone);
                 break;
         }
 }

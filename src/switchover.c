@@ -28,17 +28,16 @@
 #include "nginx.h"
 #include "op.h"
 #include "pgtext.h"
+#include "siteop.h"
 #include "template.h"
 #include "util.h"
 
-#define NGINX_FILE_MAX (16u * 1024u * 1024u)
 #define CATCH_UP_INTERVAL_USEC (10 * USEC_PER_MSEC)
 #define PROMOTE_POLL_USEC (10 * USEC_PER_MSEC)
-#define STREAM_POLL_USEC (250 * USEC_PER_MSEC)
-#define TIMELINE_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define STEP_GUARD_USEC (7 * 3600 * USEC_PER_SEC)     /* above every configurable timeout: a bug guard only */
 
 struct switchover {
+        struct siteop_pair pair;                /* first: the shared O-side steps (siteop.h) take this context */
         const struct config *config;
         unsigned o, n;                          /* site indexes: old primary, new primary */
         char *control_path[CONFIG_SITES];       /* copies: a master replaced meanwhile must not pull them away */
@@ -63,49 +62,11 @@ static uint64_t connect_timeout(const struct switchover *sw) {
         return sw->config->database.connect_timeout_usec;
 }
 
-/* The conninfo the other site's tools use to reach `source`, naming `target` in pg_stat_replication. */
-static char *source_conninfo(const struct config *c, unsigned source, unsigned target) {
-        char *s = NULL;
-
-        if (asprintf(&s, "%s application_name=%s", c->sites[source].database.replication_conninfo,
-                     c->sites[target].database.application_name) < 0)
-                return NULL;
-        return s;
-}
-
-/* A site's command template expanded for a step; NULL with `err` written when it cannot be. */
-static char **site_argv(const struct config *c, unsigned i, const struct config_command *cmd, const char *role,
-                        uint64_t epoch, const char *control_path, char *err, size_t err_size) {
-        const struct config_site *s = &c->sites[i];
-        _cleanup_free_ char *source = s->database.replication_conninfo || c->sites[!i].database.replication_conninfo
-                                      ? source_conninfo(c, !i, i) : NULL;
-        struct template_vars vars = {
-                .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = cmd->timeout_usec,
-                .control_path = control_path, .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = role,
-                .epoch = epoch, .source = c->sites[!i].database.replication_conninfo ? source : NULL,
-        };
-        char **argv = NULL;
-
-        if (!cmd->argv) {
-                snprintf(err, err_size, "site %s has no such command configured", s->name);
-                return NULL;
-        }
-        if (template_expand(cmd->argv, &vars, &argv, err, err_size) < 0)
-                return NULL;
-        return argv;
-}
-
 static void run_site_command(struct op *op, struct switchover *sw, unsigned i, const struct config_command *cmd,
                              const char *role, op_judge_command_fn judge) {
-        char err[256];
-        char **argv = site_argv(sw->config, i, cmd, role, op_record(op)->epoch, sw->control_path[i], err,
-                                sizeof err);
+        struct template_vars extra = { .control_path = sw->control_path[i] };
 
-        if (!argv) {
-                op_step_done(op, false, -1, "%s", err);
-                return;
-        }
-        op_run_command(op, argv, cmd->timeout_usec, judge);
+        siteop_run(op, sw->config, i, cmd, role, &extra, judge);
 }
 
 /* ---- checklist ------------------------------------------------------------------------------------------ */
@@ -224,37 +185,10 @@ static void run_check_new_standby(struct op *op, void *ctx) {
 
 /* ---- prepare: the nginx file ---------------------------------------------------------------------------- */
 
-static char *nginx_backup_path(const struct config *c) {
-        char *p = NULL;
-
-        return asprintf(&p, "%s.blfailoverd.bak", c->nginx.config) < 0 ? NULL : p;
-}
-
-/* The site file with N serving and O its backup, and the file as it is now. */
-static int nginx_new_bytes(const struct config *c, unsigned serving, unsigned standby, char **ret_current,
-                           size_t *ret_current_len, char **ret_new, size_t *ret_len, char *detail, size_t size) {
-        struct nginx_error err = {};
-        int r;
-
-        r = fileio_read(c->nginx.config, NGINX_FILE_MAX, ret_current, ret_current_len);
-        if (r < 0) {
-                snprintf(detail, size, "cannot read %s: %s", c->nginx.config, strerror(-r));
-                return r;
-        }
-        r = nginx_set_roles(*ret_current, *ret_current_len, c->nginx.upstream, c->sites[serving].nginx_server,
-                            c->sites[standby].nginx_server, NGINX_STANDBY_BACKUP, ret_new, ret_len, &err);
-        if (r < 0) {
-                snprintf(detail, size, "%s:%u:%u: %s", c->nginx.config, err.line, err.col, err.message);
-                free(*ret_current);
-                *ret_current = NULL;
-        }
-        return r;
-}
-
 static void run_nginx_write(struct op *op, void *ctx) {
         struct switchover *sw = ctx;
         const struct config *c = sw->config;
-        _cleanup_free_ char *current = NULL, *rewritten = NULL, *backup = nginx_backup_path(c);
+        _cleanup_free_ char *current = NULL, *rewritten = NULL, *backup = siteop_nginx_backup_path(c);
         size_t current_len = 0, len = 0;
         char detail[512];
         int r;
@@ -263,7 +197,7 @@ static void run_nginx_write(struct op *op, void *ctx) {
                 op_step_done(op, false, -1, "out of memory");
                 return;
         }
-        r = nginx_new_bytes(c, sw->n, sw->o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
+        r = siteop_nginx_bytes(c, sw->n, sw->o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
         if (r < 0) {
                 op_step_done(op, false, -1, "%s", detail);
                 return;
@@ -470,114 +404,6 @@ static void run_stack_start_new(struct op *op, void *ctx) {
         run_site_command(op, sw, sw->n, &site(sw, sw->n)->stack_start, "active", NULL);
 }
 
-static int check_new_timeline(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
-        struct switchover *sw = ctx;
-
-        snprintf(detail, size, "%s's pg_control timeline %s, its WAL's timeline %s", site(sw, sw->n)->name,
-                 r->values[0] ? r->values[0] : "?", r->values[1] ? r->values[1] : "?");
-        return r->values[0] && r->values[1] && strcmp(r->values[0], r->values[1]) == 0 ? 1 : 0;
-}
-
-static void judge_new_checkpoint(struct op *op, void *ctx, const struct db_result *r) {
-        struct switchover *sw = ctx;
-
-        if (r->error < 0) {
-                op_step_done(op, false, -1, "CHECKPOINT on %s failed: %s", site(sw, sw->n)->name, r->message);
-                return;
-        }
-        /* pg_rewind reads the source's timeline from its pg_control: only a checkpoint after the promotion puts the
-         * new one there (pg_rewind <= 15 would otherwise say "no rewind required" for a diverged target). */
-        op_poll_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw),
-                    "SELECT timeline_id::text, ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
-                    "::bit(32)::int::text FROM pg_control_checkpoint()", CATCH_UP_INTERVAL_USEC * 10,
-                    now_monotonic_usec() + TIMELINE_TIMEOUT_USEC, check_new_timeline);
-}
-
-static void run_new_checkpoint(struct op *op, void *ctx) {
-        struct switchover *sw = ctx;
-
-        op_run_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), sw->config->database.promote_timeout_usec,
-                   "CHECKPOINT", judge_new_checkpoint);
-}
-
-static void judge_rewind(struct op *op, void *ctx, const struct spawn_result *res) {
-        struct switchover *sw = ctx;
-        struct pgtext_rewind rw = {};
-        char lsn[PGTEXT_LSN_MAX], outcome[128];
-
-        spawn_outcome_describe(res, outcome, sizeof outcome);
-        if (pgtext_rewind(res->output, res->output_len, &rw) < 0 || !spawn_result_ok(res)) {
-                op_step_done(op, false, res->outcome == SPAWN_EXITED ? res->exit_code : -1, "pg_rewind: %s%s", outcome,
-                             rw.rewinding_started ? "; it had started rewriting: re-clone with --rejoin --reclone" : "");
-                return;
-        }
-        switch (rw.verdict) {
-        case PGTEXT_REWIND_NOT_REQUIRED:
-                state_fact_set(op_record(op), "rewind", "no_rewind_required");
-                op_step_done(op, true, 0, "no rewind required (the hand over was complete); standby config written");
-                return;
-        case PGTEXT_REWIND_DIVERGED:
-                pgtext_format_lsn(rw.fork_lsn, lsn);
-                state_fact_set(op_record(op), "rewind", "diverged %s", lsn);
-                op_say(op, true, "%s had WAL past the fork at %s that %s never replayed: it was rewound away",
-                       site(sw, sw->o)->name, lsn, site(sw, sw->n)->name);
-                op_step_done(op, true, 0, "rewound from the fork at %s on timeline %u", lsn, rw.fork_timeline);
-                return;
-        default:
-                op_step_done(op, false, 0, "pg_rewind exited 0 without saying what it did: refusing to start %s",
-                             site(sw, sw->o)->name);
-        }
-}
-
-static void run_rewind(struct op *op, void *ctx) {
-        struct switchover *sw = ctx;
-
-        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.rewind, "standby", judge_rewind);
-}
-
-static void run_start_old(struct op *op, void *ctx) {
-        struct switchover *sw = ctx;
-
-        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.start, "standby", NULL);
-}
-
-static int check_streaming(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
-        struct switchover *sw = ctx;
-        uint64_t lag = r->values[1] ? strtoull(r->values[1], NULL, 10) : UINT64_MAX;
-
-        (void) op;
-        snprintf(detail, size, "%s sees %s %s, %s bytes behind", site(sw, sw->n)->name, site(sw, sw->o)->name,
-                 r->values[0] ? r->values[0] : "not connected", r->values[1] ? r->values[1] : "?");
-        return r->values[0] && strcmp(r->values[0], "streaming") == 0 && lag <= sw->config->rejoin.max_lag_bytes;
-}
-
-static void run_streaming(struct op *op, void *ctx) {
-        struct switchover *sw = ctx;
-        _cleanup_free_ char *sql = NULL;
-
-        if (asprintf(&sql, "SELECT (SELECT state FROM pg_stat_replication WHERE application_name = '%s' "
-                     "ORDER BY backend_start DESC LIMIT 1), (SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)"
-                     "::bigint FROM pg_stat_replication WHERE application_name = '%s' ORDER BY backend_start DESC "
-                     "LIMIT 1)", site(sw, sw->o)->database.application_name,
-                     site(sw, sw->o)->database.application_name) < 0) {
-                op_step_done(op, false, -1, "out of memory");
-                return;
-        }
-        op_poll_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw), sql,
-                    STREAM_POLL_USEC, now_monotonic_usec() + sw->config->switchover.stream_timeout_usec,
-                    check_streaming);
-}
-
-static void run_stack_start_old(struct op *op, void *ctx) {
-        struct switchover *sw = ctx;
-
-        if (!site(sw, sw->o)->stack_start.argv) {
-                op_step_done(op, true, -1, "skipped: %s has no stack.start", site(sw, sw->o)->name);
-                return;
-        }
-        run_site_command(op, sw, sw->o, &site(sw, sw->o)->stack_start, "standby", NULL);
-}
-
 static void run_done(struct op *op, void *ctx) {
         struct switchover *sw = ctx;
 
@@ -657,12 +483,14 @@ static const struct op_step steps[] = {
           true },
         { "switch", "reload nginx: traffic moves to the new primary's site", run_switch, OP_STOP, false },
         { "stack_start_new", "start the new primary's stack", run_stack_start_new, OP_STOP, false },
-        { "new_checkpoint", "CHECKPOINT on the new primary (pg_rewind reads its timeline)", run_new_checkpoint,
+        { "new_checkpoint", "CHECKPOINT on the new primary (pg_rewind reads its timeline)", siteop_step_new_checkpoint,
           OP_STOP, false },
-        { "rewind", "pg_rewind -R the old primary from the new one (no rewind expected)", run_rewind, OP_STOP, false },
-        { "start_old", "start the old primary as a standby", run_start_old, OP_STOP, false },
-        { "streaming", "the old primary streams from the new one", run_streaming, OP_STOP, false },
-        { "stack_start_old", "start the old primary's stack as the standby's", run_stack_start_old, OP_STOP, false },
+        { "rewind", "pg_rewind -R the old primary from the new one (no rewind expected)", siteop_step_rewind,
+          OP_STOP, false },
+        { "start_old", "start the old primary as a standby", siteop_step_start_target, OP_STOP, false },
+        { "streaming", "the old primary streams from the new one", siteop_step_streaming, OP_STOP, false },
+        { "stack_start_old", "start the old primary's stack as the standby's", siteop_step_stack_start_target,
+          OP_STOP, false },
         { "done", "record: armed in the new direction", run_done, OP_STOP, false },
 };
 
@@ -727,7 +555,7 @@ static int pick_sites(const struct config *c, const struct state *record, const 
  * switchover's rewrite started from: a backup left by an older operation is never copied over a newer file. */
 static void resume_nginx_original(struct switchover *sw, const struct state *journal) {
         const struct config *c = sw->config;
-        _cleanup_free_ char *backup = nginx_backup_path(c), *bak = NULL, *current = NULL, *rewritten = NULL;
+        _cleanup_free_ char *backup = siteop_nginx_backup_path(c), *bak = NULL, *current = NULL, *rewritten = NULL;
         size_t bak_len = 0, current_len = 0, len = 0;
         struct nginx_error err = {};
         bool write_started = false;
@@ -735,8 +563,8 @@ static void resume_nginx_original(struct switchover *sw, const struct state *jou
         for (size_t i = 0; i < journal->n_steps; i++)
                 if (strcmp(journal->steps[i].name, "nginx_write") == 0)
                         write_started = journal->steps[i].status != STATE_STEP_PENDING;
-        if (!write_started || !backup || fileio_read(backup, NGINX_FILE_MAX, &bak, &bak_len) < 0 ||
-            fileio_read(c->nginx.config, NGINX_FILE_MAX, &current, &current_len) < 0 ||
+        if (!write_started || !backup || fileio_read(backup, SITEOP_NGINX_MAX, &bak, &bak_len) < 0 ||
+            fileio_read(c->nginx.config, SITEOP_NGINX_MAX, &current, &current_len) < 0 ||
             nginx_set_roles(bak, bak_len, c->nginx.upstream, c->sites[sw->n].nginx_server,
                             c->sites[sw->o].nginx_server, NGINX_STANDBY_BACKUP, &rewritten, &len, &err) < 0)
                 return;
@@ -750,9 +578,11 @@ static void resume_nginx_original(struct switchover *sw, const struct state *jou
 }
 
 static int copy_control_paths(struct switchover *sw, const struct switchover_params *p) {
-        for (unsigned i = 0; i < CONFIG_SITES; i++)
+        for (unsigned i = 0; i < CONFIG_SITES; i++) {
                 if (p->ssh_control_path[i] && !(sw->control_path[i] = strdup(p->ssh_control_path[i])))
                         return -ENOMEM;
+                sw->pair.control_path[i] = sw->control_path[i];
+        }
         return 0;
 }
 
@@ -825,7 +655,11 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
         sw = calloc(1, sizeof *sw);
         if (!sw)
                 return -ENOMEM;
-        *sw = (struct switchover) { .config = p->config, .o = o, .n = n, .done = p->done, .userdata = p->userdata };
+        *sw = (struct switchover) {
+                .pair = { .config = p->config, .source = n, .target = o,
+                          .stream_timeout_usec = p->config->switchover.stream_timeout_usec },
+                .config = p->config, .o = o, .n = n, .done = p->done, .userdata = p->userdata,
+        };
         r = copy_control_paths(sw, p);
         if (r < 0) {
                 switchover_free(sw);
@@ -861,17 +695,7 @@ struct switchover *switchover_free(struct switchover *sw) {
 
 static void print_argv(FILE *out, const struct config *c, unsigned i, const struct config_command *cmd,
                        const char *role) {
-        char err[256];
-        char **argv = cmd->argv ? site_argv(c, i, cmd, role, 0, NULL, err, sizeof err) : NULL;
-        _cleanup_free_ char *line = argv ? spawn_argv_to_string(argv) : NULL;
-
-        if (!cmd->argv)
-                fprintf(out, "      (not configured: skipped)\n");
-        else if (!argv)
-                fprintf(out, "      cannot expand: %s\n", err);
-        else
-                fprintf(out, "      $ %s   (timeout %.0fs)\n", line ? line : argv[0], (double) cmd->timeout_usec / 1e6);
-        strv_free(argv);
+        siteop_print_argv(out, c, i, cmd, role, NULL);
 }
 
 static void print_step_detail(FILE *out, const struct config *c, unsigned o, unsigned n, const char *name) {
@@ -921,7 +745,7 @@ int switchover_dry_run(const struct config *c, const struct state *record, FILE 
         fprintf(out, "A failure before the promotion puts back, in this order:\n");
         for (size_t i = 0; i < ELEMENTSOF(put_back); i++)
                 fprintf(out, "  %zu. %-18s %s\n", i + 1, put_back[i].name, put_back[i].purpose);
-        r = nginx_new_bytes(c, n, o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
+        r = siteop_nginx_bytes(c, n, o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
         if (r < 0) {
                 log_error("switchover: dry run: %s", detail);
                 return EXIT_FAILURE;

@@ -17,8 +17,7 @@ import topology as T
 from topology import LOG  # noqa: F401 -- the log contract, for the daemon scenarios
 
 # The daemon scenarios that wait for `blfailoverd --switchover` / `--rejoin` (the lead's branch).
-PENDING = ("test_switchover_a_b_a_zero_loss", "test_rejoin_diverged_reports_discarded",
-           "test_rejoin_refused_while_old_primary_writable")
+PENDING = ("test_switchover_a_b_a_zero_loss",)
 
 K_DIVERGED = 37         # rows committed on the old primary after the standby was cut off
 
@@ -232,6 +231,14 @@ def lifecycle_config(ctx, pair, **health):
     return cfg
 
 
+def lifecycle_daemon(ctx, cfg, serving="a"):
+    """The daemon on the sites form: its targets carry the site names (\"active a\", \"standby b\")."""
+    d = ctx.daemon(cfg, ready=False)
+    standby = "b" if serving == "a" else "a"
+    ctx.wait_ready(d, active=f"active {serving}: healthy", standby=f"standby {standby}: healthy")
+    return d
+
+
 def read_record(ctx):
     """STATE_DIR/state as {key: value} for its single-valued lines (serving, epoch, latch, op, op_outcome, …)."""
     rec = {}
@@ -297,7 +304,7 @@ def test_rejoin_diverged_reports_discarded(ctx):
     """§4.2 (3): the daemon fails over to b after a was SIGKILLed with K rows b never got; --rejoin rewinds a,
     reports the fork and K discarded commits, a streams from b; then a fault on b fails over back to a."""
     with new_pair(ctx) as pair:
-        d = ctx.daemon(lifecycle_config(ctx, pair))
+        d = lifecycle_daemon(ctx, lifecycle_config(ctx, pair))
         table = "blf_lost"
         pair.sql("a", f"CREATE TABLE {table} (seq bigint)")
         pair.wait_caught_up("a", "b")
@@ -326,21 +333,36 @@ def test_rejoin_diverged_reports_discarded(ctx):
         ctx.expect(pair.is_primary("a"), "a is not the primary after the failover back")
 
 
-def test_rejoin_refused_while_old_primary_writable(ctx):
-    """§4.2 (4): after `--once --force` with a still alive and writable, --rejoin refuses (exit 3, says to fence
-    it first) and touches nothing: a's postmaster PID and pg_control are unchanged."""
+def test_rejoin_refused_while_writable(ctx):
+    """§4.2 (4): a forced failover leaves a alive and writable beside the promoted b; --rejoin refuses (exit 3) with
+    the sentence that says to fence a first, and changes nothing: a's postmaster, its pg_control and the record
+    are as before; then, a fenced (stopped), --rejoin rewinds it and the pair streams."""
     with new_pair(ctx) as pair:
         ctx.write_config(lifecycle_config(ctx, pair))
+        pair.sql("a", "CREATE TABLE blf_kept (seq bigint)")
+        pair.wait_caught_up("a", "b")
         r = ctx.cli(*T.ARGS_ONCE, *T.ARGS_FORCE, timeout=120)
         ctx.expect_rc(r, T.EXIT_OK, "--once --force")
-        ctx.expect(pair.is_primary("a") and pair.is_primary("b"), "a and b should both be writable here")
-        pid, control = pair.postmaster_pid("a"), pair.controldata("a")
-        r = ctx.cli(*T.ARGS_REJOIN, timeout=60)
+        ctx.expect(pair.is_primary("a") and pair.is_primary("b"), "the forced failover should leave two primaries")
+        pid, cd = pair.postmaster_pid("a"), pair.controldata("a")
+        with open(ctx.state_file, "rb") as f:
+            record = f.read()
+        r = ctx.cli(*T.ARGS_REJOIN, timeout=120)
         ctx.expect_rc(r, T.EXIT_REFUSED, "--rejoin while a is writable")
-        ctx.expect("answers as a writable primary" in r.stdout + r.stderr and "fence it first" in r.stdout + r.stderr,
-                   "--rejoin did not say a answers as a writable primary and must be fenced")
+        out = r.stdout + r.stderr
+        ctx.expect("rejoin refused: a answers as a writable primary (127.0.0.1): fence it first "
+                   "(sites[0].database.commands.stop, or your fence), then run --rejoin again; nothing was changed"
+                   in out, f"the refusal sentence is missing:\n{out}")
         ctx.expect_eq(pair.postmaster_pid("a"), pid, "a's postmaster PID")
-        after = pair.controldata("a")
+        ctx.expect(pair.is_primary("a"), "a is no longer a primary after a refused --rejoin")
         for key in ("Database cluster state", "Latest checkpoint location", "Latest checkpoint's TimeLineID"):
-            ctx.expect_eq(after[key], control[key], f"a's pg_control {key}")
-        pair.stop_node("a")         # fenced by hand: the invariants hold again once a has rejoined (not here)
+            ctx.expect_eq(pair.controldata("a")[key], cd[key], f"a's pg_controldata {key}")
+        with open(ctx.state_file, "rb") as f:
+            ctx.expect(f.read() == record, "the record changed on a refused --rejoin")
+        # fenced, it rejoins
+        pair.stop_node("a")
+        r = ctx.cli(*T.ARGS_REJOIN, timeout=300)
+        ctx.expect_rc(r, T.EXIT_OK, "--rejoin after a was fenced")
+        expect_roles(ctx, "b", 1, "none")
+        pair.wait_caught_up("b", "a")
+        T.check_invariants(pair, None, "blf_kept")

@@ -1,0 +1,56 @@
+/* siteop: owns what the lifecycle modes (switchover.h, rejoin.h) do the same way on a site — a site's command
+ * template expanded into the argv a step runs, the nginx site file with given roles, and the steps that turn the old
+ * primary (the target) into a standby of the serving site (the source): new_checkpoint, rewind, start, streaming,
+ * stack_start. ONE implementation, so a switchover's O side and a rejoin cannot drift apart. It decides nothing
+ * about when they run: the modes put these functions in their step tables (op.h). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "op.h"
+#include "pgtext.h"
+#include "template.h"
+
+/* The two sides of a rejoin. A mode's step context (op_params.ctx) BEGINS with one of these, so the siteop_step_*
+ * functions below can be put in its step table as they are. */
+struct siteop_pair {
+        const struct config *config;
+        unsigned source;                /* the serving site: the new primary */
+        unsigned target;                /* the old primary, becoming the source's standby */
+        uint64_t stream_timeout_usec;   /* streaming: switchover.stream_timeout or rejoin.stream_timeout */
+        bool reclone_fallback;          /* rewind broke the target half-way: re-clone instead of failing */
+        const char *control_path[CONFIG_SITES]; /* each site's warm ssh master socket (sshmux.h), or NULL */
+        /* filled by the steps */
+        bool fork_known;                /* a dry run (or the rewind) named the fork */
+        uint64_t fork_lsn;
+        unsigned fork_timeline;
+        bool reclone;                   /* the target is re-cloned (pg_basebackup) rather than rewound */
+};
+
+/* Extra template variables for one command (control_path, dry_run, tli, from, until); NULL: none. */
+char **siteop_argv(const struct config *c, unsigned i, const struct config_command *cmd, const char *role,
+                   uint64_t epoch, const struct template_vars *extra, char *err, size_t err_size);
+/* Runs site i's `cmd` as the step's command (op_run_command); a template that cannot expand fails the step. */
+void siteop_run(struct op *op, const struct config *c, unsigned i, const struct config_command *cmd,
+                const char *role, const struct template_vars *extra, op_judge_command_fn judge);
+/* "      $ argv   (timeout Ns)" for the dry runs, or why it cannot be expanded / is not configured. */
+void siteop_print_argv(FILE *out, const struct config *c, unsigned i, const struct config_command *cmd,
+                       const char *role, const struct template_vars *extra);
+
+#define SITEOP_NGINX_MAX (16u * 1024u * 1024u)      /* the site file, as the failover's FAILOVER_NGINX_MAX */
+
+/* The nginx site file with `serving` serving and `standby` its backup, and the file as it is now. */
+int siteop_nginx_bytes(const struct config *c, unsigned serving, unsigned standby, char **ret_current,
+                       size_t *ret_current_len, char **ret_new, size_t *ret_len, char *detail, size_t size);
+/* "<site file>.blfailoverd.bak", malloc'd */
+char *siteop_nginx_backup_path(const struct config *c);
+
+/* The shared steps; ctx begins with a struct siteop_pair. */
+void siteop_step_new_checkpoint(struct op *op, void *ctx);     /* CHECKPOINT on the source + its pg_control TLI */
+void siteop_step_rewind(struct op *op, void *ctx);             /* pg_rewind -R the target from the source */
+void siteop_step_start_target(struct op *op, void *ctx);       /* status; start when not running */
+void siteop_step_streaming(struct op *op, void *ctx);          /* the source sees the target streaming, lag bound */
+void siteop_step_stack_start_target(struct op *op, void *ctx); /* the target's stack, {role} standby */
