@@ -183,7 +183,7 @@ static void rejoin_dry_run__after_failover__exact_argv_on_the_old_primary(void *
         assert_non_null(strstr(text, "db-a"));
         /* The remote command line is one word of ssh's argv, so the dry run shows it quoted once more: Q is what
          * one quote inside it looks like. */
-        assert_non_null(strstr(text, "postgres@db-a '" Q "/usr/lib/postgresql/15/bin/pg_rewind" Q " " Q "-D" Q " " Q
+        assert_non_null(strstr(text, "postgres@db-a '" Q "env" Q " " Q "LC_ALL=C" Q " " Q "/usr/lib/postgresql/15/bin/pg_rewind" Q " " Q "-D" Q " " Q
                                "/var/lib/postgresql/15/main" Q " " Q "--source-server=host=10.0.0.12 user=replicator "
                                "application_name=a" Q " " Q "-R" Q " " Q "--dry-run" Q "'"));
         assert_non_null(strstr(text, "application_name=a" Q " " Q "-R" Q "'   (timeout"));
