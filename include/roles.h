@@ -11,6 +11,7 @@
  * config lacks (why is written). */
 int roles_serving_index(const struct config *c, const struct state *record, char *why, size_t why_size);
 
-/* Reads c->state_dir's record (an unreadable or absent one leaves serves_first) and applies the roles. A record
- * naming a site the config lacks is a config error added to errs (line 0), -EINVAL. */
+/* The sites form: reads c->state_dir's record (an unreadable or absent one leaves serves_first) and applies the
+ * roles; a record naming a site the config lacks is a config error added to errs (line 0), -EINVAL. The runbook
+ * form is left as its file says (its operator edits the file after a role change): 0. */
 int roles_apply_from_record(struct config *c, struct config_errors *errs);

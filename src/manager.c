@@ -1,5 +1,5 @@
 /* manager: the daemon's loop — it wires timers, signals, health results and the failover together. */
-#include "manager.h"
+#include "manager_core.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -8,90 +8,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "check.h"
-#include "control.h"
-#include "dbprobe.h"
-#include "drill.h"
-#include "event.h"
-#include "failover.h"
-#include "gates.h"
-#include "health.h"
-#include "log.h"
-#include "monitor.h"
-#include "notify.h"
-#include "observe.h"
-#include "pause.h"
-#include "spawn.h"
-#include "sshmux.h"
-#include "rejoin.h"
-#include "switchover.h"
-#include "roles.h"
-#include "state.h"
-#include "util.h"
-
-struct endpoint {
-        struct manager *manager;
-        const char *role;                       /* "active" / "standby" */
-        const struct config_endpoint *config;   /* points into manager->config */
-        char *url_shown;                        /* redacted, for messages */
-        struct health_target *target;
-        struct monitor_endpoint monitor;
-        struct health_result last;
-        uint64_t checks;                        /* finished since start, for the live view's histograms */
-        uint64_t checked_usec;                  /* CLOCK_REALTIME of the last finished check */
-        uint64_t started_mono_usec;             /* CLOCK_MONOTONIC: when the check out now (or the last) started */
-        uint64_t answer_started_mono_usec;      /* when the check behind `last` started: newer than a request? */
-        bool off_cadence;                       /* the check out now was asked for a --once, between two ticks */
-};
-
-struct manager {
-        sd_event *event;
-        char *config_path;
-        struct config *config;
-        struct event_bus bus;
-        struct notify notify;
-        struct health *health;
-        struct endpoint active, standby;
-        sd_event_source *tick;
-        uint64_t next_tick_usec;
-        uint64_t last_tick_usec;                /* when the tick that started the latest checks was due */
-        struct dbprobe *standby_db;             /* NULL without a database section */
-        struct dbprobe *primary_db;             /* NULL without database.primary */
-        struct spawn *confirm;                  /* the second-opinion command while it runs */
-        enum monitor_confirm confirm_state;
-        uint64_t started_usec;                  /* CLOCK_MONOTONIC, for health.startup_grace */
-        uint64_t started_realtime_usec;         /* for the live view */
-        struct observe *observe;                /* daemon mode only: status file, metrics, alerts, hooks */
-        struct sshmux *sshmux;                  /* daemon mode only: the warm ssh master (NULL: fresh logins) */
-        struct sshmux *site_mux[CONFIG_SITES];  /* daemon mode, sites form: one per database host with ssh */
-        struct failover *failover;
-        struct switchover *switchover;          /* a planned role change in progress */
-        struct rejoin *rejoin;                  /* the old primary becoming a standby, in progress */
-        bool reload_after_op;                   /* a SIGHUP came during a switchover/rejoin: reload when it ends */
-        bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
-        bool switchover_for_caller;             /* the switchover answers the command in m->call */
-        struct state state;
-        bool failed_over;                       /* the record is latched (or unreadable): no automatic failover */
-        struct pause pause;                     /* maintenance: no automatic action while .paused */
-        enum monitor_decision last_said;        /* so a held failover is said once, not every tick */
-        char refused[512];                      /* why the due failover cannot start; said once while it persists */
-        bool once, force;
-        unsigned once_pending;                  /* --once: answers still awaited before deciding */
-        uint64_t once_deadline_usec;            /* --once: how long a lagging standby may take to catch up */
-        bool drill;                             /* --once --dry-run: decide, run the harmless checks, say so */
-        struct drill *drill_checks;
-        struct monitor_verdict drill_verdict;
-        struct control *control;                /* daemon mode: commands from the CLI */
-        struct control_call *call;              /* the command in progress, if any */
-        bool request_once;                      /* that command is a --once waiting for fresh answers or a verdict */
-        bool once_said_lag;                     /* "waiting for the standby to replay" is said once */
-        bool request_pausing;                   /* a lagging standby: ask again after a short pause */
-        uint64_t request_since_usec;            /* CLOCK_MONOTONIC: answers to questions asked before do not count */
-        sd_event_source *request_deadline;      /* a --once through the daemon gives up when no answer comes */
-        sd_event_source *request_retry;         /* the pause between two looks at a lagging standby */
-        enum log_level level_before_usr2;       /* SIGUSR2 toggles debug logging and back to this */
-};
 
 /* ---- the one-line summary (systemctl status) ---------------------------------------------------------- */
 
@@ -119,7 +35,7 @@ static void describe_status(const struct manager *m, char *status, size_t size) 
                  m->pause.paused ? " · PAUSED" : "");
 }
 
-static void update_status(struct manager *m) {
+void manager_update_status(struct manager *m) {
         char status[256];
 
         describe_status(m, status, sizeof status);
@@ -129,7 +45,7 @@ static void update_status(struct manager *m) {
 
 /* ---- state ---------------------------------------------------------------------------------------------- */
 
-static void say_already_done(struct manager *m) {
+void manager_say_already_done(struct manager *m) {
         struct event ev = { .kind = EVENT_FAILOVER_ALREADY_DONE, .exit_status = -1 };
         char when[32] = "?";
         time_t t = (time_t) (m->state.started_usec / USEC_PER_SEC);
@@ -145,7 +61,7 @@ static void say_already_done(struct manager *m) {
                    m->state.op == STATE_OP_NONE ? "unreadable" : state_latch_to_string(m->state.latch));
 }
 
-static void load_state(struct manager *m) {
+void manager_load_state(struct manager *m) {
         int r = state_load(m->config->state_dir, &m->state);
 
         /* The latch, not the record's existence: a record whose latch is none (a finished switchover or rejoin)
@@ -165,7 +81,7 @@ static void load_state(struct manager *m) {
 }
 
 /* An unreadable pause file is a pause: whoever wrote it meant "hands off", and a wrong guess must not fail over. */
-static void load_pause(struct manager *m) {
+void manager_load_pause(struct manager *m) {
         int r = pause_load(m->config->state_dir, &m->pause);
 
         if (r == -ENOENT)
@@ -179,7 +95,7 @@ static void load_pause(struct manager *m) {
         }
 }
 
-static void say_paused(struct manager *m, const char *prefix) {
+void manager_say_paused(struct manager *m, const char *prefix) {
         struct event ev = { .kind = EVENT_PAUSED, .exit_status = -1 };
         char why[512];
 
@@ -190,9 +106,7 @@ static void say_paused(struct manager *m, const char *prefix) {
 
 /* ---- health checks -------------------------------------------------------------------------------------- */
 
-static void on_decision(struct manager *m);
 static void pull_tick_in(struct manager *m);
-static void dbprobes_ask(struct manager *m);
 static void confirm_reset(struct manager *m);
 
 static void say_change(struct endpoint *ep, enum monitor_change change) {
@@ -219,7 +133,7 @@ static void say_change(struct endpoint *ep, enum monitor_change change) {
         }
 }
 
-static void on_health_done(struct health_target *t, const struct health_result *r, void *userdata) {
+void manager_on_health_done(struct health_target *t, const struct health_result *r, void *userdata) {
         struct endpoint *ep = userdata;
         enum monitor_change change;
 
@@ -236,11 +150,11 @@ static void on_health_done(struct health_target *t, const struct health_result *
         say_change(ep, change);
         if (ep == &ep->manager->active && change == MONITOR_FAILING)
                 pull_tick_in(ep->manager);
-        on_decision(ep->manager);
-        update_status(ep->manager);
+        manager_on_decision(ep->manager);
+        manager_update_status(ep->manager);
 }
 
-static void endpoint_start_check(struct endpoint *ep) {
+void manager_endpoint_start_check(struct endpoint *ep) {
         int r;
 
         /* A check still running when the next is due has had the whole interval: it counts as failed — unless a
@@ -295,9 +209,9 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (log_get_max_level() >= LOG_LEVEL_DEBUG)
                 log_debug("tick: due %llu us (monotonic), late by %llu us", (unsigned long long) usec,
                           (unsigned long long) (now_monotonic_usec() - usec));
-        endpoint_start_check(&m->active);
-        endpoint_start_check(&m->standby);
-        dbprobes_ask(m);
+        manager_endpoint_start_check(&m->active);
+        manager_endpoint_start_check(&m->standby);
+        manager_dbprobes_ask(m);
         confirm_reset(m);
         schedule_tick(m);
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -319,7 +233,7 @@ static int endpoint_init(struct manager *m, struct endpoint *ep, const char *rol
         ep->url_shown = health_url_redact(c->url);
         if (!ep->url_shown)
                 return -ENOMEM;
-        return health_target_new(m->health, c->url, h->timeout_usec, h->expect_body, on_health_done, ep, &ep->target);
+        return health_target_new(m->health, c->url, h->timeout_usec, h->expect_body, manager_on_health_done, ep, &ep->target);
 }
 
 static int endpoints_init(struct manager *m, const struct config *old) {
@@ -361,11 +275,11 @@ static void on_db_answered(struct dbprobe *p, void *userdata) {
                 if (m->once_pending > 0)
                         m->once_pending--;
         }
-        on_decision(m);
-        update_status(m);
+        manager_on_decision(m);
+        manager_update_status(m);
 }
 
-static void dbprobes_ask(struct manager *m) {
+void manager_dbprobes_ask(struct manager *m) {
         int r;
 
         if (m->standby_db && (r = dbprobe_ask(m->standby_db)) < 0)
@@ -399,10 +313,10 @@ static void on_confirm_done(struct spawn *s, const struct spawn_result *res, voi
         m->confirm_state = spawn_result_ok(res) ? MONITOR_CONFIRM_ACTIVE_ALIVE : MONITOR_CONFIRM_ACTIVE_DOWN;
         log_info("failover: confirm command: %s → the active is %s from the second vantage point", outcome,
                  m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ? "ALIVE" : "down");
-        on_decision(m);
+        manager_on_decision(m);
 }
 
-static void start_confirm(struct manager *m) {
+void manager_start_confirm(struct manager *m) {
         const struct config_command *c = &m->config->confirm;
         int r;
 
@@ -425,7 +339,7 @@ static void confirm_reset(struct manager *m) {
 
 /* The end of --once or of a command from the CLI: the one-shot process exits with the code; the daemon sends it to
  * the caller and stops copying its log to it. */
-static void command_finish(struct manager *m, int code) {
+void manager_command_finish(struct manager *m, int code) {
         m->request_once = false;
         m->request_pausing = false;
         m->request_deadline = sd_event_source_disable_unref(m->request_deadline);
@@ -446,23 +360,23 @@ static void on_failover_done(struct failover *f, bool succeeded, void *userdata)
         struct manager *m = userdata;
 
         m->failover = failover_free(f);
-        load_state(m);
+        manager_load_state(m);
         m->failed_over = true;          /* a failover ran in this process: latched whatever the disk says */
         m->last_said = MONITOR_HOLD_ALREADY_DONE;
-        update_status(m);
+        manager_update_status(m);
         /* A command waiting on a failover gets its result, whoever started it. */
         if (m->once || m->call)
-                command_finish(m, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
+                manager_command_finish(m, succeeded ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
 /* The record is a failover that stopped mid-way (daemon killed or host down): the daemon resumes it. */
-static bool failover_interrupted(const struct manager *m) {
+bool manager_failover_interrupted(const struct manager *m) {
         return m->failed_over && m->state.op == STATE_OP_FAILOVER && m->state.outcome == STATE_RUNNING;
 }
 
 /* over_record: --force and a resume go ahead with a record; everything else re-reads it first, so a record written
  * since the loop last looked (it cannot be another process's: we hold the lock) still stops a second failover. */
-static int start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume,
+int manager_start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume,
                           bool over_record) {
         char why[sizeof m->refused] = "";
         struct failover_params params = {
@@ -474,9 +388,9 @@ static int start_failover(struct manager *m, const char *trigger, bool fence_req
         int r;
 
         if (!over_record) {
-                load_state(m);
+                manager_load_state(m);
                 if (m->failed_over) {
-                        say_already_done(m);
+                        manager_say_already_done(m);
                         return -EALREADY;
                 }
         }
@@ -487,7 +401,7 @@ static int start_failover(struct manager *m, const char *trigger, bool fence_req
         if (why[0] && strcmp(why, m->refused) != 0)
                 log_error_errno(r, "failover: not started: %s", why);
         snprintf(m->refused, sizeof m->refused, "%s", why);
-        update_status(m);
+        manager_update_status(m);
         return r;
 }
 
@@ -501,7 +415,7 @@ static void say_threshold(struct manager *m) {
 }
 
 /* What the gates module words a hold or the drill from: borrowed pointers, valid until the loop runs again. */
-static struct gate_facts gate_facts(const struct manager *m) {
+struct gate_facts manager_gate_facts(const struct manager *m) {
         return (struct gate_facts) {
                 .config = m->config, .standby = &m->standby.monitor, .standby_last = &m->standby.last,
                 .standby_url_shown = m->standby.url_shown,
@@ -514,10 +428,10 @@ static struct gate_facts gate_facts(const struct manager *m) {
         };
 }
 
-static void say_held(struct manager *m, enum monitor_decision d) {
+void manager_say_held(struct manager *m, enum monitor_decision d) {
         struct event ev = { .kind = EVENT_FAILOVER_HELD, .gate = monitor_decision_to_string(d), .exit_status = -1,
                             .role = "standby", .endpoint = m->config->standby.name };
-        struct gate_facts facts = gate_facts(m);
+        struct gate_facts facts = manager_gate_facts(m);
         char why[512];
 
         gates_describe_hold(&facts, d, why, sizeof why);
@@ -579,22 +493,18 @@ static void observe_status(struct manager *m) {
         snprintf(s.paused_reason, sizeof s.paused_reason, "%s", m->pause.reason);
         if (!m->failover && monitor_decision_is_hold(m->last_said)) {
                 snprintf(s.held_gate, sizeof s.held_gate, "%s", monitor_decision_to_string(m->last_said));
-                struct gate_facts facts = gate_facts(m);
+                struct gate_facts facts = manager_gate_facts(m);
                 gates_describe_hold(&facts, m->last_said, s.held_detail, sizeof s.held_detail);
         }
         snprintf(s.not_started, sizeof s.not_started, "%s", m->refused);
         observe_update(m->observe, &s);
 }
 
-static void decide_once(struct manager *m, struct monitor_verdict v);
-static void command_switchover(struct manager *m, const char *to);
-static int once_refuse_recorded(struct manager *m);
 static int control_start(struct manager *m);
-static void drill_gates_decided(struct manager *m, struct monitor_verdict v);
 
 /* manual: --once, from the command line or through the daemon — every gate but the threshold and the record, which
  * --once checked itself. */
-static struct monitor_verdict evaluate(struct manager *m, bool manual) {
+struct monitor_verdict manager_evaluate(struct manager *m, bool manual) {
         const struct config *c = m->config;
         struct monitor_view view = {
                 .active = &m->active.monitor, .standby = &m->standby.monitor,
@@ -612,53 +522,16 @@ static struct monitor_verdict evaluate(struct manager *m, bool manual) {
         return monitor_decide(&view);
 }
 
-/* A --once given to the daemon decides, as the one-shot process does, on answers to questions asked after it:
- * an answer that comes back later but was asked before (a check or query already out) does not count. */
-static bool request_answers_in(const struct manager *m) {
-        uint64_t since = m->request_since_usec;
-
-        return m->standby.answer_started_mono_usec >= since &&
-               (!m->standby_db || dbprobe_answer_asked_usec(m->standby_db) >= since) &&
-               (!m->primary_db || dbprobe_answer_asked_usec(m->primary_db) >= since);
-}
-
-/* Asks what has no fresh answer and is idle; one busy with an older question is asked again when it answers. A
- * check in flight is never cut short for this: cancelling it would count as a failure. */
-static void request_ask(struct manager *m) {
-        uint64_t since = m->request_since_usec;
-        int r;
-
-        if (!health_target_busy(m->standby.target) && m->standby.answer_started_mono_usec < since) {
-                endpoint_start_check(&m->standby);
-                m->standby.off_cadence = true;
-        }
-        if (m->standby_db && !dbprobe_busy(m->standby_db) && dbprobe_answer_asked_usec(m->standby_db) < since &&
-            (r = dbprobe_ask(m->standby_db)) < 0)
-                log_error_errno(r, "standby database: cannot ask: %s", strerror(-r));
-        if (m->primary_db && !dbprobe_busy(m->primary_db) && dbprobe_answer_asked_usec(m->primary_db) < since &&
-            (r = dbprobe_ask(m->primary_db)) < 0)
-                log_error_errno(r, "primary database: cannot ask: %s", strerror(-r));
-}
-
-static void on_decision(struct manager *m) {
+void manager_on_decision(struct manager *m) {
         struct monitor_verdict v;
 
-        if (m->once) {
-                if (m->once_pending == 0 && !m->failover)
-                        decide_once(m, evaluate(m, true));
+        if (manager_once_on_decision(m))
                 return;
-        }
-        if (m->request_once && !m->failover && !m->request_pausing) {
-                if (request_answers_in(m))
-                        decide_once(m, evaluate(m, true));
-                else
-                        request_ask(m);
-        }
-        v = evaluate(m, false);
+        v = manager_evaluate(m, false);
         if (v.decision == MONITOR_BUSY)
                 return;
         if (v.decision == MONITOR_ASK_CONFIRM) {
-                start_confirm(m);
+                manager_start_confirm(m);
                 return;
         }
         if (v.decision != MONITOR_FAILOVER)
@@ -669,11 +542,11 @@ static void on_decision(struct manager *m) {
                 say_threshold(m);
         m->last_said = v.decision;
         if (v.decision == MONITOR_HOLD_ALREADY_DONE)
-                say_already_done(m);
+                manager_say_already_done(m);
         else if (monitor_decision_is_hold(v.decision))
-                say_held(m, v.decision);
+                manager_say_held(m, v.decision);
         else if (v.decision == MONITOR_FAILOVER &&
-                 start_failover(m, "automatic", v.fence_required, NULL, false) == -EALREADY)
+                 manager_start_failover(m, "automatic", v.fence_required, NULL, false) == -EALREADY)
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;       /* a record turned up (said); refused: tried again */
 }
 
@@ -707,7 +580,7 @@ static int load_checked_config(const char *path, struct config **ret) {
 }
 
 /* The lock and the control socket live in state_dir: moving it means another pair, which takes a restart. */
-static int load_reload_config(struct manager *m, struct config **ret) {
+int manager_load_reload_config(struct manager *m, struct config **ret) {
         struct config *fresh = NULL;
         int r = load_checked_config(m->config_path, &fresh);
 
@@ -725,7 +598,7 @@ static int load_reload_config(struct manager *m, struct config **ret) {
 }
 
 /* Puts a checked config in force (takes it): endpoints, probes, the confirm command, the record, a tick now. */
-static int apply_config(struct manager *m, struct config *fresh) {
+int manager_apply_config(struct manager *m, struct config *fresh) {
         struct config *old = m->config;
         int r;
 
@@ -747,8 +620,8 @@ static int apply_config(struct manager *m, struct config *fresh) {
                 sd_event_exit(m->event, EXIT_FAILURE);
                 return r;
         }
-        load_state(m);
-        load_pause(m);
+        manager_load_state(m);
+        manager_load_pause(m);
         m->last_said = MONITOR_WAIT;
         m->next_tick_usec = now_monotonic_usec();
         sd_event_source_set_time(m->tick, m->next_tick_usec);
@@ -765,7 +638,7 @@ static void manager_reload(struct manager *m) {
         int r;
 
         notify_reloading(&m->notify);
-        r = load_reload_config(m, &fresh);
+        r = manager_load_reload_config(m, &fresh);
         if (r < 0) {
                 ev.kind = EVENT_CONFIG_REJECTED;
                 event_emit(&m->bus, &ev, "config reload rejected: %s has errors (above); still running the previous "
@@ -773,12 +646,12 @@ static void manager_reload(struct manager *m) {
                 notify_ready(&m->notify);
                 return;
         }
-        if (apply_config(m, fresh) < 0)
+        if (manager_apply_config(m, fresh) < 0)
                 return;
         ev.kind = EVENT_CONFIG_RELOADED;
         event_emit(&m->bus, &ev, "config reloaded from %s%s", m->config_path,
                    m->failed_over ? " (a failover is recorded: still not failing over again)" : "");
-        update_status(m);
+        manager_update_status(m);
         notify_ready(&m->notify);
 }
 
@@ -788,7 +661,7 @@ static void log_live_view(struct manager *m) {
 
         describe_status(m, status, sizeof status);
         if (!m->failover && monitor_decision_is_hold(m->last_said)) {
-                struct gate_facts facts = gate_facts(m);
+                struct gate_facts facts = manager_gate_facts(m);
                 gates_describe_hold(&facts, m->last_said, why, sizeof why);
         }
         log_notice("status (SIGUSR1): %s%s%s; pid %d, state_dir %s", status, *why ? "; held: " : "", why,
@@ -897,8 +770,8 @@ int manager_new(const char *config_path, struct config *config, struct manager *
         }
         m->started_usec = now_monotonic_usec();
         m->confirm_state = config->confirm.argv ? MONITOR_CONFIRM_UNKNOWN : MONITOR_CONFIRM_OFF;
-        load_state(m);
-        load_pause(m);
+        manager_load_state(m);
+        manager_load_pause(m);
         *ret = m;
         return 0;
 }
@@ -909,7 +782,7 @@ struct manager *manager_free(struct manager *m) {
         if (m->call) {
                 log_error("control: the daemon is stopping; the command it was carrying out is interrupted (see "
                           "--status)");
-                command_finish(m, EXIT_FAILURE);
+                manager_command_finish(m, EXIT_FAILURE);
         }
         control_free(m->control);
         failover_free(m->failover);
@@ -934,7 +807,7 @@ struct manager *manager_free(struct manager *m) {
         return NULL;
 }
 
-static int run_loop(struct manager *m) {
+int manager_run_loop(struct manager *m) {
         int r = sd_event_loop(m->event);
 
         if (r < 0)
@@ -968,104 +841,30 @@ int manager_run_daemon(struct manager *m) {
                    m->standby.url_shown, (double) h->interval_usec / 1e6, (double) h->timeout_usec / 1e6,
                    h->failure_threshold);
         if (m->pause.paused)
-                say_paused(m, "");
-        if (failover_interrupted(m) && m->pause.paused) {
+                manager_say_paused(m, "");
+        if (manager_failover_interrupted(m) && m->pause.paused) {
                 log_warning("failover: the record says a failover was interrupted; the pair is paused: it resumes "
                             "after blfailoverd --resume");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
-        } else if (failover_interrupted(m)) {
+        } else if (manager_failover_interrupted(m)) {
                 /* The daemon died mid-failover: finish what the record says is left (failover.c decides if safe). */
                 struct state interrupted = m->state;
                 log_warning("failover: the record says a failover was interrupted; resuming it");
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
-                if (start_failover(m, "resumed", false, &interrupted, true) < 0)
-                        say_already_done(m);
+                if (manager_start_failover(m, "resumed", false, &interrupted, true) < 0)
+                        manager_say_already_done(m);
         } else if (m->failed_over) {
-                say_already_done(m);
+                manager_say_already_done(m);
                 m->last_said = MONITOR_HOLD_ALREADY_DONE;
         }
         if (switchover_interrupted(&m->state) && m->pause.paused)
                 log_warning("switchover: the record says a switchover was interrupted; the pair is paused: it is "
                             "put back (or finished, past its promotion) after blfailoverd --resume");
         else if (switchover_interrupted(&m->state))
-                command_switchover(m, NULL);
-        update_status(m);
+                manager_command_switchover(m, NULL);
+        manager_update_status(m);
         notify_ready(&m->notify);
-        return run_loop(m);
-}
-
-static int on_request_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct manager *m = userdata;
-
-        m->request_retry = sd_event_source_disable_unref(m->request_retry);
-        m->request_pausing = false;
-        m->request_since_usec = now_monotonic_usec();
-        request_ask(m);
-        return 0;
-}
-
-/* --once: every gate but the threshold, decided once every first answer is in. */
-static void decide_once(struct manager *m, struct monitor_verdict v) {
-        int r;
-
-        if (v.decision == MONITOR_ASK_CONFIRM) {
-                start_confirm(m);
-                return;
-        }
-        if (v.decision == MONITOR_BUSY)
-                return;
-        /* A lagging standby gets database.catch_up_timeout to replay what it received. */
-        if (v.decision == MONITOR_HOLD_LAG && now_monotonic_usec() < m->once_deadline_usec) {
-                if (!m->once_said_lag)
-                        log_notice("--once: waiting up to %.3gs for the standby to replay what it received",
-                                   (double) m->config->database.catch_up_timeout_usec / 1e6);
-                m->once_said_lag = true;
-                if (!m->once) {         /* the daemon: fresh answers after a short pause decide */
-                        m->request_pausing = true;
-                        if (sd_event_add_time_relative(m->event, &m->request_retry, CLOCK_MONOTONIC,
-                                                       250 * USEC_PER_MSEC, 0, on_request_retry, m) < 0)
-                                m->request_pausing = false;
-                        return;
-                }
-                m->once_pending = 1;
-                sd_event_source_set_time_relative(m->tick, 250 * USEC_PER_MSEC);
-                sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
-                return;
-        }
-        if (m->drill) {
-                drill_gates_decided(m, v);
-                return;
-        }
-        if (monitor_decision_is_hold(v.decision)) {
-                say_held(m, v.decision);
-                command_finish(m, EXIT_REFUSED);
-                return;
-        }
-        m->request_once = false;        /* decided: from here on the failover's result answers it */
-        m->request_deadline = sd_event_source_disable_unref(m->request_deadline);
-        r = start_failover(m, "manual", v.fence_required, NULL, false);
-        if (r < 0)
-                command_finish(m, r == -EALREADY ? EXIT_REFUSED : EXIT_FAILURE);
-}
-
-static int on_once_tick(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct manager *m = userdata;
-
-        dbprobes_ask(m);
-        return 0;
-}
-
-static void on_once_standby_checked(struct health_target *t, const struct health_result *r, void *userdata) {
-        struct endpoint *ep = userdata;
-
-        ep->manager->once_pending--;
-        on_health_done(t, r, userdata);
-}
-
-static int once_refuse_recorded(struct manager *m) {
-        say_already_done(m);
-        log_error("--once refused: a failover is already recorded (see --status); override with --force");
-        return EXIT_REFUSED;
+        return manager_run_loop(m);
 }
 
 /* ---- commands from the CLI, carried out by the daemon (control.h) -------------------------------------- */
@@ -1077,8 +876,7 @@ static void tee_to_caller(const char *level_name, const char *text, void *userda
                 control_call_log(m->call, level_name, text);
 }
 
-static void command_out(struct manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void command_out(struct manager *m, const char *fmt, ...) {
+void manager_command_out(struct manager *m, const char *fmt, ...) {
         char line[CONTROL_MSG_MAX];
         va_list ap;
 
@@ -1090,319 +888,9 @@ static void command_out(struct manager *m, const char *fmt, ...) {
                 control_call_out(m->call, line);
 }
 
-/* How long a --once through the daemon may wait for its answers: the standby's catch-up, then one more round of
- * checks and queries, each bounded by its own timeout. */
-static uint64_t request_patience_usec(const struct config *c) {
-        uint64_t answer = c->health.timeout_usec > c->database.connect_timeout_usec ? c->health.timeout_usec
-                          : c->database.connect_timeout_usec;
-
-        return c->database.catch_up_timeout_usec + c->health.interval_usec + answer + USEC_PER_SEC;
-}
-
-static int on_request_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct manager *m = userdata;
-        const char *missing = m->standby.answer_started_mono_usec < m->request_since_usec ? "the standby's health check"
-                : m->standby_db && dbprobe_answer_asked_usec(m->standby_db) < m->request_since_usec
-                ? "the standby database" : m->primary_db ? "the primary database" : "a decision";
-
-        m->request_deadline = sd_event_source_disable_unref(m->request_deadline);
-        log_error("--once: no fresh answer from %s within %.3gs; not failing over (see --status and the log)", missing,
-                  (double) request_patience_usec(m->config) / 1e6);
-        command_finish(m, EXIT_FAILURE);
-        return 0;
-}
-
-static void command_once(struct manager *m, bool force) {
-        const struct config *c = m->config;
-        int r;
-
-        if (m->failover || m->switchover) {
-                log_error("--once refused: a %s is already in progress (see --status)", m->failover ? "failover"
-                          : "switchover");
-                command_finish(m, EXIT_REFUSED);
-                return;
-        }
-        load_state(m);          /* we hold the lock: the record on disk is the truth */
-        if (m->failed_over && !force) {
-                command_finish(m, once_refuse_recorded(m));
-                return;
-        }
-        if (force) {
-                log_warning("--force: skipping every safety gate (recorded failover, standby health, database, "
-                            "split-brain guard, confirm)");
-                if (start_failover(m, "manual", false, NULL, true) < 0)
-                        command_finish(m, EXIT_FAILURE);
-                return;
-        }
-        m->request_once = true;
-        m->once_said_lag = false;
-        m->request_since_usec = now_monotonic_usec();
-        m->once_deadline_usec = m->request_since_usec + c->database.catch_up_timeout_usec;
-        r = sd_event_add_time_relative(m->event, &m->request_deadline, CLOCK_MONOTONIC, request_patience_usec(c), 0,
-                                       on_request_deadline, m);
-        if (r < 0) {
-                log_error_errno(r, "--once: cannot arm its deadline: %s", strerror(-r));
-                command_finish(m, EXIT_FAILURE);
-                return;
-        }
-        /* A second opinion asked before the request is not an answer to it. */
-        if (m->confirm_state == MONITOR_CONFIRM_RUNNING || m->confirm_state == MONITOR_CONFIRM_ACTIVE_ALIVE ||
-            m->confirm_state == MONITOR_CONFIRM_ACTIVE_DOWN) {
-                m->confirm = spawn_free(m->confirm);
-                m->confirm_state = MONITOR_CONFIRM_UNKNOWN;
-        }
-        log_info("--once: asking the standby (and the databases) now; deciding on their answers");
-        request_ask(m);
-}
-
-/* Re-reads the config first: clearing the latch re-arms automatic failover, which must not happen on a config
- * nobody checked since it was edited for the rebuilt pair. */
-static void command_clear_state(struct manager *m, bool forget_roles) {
-        struct event ev = { .exit_status = -1 };
-        struct config *fresh = NULL;
-        const char *dir = m->config->state_dir;
-        struct state kept;
-        int r;
-
-        if (m->failover || m->switchover) {
-                log_error("--clear-state refused: a %s is in progress; clear the record once it has finished",
-                          m->failover ? "failover" : "switchover");
-                command_finish(m, EXIT_REFUSED);
-                return;
-        }
-        if (load_reload_config(m, &fresh) < 0) {
-                log_error("--clear-state refused: %s has errors (above); the record is kept and the daemon goes on "
-                          "with the config it runs", m->config_path);
-                command_finish(m, EXIT_CONFIG);
-                return;
-        }
-        /* The runbook form removes the record; the sites form keeps the roles and epoch unless forget-roles. */
-        r = state_clear_latch(dir, fresh->sites_form && !forget_roles, fresh->sites[fresh->serves_first].name,
-                              fresh->sites[!fresh->serves_first].name, &kept);
-        if (r < 0 && r != -ENOENT) {
-                config_free(fresh);
-                log_error_errno(r, "--clear-state: cannot clear %s/%s: %s%s", dir, STATE_FILE_NAME, strerror(-r),
-                                r == -EBADMSG ? " (so its roles cannot be kept; nothing cleared: inspect it, or "
-                                "blfailoverd --clear-state --forget-roles removes it)" : "");
-                command_finish(m, EXIT_FAILURE);
-                return;
-        }
-        if (apply_config(m, fresh) < 0) {
-                command_finish(m, EXIT_FAILURE);
-                return;
-        }
-        if (r != -ENOENT)       /* re-armed: the count starts over (nothing cleared: an outage keeps counting) */
-                m->active.monitor = (struct monitor_endpoint) {};
-        ev.kind = EVENT_RECORD_CLEARED;
-        event_emit(&m->bus, &ev, "%s; watching again", r == -ENOENT ? "--clear-state: no failover record to clear"
-                   : "failover record cleared by --clear-state");
-        if (r == 1)
-                command_out(m, "the roles stay: %s serves, %s standby, epoch %llu (--forget-roles drops them too)",
-                            kept.serving, kept.standby, (unsigned long long) kept.epoch);
-        update_status(m);
-        command_out(m, "%s in %s; the running daemon (pid %d) re-read %s and is watching again: failover after %u "
-                    "failures", r == -ENOENT ? "no failover was recorded" : "cleared the failover record",
-                    m->config->state_dir, (int) getpid(), m->config_path, m->config->health.failure_threshold);
-        command_finish(m, EXIT_SUCCESS);
-}
-
-static void command_pause(struct manager *m, const struct control_request *req) {
-        struct pause p = { .paused = true, .since_usec = now_realtime_usec(), .uid = req->uid };
-        char why[512];
-        int r;
-
-        load_pause(m);          /* the file is the pause, not our memory of it */
-        if (m->pause.paused) {
-                gates_describe_pause(&m->pause, why, sizeof why);
-                command_out(m, "already %s", why);
-                command_finish(m, EXIT_SUCCESS);
-                return;
-        }
-        snprintf(p.reason, sizeof p.reason, "%s", req->reason);
-        r = pause_save(m->config->state_dir, &p);
-        if (r < 0) {
-                log_error_errno(r, "--pause: cannot record the pause in %s/%s: %s; NOT paused", m->config->state_dir,
-                                PAUSE_FILE_NAME, strerror(-r));
-                command_finish(m, EXIT_FAILURE);
-                return;
-        }
-        m->pause = p;
-        say_paused(m, "");
-        update_status(m);
-        command_out(m, "paused: no automatic failover until blfailoverd --resume (it survives restarts)");
-        command_finish(m, EXIT_SUCCESS);
-}
-
-static void command_resume(struct manager *m) {
-        struct event ev = { .kind = EVENT_RESUMED, .exit_status = -1 };
-        int r = pause_clear(m->config->state_dir);
-
-        if (r < 0 && r != -ENOENT) {
-                log_error_errno(r, "--resume: cannot remove %s/%s: %s; still paused", m->config->state_dir,
-                                PAUSE_FILE_NAME, strerror(-r));
-                command_finish(m, EXIT_FAILURE);
-                return;
-        }
-        if (!m->pause.paused && r == -ENOENT) {
-                command_out(m, "not paused; nothing to resume");
-                command_finish(m, EXIT_SUCCESS);
-                return;
-        }
-        m->pause = (struct pause) {};
-        event_emit(&m->bus, &ev, "resumed: the maintenance pause is lifted; automatic failover is armed%s",
-                   m->failed_over ? " (a failover is recorded: still never twice)" : "");
-        m->last_said = MONITOR_WAIT;    /* a hold is said again; a failover that is due starts */
-        command_out(m, "resumed: automatic failover is armed again");
-        /* What resuming sets off is said to the caller too, before the exit code. */
-        if (switchover_interrupted(&m->state) && !m->switchover) {
-                struct control_call *resume_call = m->call;    /* the switchover's end is not --resume's */
-
-                log_warning("switchover: the record says a switchover was interrupted; resuming it now");
-                m->call = NULL;
-                command_switchover(m, NULL);
-                m->call = resume_call;
-        } else if (failover_interrupted(m) && !m->failover) {
-                struct state interrupted = m->state;
-                log_warning("failover: the record says a failover was interrupted; resuming it now");
-                m->last_said = MONITOR_HOLD_ALREADY_DONE;
-                if (start_failover(m, "resumed", false, &interrupted, true) < 0)
-                        say_already_done(m);
-        } else
-                on_decision(m);
-        update_status(m);
-        command_finish(m, EXIT_SUCCESS);
-}
-
 /* ---- switchover --------------------------------------------------------------------------------------- */
 
-/* The roles changed (or may have): the config is read again with the roles the record now holds, so the health
- * targets, probes and the failover direction follow without anyone editing a file. */
-static void rearm_after_op(struct manager *m) {
-        struct config *fresh = NULL;
-
-        m->reload_after_op = false;
-        if (m->exit_when_done) {
-                load_state(m);
-                return;
-        }
-        if (load_reload_config(m, &fresh) < 0) {
-                log_error("after the operation: %s has errors (above); the daemon goes on with the roles it had: fix "
-                          "the file and reload", m->config_path);
-                load_state(m);
-                return;
-        }
-        if (apply_config(m, fresh) < 0)
-                return;
-        m->active.monitor = (struct monitor_endpoint) {};
-        m->standby.monitor = (struct monitor_endpoint) {};
-        update_status(m);
-}
-
-static void on_switchover_done(struct switchover *sw, int code, void *userdata) {
-        struct manager *m = userdata;
-
-        (void) sw;
-        m->switchover = switchover_free(m->switchover);
-        rearm_after_op(m);
-        if (m->switchover_for_caller || m->exit_when_done)
-                command_finish(m, code);
-        m->switchover_for_caller = false;
-}
-
-static void command_switchover(struct manager *m, const char *to) {
-        char why[512] = "";
-        struct switchover_params p = {
-                .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
-                .to = to && *to ? to : NULL, .done = on_switchover_done, .userdata = m,
-                .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
-        };
-        int r;
-
-        if (m->failover || m->switchover || m->rejoin) {
-                log_error("--switchover refused: a %s is in progress (see --status)", m->failover ? "failover"
-                          : m->switchover ? "switchover" : "rejoin");
-                command_finish(m, EXIT_REFUSED);
-                return;
-        }
-        load_state(m);          /* we hold the lock: the record on disk is the truth */
-        if (m->failed_over && m->state.outcome == STATE_NONE) {
-                log_error("--switchover refused: the record in %s cannot be read; inspect it (--status)",
-                          m->config->state_dir);
-                command_finish(m, EXIT_REFUSED);
-                return;
-        }
-        r = switchover_start(&p, &m->switchover, why, sizeof why);
-        m->switchover_for_caller = r == 0 && m->call;
-        if (r != 0) {
-                if (why[0])
-                        log_error("%s", why);
-                else
-                        log_error_errno(r, "--switchover: cannot start: %s", strerror(-r));
-                command_finish(m, r > 0 ? r : EXIT_FAILURE);
-                return;
-        }
-        update_status(m);
-}
-
-int manager_run_switchover(struct manager *m, const char *to) {
-        m->exit_when_done = true;
-        command_switchover(m, to);      /* a refusal has already asked the loop to exit with its code */
-        return run_loop(m);
-}
-
 /* ---- rejoin ------------------------------------------------------------------------------------------- */
-
-/* After a rejoin the record says latch none: the config is read again with its roles, and the daemon watches
- * the pair in the new direction (failover S → O) at once — as --clear-state re-arms today. */
-static void on_rejoin_done(struct rejoin *rj, int code, void *userdata) {
-        struct manager *m = userdata;
-
-        (void) rj;
-        m->rejoin = rejoin_free(m->rejoin);
-        rearm_after_op(m);
-        if (m->call || m->exit_when_done)
-                command_finish(m, code);
-}
-
-static void command_rejoin(struct manager *m, bool reclone) {
-        char why[512] = "";
-        struct rejoin_params p = {
-                .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
-                .reclone = reclone, .done = on_rejoin_done, .userdata = m,
-                .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
-        };
-        int r;
-
-        if (m->failover || m->switchover || m->rejoin) {
-                log_error("--rejoin refused: a %s is in progress (see --status)", m->failover ? "failover"
-                          : m->switchover ? "switchover" : "rejoin");
-                command_finish(m, EXIT_REFUSED);
-                return;
-        }
-        load_state(m);          /* we hold the lock: the record on disk is the truth */
-        if (m->failed_over && m->state.outcome == STATE_NONE) {
-                log_error("--rejoin refused: the record in %s cannot be read; inspect it (--status)",
-                          m->config->state_dir);
-                command_finish(m, EXIT_REFUSED);
-                return;
-        }
-        r = rejoin_start(&p, &m->rejoin, why, sizeof why);
-        if (r != 0) {
-                if (why[0])
-                        log_error("%s", why);
-                else
-                        log_error_errno(r, "--rejoin: cannot start: %s", strerror(-r));
-                command_finish(m, r > 0 ? r : EXIT_FAILURE);
-                return;
-        }
-        update_status(m);
-}
-
-int manager_run_rejoin(struct manager *m, bool reclone) {
-        m->exit_when_done = true;
-        command_rejoin(m, reclone);     /* a refusal has already asked the loop to exit with its code */
-        return run_loop(m);
-}
 
 static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
         struct manager *m = userdata;
@@ -1413,22 +901,22 @@ static void on_control_request(struct control_call *call, const struct control_r
         log_set_tee(tee_to_caller, m);
         switch (req->command) {
         case CONTROL_ONCE:
-                command_once(m, req->force);
+                manager_command_once(m, req->force);
                 break;
         case CONTROL_CLEAR_STATE:
-                command_clear_state(m, req->forget_roles);
+                manager_command_clear_state(m, req->forget_roles);
                 break;
         case CONTROL_PAUSE:
-                command_pause(m, req);
+                manager_command_pause(m, req);
                 break;
         case CONTROL_RESUME:
-                command_resume(m);
+                manager_command_resume(m);
                 break;
         case CONTROL_SWITCHOVER:
-                command_switchover(m, req->site);
+                manager_command_switchover(m, req->site);
                 break;
         case CONTROL_REJOIN:
-                command_rejoin(m, req->reclone);
+                manager_command_rejoin(m, req->reclone);
                 break;
         }
 }
@@ -1442,7 +930,7 @@ static void on_control_hangup(struct control_call *call, void *userdata) {
                 return;
         if (m->request_once && !m->failover) {
                 log_notice("--once withdrawn: its caller hung up before a decision; nothing was changed");
-                command_finish(m, EXIT_FAILURE);
+                manager_command_finish(m, EXIT_FAILURE);
         } else if (m->switchover)
                 log_notice("control: the caller hung up; the switchover goes on (the journal and --status tell how "
                            "it ends)");
@@ -1461,71 +949,4 @@ static int control_start(struct manager *m) {
         return r;
 }
 
-int manager_run_once(struct manager *m, bool force) {
-        const struct config_health *h = &m->config->health;
-        int r;
-
-        m->once = true;
-        m->force = force;
-        if (m->failed_over && !force) {
-                if (m->drill)
-                        printf("drill verdict: HELD: a failover is already recorded (see --status); never twice\n");
-                return once_refuse_recorded(m);
-        }
-        if (force) {
-                log_warning("--force: skipping every safety gate (recorded failover, standby health, database, "
-                            "split-brain guard, confirm)");
-                r = start_failover(m, "manual", false, NULL, true);
-                return r < 0 ? EXIT_FAILURE : run_loop(m);
-        }
-        m->once_deadline_usec = now_monotonic_usec() + m->config->database.catch_up_timeout_usec;
-        m->once_pending = 1 + (m->standby_db != NULL) + (m->primary_db != NULL);
-        r = sd_event_add_time_relative(m->event, &m->tick, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_once_tick, m);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
-        health_target_free(m->standby.target);
-        if (r >= 0)
-                r = health_target_new(m->health, m->config->standby.url, h->timeout_usec, h->expect_body,
-                                      on_once_standby_checked, &m->standby, &m->standby.target);
-        if (r >= 0)
-                r = health_target_start(m->standby.target);
-        if (r < 0)
-                return log_error_errno(r, "--once: cannot check the standby: %s", strerror(-r)), EXIT_FAILURE;
-        dbprobes_ask(m);
-        return run_loop(m);
-}
-
 /* ---- --once --dry-run: the drill ---------------------------------------------------------------------- */
-
-static void on_drill_checks_done(struct drill *d, unsigned failed, void *userdata) {
-        struct manager *m = userdata;
-        struct gate_facts facts = gate_facts(m);
-        int code = gates_print_drill_verdict(&facts, m->drill_verdict, failed, stdout);
-
-        fflush(stdout);
-        sd_event_exit(m->event, code);
-}
-
-static void drill_gates_decided(struct manager *m, struct monitor_verdict v) {
-        struct gate_facts facts = gate_facts(m);
-        int r;
-
-        m->drill_verdict = v;
-        gates_print_drill_facts(&facts, stdout);
-        r = drill_start(m->event, m->config, stdout, on_drill_checks_done, m, &m->drill_checks);
-        if (r < 0) {
-                log_error_errno(r, "drill: cannot run the checks: %s", strerror(-r));
-                sd_event_exit(m->event, EXIT_FAILURE);
-        }
-}
-
-int manager_run_drill(struct manager *m) {
-        int r;
-
-        m->drill = true;
-        printf("\nDrill: the checks that change nothing, against the live servers:\n");
-        fflush(stdout);
-        r = manager_run_once(m, false);
-        m->drill_checks = drill_free(m->drill_checks);
-        return r;
-}

@@ -27,6 +27,10 @@ int roles_apply_from_record(struct config *c, struct config_errors *errs) {
         char why[768];
         int r, serving;
 
+        /* The runbook form keeps its meaning: its file says who is active (its operator swaps it after a
+         * failover), and the record's roles are only shown. */
+        if (!c->sites_form)
+                return 0;
         r = state_load(c->state_dir, &record);
         serving = roles_serving_index(c, r == 0 ? &record : NULL, why, sizeof why);
         if (serving < 0) {

@@ -1,0 +1,138 @@
+/* mode_lifecycle: --switchover and --rejoin as the daemon (or the one-shot command) runs them — one operation at a
+ * time beside the loop, automatic failover held while it runs, and the re-arm in the roles the record then holds.
+ * The sequences themselves are switchover.c and rejoin.c. */
+#include "manager_core.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The roles changed (or may have): the config is read again with the roles the record now holds, so the health
+ * targets, probes and the failover direction follow without anyone editing a file. */
+static void rearm_after_op(struct manager *m) {
+        struct config *fresh = NULL;
+
+        m->reload_after_op = false;
+        if (m->exit_when_done) {
+                manager_load_state(m);
+                return;
+        }
+        if (manager_load_reload_config(m, &fresh) < 0) {
+                log_error("after the operation: %s has errors (above); the daemon goes on with the roles it had: fix "
+                          "the file and reload", m->config_path);
+                manager_load_state(m);
+                return;
+        }
+        if (manager_apply_config(m, fresh) < 0)
+                return;
+        m->active.monitor = (struct monitor_endpoint) {};
+        m->standby.monitor = (struct monitor_endpoint) {};
+        manager_update_status(m);
+}
+
+static void on_switchover_done(struct switchover *sw, int code, void *userdata) {
+        struct manager *m = userdata;
+
+        (void) sw;
+        m->switchover = switchover_free(m->switchover);
+        rearm_after_op(m);
+        if (m->switchover_for_caller || m->exit_when_done)
+                manager_command_finish(m, code);
+        m->switchover_for_caller = false;
+}
+
+void manager_command_switchover(struct manager *m, const char *to) {
+        char why[512] = "";
+        struct switchover_params p = {
+                .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
+                .to = to && *to ? to : NULL, .done = on_switchover_done, .userdata = m,
+                .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
+        };
+        int r;
+
+        if (m->failover || m->switchover || m->rejoin) {
+                log_error("--switchover refused: a %s is in progress (see --status)", m->failover ? "failover"
+                          : m->switchover ? "switchover" : "rejoin");
+                manager_command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        manager_load_state(m);          /* we hold the lock: the record on disk is the truth */
+        if (m->failed_over && m->state.outcome == STATE_NONE) {
+                log_error("--switchover refused: the record in %s cannot be read; inspect it (--status)",
+                          m->config->state_dir);
+                manager_command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        r = switchover_start(&p, &m->switchover, why, sizeof why);
+        m->switchover_for_caller = r == 0 && m->call;
+        if (r != 0) {
+                if (why[0])
+                        log_error("%s", why);
+                else
+                        log_error_errno(r, "--switchover: cannot start: %s", strerror(-r));
+                manager_command_finish(m, r > 0 ? r : EXIT_FAILURE);
+                return;
+        }
+        manager_update_status(m);
+}
+
+int manager_run_switchover(struct manager *m, const char *to) {
+        m->exit_when_done = true;
+        manager_command_switchover(m, to);      /* a refusal has already asked the loop to exit with its code */
+        return manager_run_loop(m);
+}
+
+/* After a rejoin the record says latch none: the config is read again with its roles, and the daemon watches
+ * the pair in the new direction (failover S → O) at once — as --clear-state re-arms today. */
+static void on_rejoin_done(struct rejoin *rj, int code, void *userdata) {
+        struct manager *m = userdata;
+
+        (void) rj;
+        m->rejoin = rejoin_free(m->rejoin);
+        rearm_after_op(m);
+        if (m->call || m->exit_when_done)
+                manager_command_finish(m, code);
+}
+
+void manager_command_rejoin(struct manager *m, bool reclone) {
+        char why[512] = "";
+        struct rejoin_params p = {
+                .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
+                .reclone = reclone, .done = on_rejoin_done, .userdata = m,
+                .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
+        };
+        int r;
+
+        if (m->failover || m->switchover || m->rejoin) {
+                log_error("--rejoin refused: a %s is in progress (see --status)", m->failover ? "failover"
+                          : m->switchover ? "switchover" : "rejoin");
+                manager_command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        manager_load_state(m);          /* we hold the lock: the record on disk is the truth */
+        if (m->failed_over && m->state.outcome == STATE_NONE) {
+                log_error("--rejoin refused: the record in %s cannot be read; inspect it (--status)",
+                          m->config->state_dir);
+                manager_command_finish(m, EXIT_REFUSED);
+                return;
+        }
+        r = rejoin_start(&p, &m->rejoin, why, sizeof why);
+        if (r != 0) {
+                if (why[0])
+                        log_error("%s", why);
+                else
+                        log_error_errno(r, "--rejoin: cannot start: %s", strerror(-r));
+                manager_command_finish(m, r > 0 ? r : EXIT_FAILURE);
+                return;
+        }
+        manager_update_status(m);
+}
+
+int manager_run_rejoin(struct manager *m, bool reclone) {
+        m->exit_when_done = true;
+        manager_command_rejoin(m, reclone);     /* a refusal has already asked the loop to exit with its code */
+        return manager_run_loop(m);
+}
