@@ -83,15 +83,19 @@ class Pair:
     command   argv; "{old}"/"{new}" are replaced by the current primary's and the candidate's node names
     settings  one line for the table
     ready     optional callable(old, new) -> None, raising when the tool is not ready for a switchover yet
-              (e.g. Patroni's replica not yet reported healthy through its REST API)
+              (e.g. Patroni's replica not yet reported healthy through its REST API); a TopologyError is retried
+              (30 s), any other exception fails the run at once (e.g. the tool's daemon is gone)
     env       environment of the command (None: this process's)
+    after     optional callable(old, new, t_cmd) -> dict of extra figures for the run (e.g. the tool's own step
+              durations), called once the pair is healthy again; raising fails the run (the tool's own account
+              says the switchover went wrong, even though the pair looks right)
     """
 
-    def __init__(self, label, nodes, command, settings="", ready=None, env=None):
+    def __init__(self, label, nodes, command, settings="", ready=None, env=None, after=None):
         if len(nodes) != 2:
             raise ValueError("a pair has two nodes")
         self.label, self.nodes, self.command, self.settings = label, dict(nodes), list(command), settings
-        self.ready, self.env = ready, env
+        self.ready, self.env, self.after = ready, env, after
 
     def conninfo(self, name=None):
         if name:
@@ -220,7 +224,10 @@ def measure_run(pair, writer_bin, log=say):
         w.stop()
     if healthy != (new, old):
         raise T.TopologyError(f"{pair.label}: after the switchover {healthy[0]} is primary, expected {new}")
-    return figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r)
+    fig = figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r)
+    if pair.after:
+        fig.update(pair.after(old, new, t_cmd))
+    return fig
 
 
 def figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r):
