@@ -733,7 +733,7 @@ class BlfSwitchover:
                                   f"expected {old}, none")
         self.mark = self.d.mark() if self.d else None
 
-    def after(self, old, new, t_cmd):
+    def after(self, old, new, t_cmd, fig):
         rec = parse_record(self.ictx.state_file)
         if rec is None:
             raise T.TopologyError(f"blfailoverd: no record at {self.ictx.state_file} after the switchover")
@@ -750,7 +750,8 @@ class BlfSwitchover:
                                       "it itself (no daemon listening?)")
             self.ready(new, old)            # the daemon is still running and has the new roles
         return {"steps": {n: dur for n, st, _, dur in rec["steps"]},
-                "op_wall": (int(rec["op_finished"]) - int(rec["op_started"])) / 1e6}
+                "op_wall": (int(rec["op_finished"]) - int(rec["op_started"])) / 1e6,
+                "window_parts": window_parts(rec["steps"], t_cmd + fig["cmd_to_window"], fig["window"])}
 
     def pair(self, warm=True):
         so = self.cfg["switchover"]
@@ -767,6 +768,23 @@ class BlfSwitchover:
         return SW.Pair("blfailoverd" if warm else "blfailoverd, no daemon", dict(self.lc.ports),
                        [self.bin, "-c", self.ictx.config_path, *T.ARGS_SWITCHOVER], settings, ready=self.ready,
                        env=T.daemon_env(), after=self.after)
+
+
+def window_parts(steps, last_old, window):
+    """The write window [last ack by the old primary, first ack by the new] cut at the record's step boundaries
+    (both CLOCK_REALTIME): the parts add up to the window. None when the steps are not all there."""
+    at = {n: (start, dur) for n, _, start, dur in steps}
+    if not all(n in at for n in ("stop_old_primary", "controldata", "catch_up", "promote")):
+        return None
+    stop_start, stop_dur = at["stop_old_primary"]
+    promote_end = at["promote"][0] + at["promote"][1]
+    parts = {"old_acks_into_stop": last_old - stop_start, "stop_rest": stop_start + stop_dur - last_old,
+             "controldata": at["controldata"][1], "catch_up": at["catch_up"][1], "promote": at["promote"][1],
+             "promote_to_ack": last_old + window - promote_end}
+    # the record's saves between steps (fsyncs) fall in no step: a part of their own, so the sum is the window
+    parts["gaps"] = window - sum(parts[k] for k in ("stop_rest", "controldata", "catch_up", "promote",
+                                                      "promote_to_ack"))
+    return parts
 
 
 def blf_version(binary):

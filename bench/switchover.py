@@ -86,7 +86,7 @@ class Pair:
               (e.g. Patroni's replica not yet reported healthy through its REST API); a TopologyError is retried
               (30 s), any other exception fails the run at once (e.g. the tool's daemon is gone)
     env       environment of the command (None: this process's)
-    after     optional callable(old, new, t_cmd) -> dict of extra figures for the run (e.g. the tool's own step
+    after     optional callable(old, new, t_cmd, fig) -> dict of extra figures for the run (e.g. the tool's own step
               durations), called once the pair is healthy again; raising fails the run (the tool's own account
               says the switchover went wrong, even though the pair looks right)
     """
@@ -226,7 +226,7 @@ def measure_run(pair, writer_bin, log=say):
         raise T.TopologyError(f"{pair.label}: after the switchover {healthy[0]} is primary, expected {new}")
     fig = figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r)
     if pair.after:
-        fig.update(pair.after(old, new, t_cmd))
+        fig.update(pair.after(old, new, t_cmd, fig))
     return fig
 
 
@@ -449,7 +449,20 @@ def measure_patroni(runs, writer_bin, results, log=say):
 
 # ------------------------------------------------------------------------------------------------ the table
 
-SYSTEMS = (("sw-blf", "blfailoverd"), ("sw-patroni", "Patroni"))
+SYSTEMS = (("sw-blf", "blfailoverd"), ("sw-blf-cold", "blfailoverd, no daemon (cold ssh)"), ("sw-patroni", "Patroni"))
+OPTIONAL = ("sw-blf-cold",)     # a column only when measured
+# The window's parts, from the tool's own step record (blfailoverd): where the write unavailability goes.
+WINDOW_PARTS = (("old_acks_into_stop", "last ack by the old primary − start of stop_old_primary"),
+                ("stop_rest", "rest of stop_old_primary after that ack"),
+                ("controldata", "controldata (pg_controldata over ssh)"),
+                ("catch_up", "catch_up (standby replayed past the final checkpoint)"),
+                ("promote", "promote (pg_promote, wait until out of recovery)"),
+                ("promote_to_ack", "promote step end → first ack by the new primary (writer reconnects)"),
+                ("gaps", "between those steps (the record's saves)"))
+
+
+def systems(results):
+    return [(k, label) for k, label in SYSTEMS if k not in OPTIONAL or k in results or k + ":failed" in results]
 
 
 def summary(results, key):
@@ -474,7 +487,7 @@ def cells(results):
     """{figure: [cell per system]} for the table's rows."""
     rows = {"window": [], "lost": [], "unknown": [], "split": [], "healthy": [], "serve": [], "command": [],
             "runs": []}
-    for key, _ in SYSTEMS:
+    for key, _ in systems(results):
         s = summary(results, key)
         if s is None or not s["n"]:
             pend = "pending" if s is None else f"0 runs ({s['failed']} failed)"
@@ -497,7 +510,7 @@ def cells(results):
 
 def table_lines(results):
     rows = cells(results)
-    names = [label for _, label in SYSTEMS]
+    names = [label for _, label in systems(results)]
     out = [f"| figure | {' | '.join(names)} | target |", "|" + " --- |" * (len(names) + 2)]
 
     def row(figure, key, target=""):
@@ -510,18 +523,56 @@ def table_lines(results):
     row("command start → last ack by the old primary, median", "serve")
     row("switchover command's own duration, median", "command")
     row("runs (alternating directions)", "runs")
+    out += step_lines(results)
     out.append("")
-    for key, label in SYSTEMS:
+    for key, label in systems(results):
         if key + ":settings" in results:
             out.append(f"- {results.get(key + ':label', label)}: {results[key + ':settings'] or 'settings not given'}")
         elif key == "sw-blf":
             out.append(f"- {label}: pending (`blfailoverd -c CFG --switchover` not measured yet)")
         for err in results.get(key + ":failed", [])[:3]:
             out.append(f"  - failed run: {err.splitlines()[0][:300]}")
+        for err in results.get(key + ":problems", []):
+            out.append(f"  - problem: {err.splitlines()[0][:300]}")
     out.append(f"- Writer: tests/integration/pgwriter.c, one INSERT every {WRITER_INTERVAL_MS} ms through "
                "`target_session_attrs=read-write` over both ports (reconnects by itself); windows from its own "
                "CLOCK_REALTIME stamps.")
     out.append(f"- Orientation — {ORIENTATION}.")
+    return out
+
+
+def median_of(runs, get):
+    v = [x for x in (get(r) for r in runs) if x is not None]
+    return (statistics.median(v), len(v)) if v else None
+
+
+def step_lines(results):
+    """Median per step (the tool's own record) for the systems that give one, and the window taken apart."""
+    keys = [(k, label) for k, label in systems(results) if any("steps" in r for r in results.get(k, []))]
+    if not keys:
+        return []
+    names = []
+    for k, _ in keys:
+        for r in results[k]:
+            names += [n for n in r.get("steps", {}) if n not in names]
+    out = ["", f"| step (blfailoverd's record), median | {' | '.join(label for _, label in keys)} |",
+           "|" + " --- |" * (len(keys) + 1)]
+
+    def cell(runs, get):
+        m = median_of(runs, get)
+        return f"{m[0] * 1000:.0f} ms" + (f" (n {m[1]})" if m[1] != len(runs) else "") if m else "–"
+    for n in names:
+        out.append(f"| {n} | " + " | ".join(cell(results[k], lambda r, n=n: r.get("steps", {}).get(n))
+                                            for k, _ in keys) + " |")
+    out.append("| whole switchover (record: started → finished) | "
+               + " | ".join(cell(results[k], lambda r: r.get("op_wall")) for k, _ in keys) + " |")
+    out += ["", f"| the write window, taken apart (median of each part) | {' | '.join(lb for _, lb in keys)} |",
+            "|" + " --- |" * (len(keys) + 1)]
+    for part, what in WINDOW_PARTS:
+        out.append(f"| {what} | " + " | ".join(cell(results[k], lambda r, p=part: r.get("window_parts", {}).get(p))
+                                               for k, _ in keys) + " |")
+    out.append("| window (= the parts after the last ack, each run) | "
+               + " | ".join(cell(results[k], lambda r: r.get("window")) for k, _ in keys) + " |")
     return out
 
 
