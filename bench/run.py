@@ -19,7 +19,10 @@ Sections (--only api,db,cost,switchover; default all):
   cost  2 minutes (--quick: 20 s) of healthy polling at interval 100ms: CPU per check pair, peak RSS, RSS growth.
   switchover  planned switchover, 10 runs alternating directions, a writer committing every 10 ms: write window,
         rows lost, time to a healthy pair (bench/switchover.py); Patroni (patronictl switchover) on its own
-        etcd + two nodes, and blfailoverd's --switchover once blf_switchover_pair() returns a pair.
+        etcd + two nodes; blfailoverd's `--switchover` on the lifecycle scenarios' pair (a/b on 25450/25451, sites
+        config, the topology's sshd, nginx, stand-ins), through a running daemon whose site ssh masters are logged
+        in, each run checked against the daemon's record, with each step's duration and the write window taken
+        apart at the step boundaries; then 2 runs with no daemon (every ssh step logs in afresh).
 
 Timestamps: the daemon runs with -v; its debug lines give each check's completion (CLOCK_REALTIME, usec) and each
 tick's lateness against the fixed cadence; the state record gives each step's start (CLOCK_REALTIME, usec) and

@@ -9,7 +9,7 @@ servers and any switchover command; the peer here is Patroni (patronictl switcho
 `measure` runs ARGV (a switchover command; "{old}" and "{new}" in it become the node names of the current primary
 and the candidate) --runs times, alternating direction by itself: each run finds the primary again. This is how
 blfailoverd's `blfailoverd -c CFG --switchover` (exit 0) is measured; bench/run.py's "switchover" section calls
-measure_pair() the same way.
+measure_pair() the same way, with a Pair whose ready/after hooks hold the daemon to its own record (BlfSwitchover).
 
 Per run, a writer (tests/integration/pgwriter.c, built by make into BUILD/pgwriter) commits one row every 10 ms
 through `host=127.0.0.1,127.0.0.1 port=PA,PB target_session_attrs=read-write connect_timeout=1`, and prints each
