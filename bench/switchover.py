@@ -213,7 +213,11 @@ def measure_run(pair, writer_bin, log=say):
                            timeout=COMMAND_TIMEOUT)
         t_done = time.time()
         if r.returncode != 0:
-            raise T.TopologyError(f"{T.shlex.join(argv)}: exit {r.returncode}: {(r.stdout + r.stderr).strip()}")
+            # the tool's error lines first: the table shows a failed run's first line
+            out = (r.stdout + r.stderr).strip()
+            errors = [line for line in out.splitlines() if line.startswith("error:")]
+            raise T.TopologyError(f"{pair.label} {old}→{new}: exit {r.returncode}: "
+                                  f"{' / '.join(errors) if errors else out[-300:]}\n{out}")
         w.wait_acks(1, new_port, 60, f"a commit acknowledged by {new}")
         # Polled from here on, with the writer still writing: not before the window closed (the polls would slow
         # the switchover they measure), nor later (a command that returns healthy would be charged the delay).
