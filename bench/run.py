@@ -19,7 +19,10 @@ Sections (--only api,db,cost,switchover; default all):
   cost  2 minutes (--quick: 20 s) of healthy polling at interval 100ms: CPU per check pair, peak RSS, RSS growth.
   switchover  planned switchover, 10 runs alternating directions, a writer committing every 10 ms: write window,
         rows lost, time to a healthy pair (bench/switchover.py); Patroni (patronictl switchover) on its own
-        etcd + two nodes, and blfailoverd's --switchover once blf_switchover_pair() returns a pair.
+        etcd + two nodes; blfailoverd's `--switchover` on the lifecycle scenarios' pair (a/b on 25450/25451, sites
+        config, the topology's sshd, nginx, stand-ins), through a running daemon whose site ssh masters are logged
+        in, each run checked against the daemon's record, with each step's duration and the write window taken
+        apart at the step boundaries; then 2 runs with no daemon (every ssh step logs in afresh).
 
 Timestamps: the daemon runs with -v; its debug lines give each check's completion (CLOCK_REALTIME, usec) and each
 tick's lateness against the fixed cadence; the state record gives each step's start (CLOCK_REALTIME, usec) and
@@ -636,25 +639,182 @@ def section_cost(ctx, results):
 # ------------------------------------------------------------------------------------------------ switchover
 
 
-# False once blf_switchover_pair() builds the pair: until then no topology is started for it and the table's
-# blfailoverd column says "pending".
-BLF_SWITCHOVER_PENDING = True
+SW_COLD_RUNS = 2                # the same command with no daemon: every {ssh} step logs in afresh (one per direction)
+SW_HEALTH = {"interval": 0.5, "timeout": 0.3, "failure_threshold": 3}     # lifecycle_config's, the scenarios' own
+SW_SSH_MASTERS = 2              # one per site (sshmux_new_site); both db hosts are the topology's sshd
 
 
-def blf_switchover_pair(ctx, topo):
-    """blfailoverd's side of the switchover bench: a SW.Pair over the topology's two databases, nodes named after
-    the sites, whose command is `blfailoverd -c CFG --switchover` (exit 0) with the sites config written into the
-    topology's scenario dir. Plug-in point for the lifecycle (issue 12)."""
-    raise NotImplementedError("blfailoverd --switchover: pending")
+def _integration(name):
+    """tests/integration/NAME.py as a module (run.py by path: its name would clash with this file's)."""
+    import importlib.util
+    path = os.path.join(ROOT, "tests", "integration", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"it_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def parse_record(path):
+    """STATE_DIR/state (format 2) as {key: first value} plus 'steps': [(name, status, start_s, dur_s)], or None."""
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError:
+        return None
+    rec = {"steps": []}
+    for line in text.splitlines():
+        k, _, v = line.partition(" ")
+        if k == "step":
+            w = v.split(" ", 5)
+            rec["steps"].append((w[0], w[1], int(w[2]) / 1e6, int(w[3]) / 1e6))
+        elif k not in ("fact", "end") and k not in rec:
+            rec[k] = v
+    return rec
+
+
+class BlfSwitchover:
+    """blfailoverd's side of the switchover bench, built from the lifecycle scenarios' own helpers: a LifecyclePair
+    (a/b, PostgreSQL 15, wal_log_hints) in a scenario dir of the topology, lifecycle_config() (the sites form: both
+    db hosts on the topology's sshd, stacks recorded by the docker stand-in, pg_promote) and lifecycle_daemon().
+
+    pair(warm=True): the daemon runs, both site ssh masters logged in before the first run; the command goes through
+    its control socket. Each run is then checked against the daemon's own account (record: a switchover of this
+    run, succeeded, serving the new site, latch none; the daemon still running and it, not the command line, ran
+    the switchover) and its step durations are taken from the record. pair(warm=False): the daemon stopped first
+    (it must exit 0 on SIGTERM), the command runs the switchover itself, ssh logging in at every {ssh} step."""
+
+    def __init__(self, ctx, topo):
+        self.IT, self.SL = _integration("run"), _integration("scenarios_lifecycle")
+        self.bin = ctx.bin
+        self.ictx = self.IT.Ctx("bench-switchover", topo, ctx.bin)
+        topo.reset(self.ictx.trigger)
+        self.lc = T.LifecyclePair(self.ictx.dir, topo.sshd)
+        self.d = None
+        self.problems = []
+
+    def __enter__(self):
+        self.lc.__enter__()
+        try:
+            self.cfg = self.SL.lifecycle_config(self.ictx, self.lc, **SW_HEALTH)
+            self.ictx.write_config(self.cfg)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.stop_daemon()
+        finally:
+            self.lc.__exit__(*exc)
+
+    # -- the daemon
+    def start_daemon(self):
+        rec = parse_record(self.ictx.state_file) or {}
+        self.d = self.SL.lifecycle_daemon(self.ictx, self.cfg, serving=rec.get("serving", "a"))
+        T.wait_until(lambda: self.d.count_log("ssh master to ") and
+                     self.d.text().count(": logged in after") >= SW_SSH_MASTERS, 20,
+                     f"the daemon's {SW_SSH_MASTERS} site ssh masters to log in", interval=0.05)
+        say(f"  blfailoverd daemon pid {self.d.pid}: " + "; ".join(
+            line.split("Z ", 1)[-1] for line in self.d.text().splitlines() if ": logged in after" in line))
+        return self.d
+
+    def stop_daemon(self):
+        if self.d is None:
+            return
+        problems = self.ictx.teardown()     # SIGTERM; a crash or a non-zero exit is a problem to report
+        self.problems += [f"daemon {p}" for p in problems]
+        self.d = None
+
+    # -- the hooks measure_run calls
+    def ready(self, old, new):
+        if self.d is not None and not self.d.running():
+            raise T.DaemonExited(f"blfailoverd daemon exited ({T.describe_status(self.d.proc.returncode)}); "
+                                 f"log {self.d.log_path}: {T.tail(self.d.log_path, 5)}")
+        rec = parse_record(self.ictx.state_file)
+        if rec and (rec.get("serving"), rec.get("latch")) != (old, "none"):
+            raise T.TopologyError(f"blfailoverd's record: serving {rec.get('serving')}, latch {rec.get('latch')}; "
+                                  f"expected {old}, none")
+        self.mark = self.d.mark() if self.d else None
+
+    def after(self, old, new, t_cmd, fig):
+        rec = parse_record(self.ictx.state_file)
+        if rec is None:
+            raise T.TopologyError(f"blfailoverd: no record at {self.ictx.state_file} after the switchover")
+        started = int(rec.get("op_started", "0")) / 1e6
+        got = (rec.get("op"), rec.get("op_outcome"), rec.get("serving"), rec.get("latch"))
+        if got != ("switchover", "succeeded", new, "none") or started < t_cmd:
+            bad = [f"{n} {st}" for n, st, _, _ in rec["steps"] if st != "ok"]
+            raise T.TopologyError(f"blfailoverd's record after {old}→{new}: op {got[0]}, outcome {got[1]}, serving "
+                                  f"{got[2]}, latch {got[3]}, started {started - t_cmd:+.3f} s from the command "
+                                  f"(failed step {rec.get('op_failed_step')}; not ok: {bad})")
+        if self.d is not None:
+            if "switchover: step promote" not in self.d.text()[self.mark:]:
+                raise T.TopologyError("the daemon logged no promote step of this switchover: the command line ran "
+                                      "it itself (no daemon listening?)")
+            self.ready(new, old)            # the daemon is still running and has the new roles
+        return {"steps": {n: dur for n, st, _, dur in rec["steps"]},
+                "op_wall": (int(rec["op_finished"]) - int(rec["op_started"])) / 1e6,
+                "window_parts": window_parts(rec["steps"], t_cmd + fig["cmd_to_window"], fig["window"])}
+
+    def pair(self, warm=True):
+        so = self.cfg["switchover"]
+        h = self.cfg["health"]
+        mode = (f"daemon running, its {SW_SSH_MASTERS} site ssh masters logged in; the command through its "
+                "control socket" if warm else "no daemon: the command runs the switchover itself, every {ssh} step "
+                "logs in afresh")
+        settings = (f"blfailoverd {blf_version(self.bin)}, sites form (tests' lifecycle_config): {mode}; "
+                    f"promote pg_promote; switchover max_lag {so['max_lag']}, catch_up_timeout "
+                    f"{so['catch_up_timeout']}, checkpoint {so.get('checkpoint', 'true (default)')}; health interval "
+                    f"{h['interval']}, timeout {h['timeout']}; both db hosts over ssh to 127.0.0.1; PostgreSQL 15 "
+                    "wal_log_hints on, fsync off, synchronous_commit on, no replication slot; "
+                    "`blfailoverd -c CFG --switchover`")
+        return SW.Pair("blfailoverd" if warm else "blfailoverd, no daemon", dict(self.lc.ports),
+                       [self.bin, "-c", self.ictx.config_path, *T.ARGS_SWITCHOVER], settings, ready=self.ready,
+                       env=T.daemon_env(), after=self.after)
+
+
+def window_parts(steps, last_old, window):
+    """The write window [last ack by the old primary, first ack by the new] cut at the record's step boundaries
+    (both CLOCK_REALTIME): the parts add up to the window. None when the steps are not all there."""
+    at = {n: (start, dur) for n, _, start, dur in steps}
+    if not all(n in at for n in ("stop_old_primary", "controldata", "catch_up", "promote")):
+        return None
+    stop_start, stop_dur = at["stop_old_primary"]
+    promote_end = at["promote"][0] + at["promote"][1]
+    parts = {"old_acks_into_stop": last_old - stop_start, "stop_rest": stop_start + stop_dur - last_old,
+             "controldata": at["controldata"][1], "catch_up": at["catch_up"][1], "promote": at["promote"][1],
+             "promote_to_ack": last_old + window - promote_end}
+    # the record's saves between steps (fsyncs) fall in no step: a part of their own, so the sum is the window
+    parts["gaps"] = window - sum(parts[k] for k in ("stop_rest", "controldata", "catch_up", "promote",
+                                                      "promote_to_ack"))
+    return parts
+
+
+def blf_version(binary):
+    with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
+        return subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout.split()[-1]
+    return "?"
 
 
 def section_switchover(ctx, results):
     writer = SW.find_writer(os.path.dirname(ctx.bin))
     SW.measure_patroni(ctx.runs, writer, results, say)
-    if BLF_SWITCHOVER_PENDING:
-        return
-    with T.Topology(log=say) as topo:
-        SW.measure_pair(blf_switchover_pair(ctx, topo), ctx.runs, writer, results, "sw-blf", say)
+    measure_blf_switchover(ctx, results, writer)
+
+
+def measure_blf_switchover(ctx, results, writer):
+    """ctx.runs switchovers through the daemon (sw-blf), then SW_COLD_RUNS without it (sw-blf-cold)."""
+    try:
+        with T.Topology(log=say) as topo, BlfSwitchover(ctx, topo) as blf:
+            blf.start_daemon()
+            SW.measure_pair(blf.pair(warm=True), ctx.runs, writer, results, "sw-blf", say)
+            blf.stop_daemon()
+            SW.measure_pair(blf.pair(warm=False), SW_COLD_RUNS, writer, results, "sw-blf-cold", say)
+            if blf.problems:
+                results["sw-blf:problems"] = blf.problems
+    except (T.TopologyError, OSError, subprocess.SubprocessError, TimeoutError, AssertionError) as e:
+        results.setdefault("sw-blf:failed", []).append(f"setup: {e}")
+        say(f"  blfailoverd switchover setup failed: {e}")
 
 
 def section_switchover_table(t, results):

@@ -9,7 +9,7 @@ servers and any switchover command; the peer here is Patroni (patronictl switcho
 `measure` runs ARGV (a switchover command; "{old}" and "{new}" in it become the node names of the current primary
 and the candidate) --runs times, alternating direction by itself: each run finds the primary again. This is how
 blfailoverd's `blfailoverd -c CFG --switchover` (exit 0) is measured; bench/run.py's "switchover" section calls
-measure_pair() the same way.
+measure_pair() the same way, with a Pair whose ready/after hooks hold the daemon to its own record (BlfSwitchover).
 
 Per run, a writer (tests/integration/pgwriter.c, built by make into BUILD/pgwriter) commits one row every 10 ms
 through `host=127.0.0.1,127.0.0.1 port=PA,PB target_session_attrs=read-write connect_timeout=1`, and prints each
@@ -83,15 +83,19 @@ class Pair:
     command   argv; "{old}"/"{new}" are replaced by the current primary's and the candidate's node names
     settings  one line for the table
     ready     optional callable(old, new) -> None, raising when the tool is not ready for a switchover yet
-              (e.g. Patroni's replica not yet reported healthy through its REST API)
+              (e.g. Patroni's replica not yet reported healthy through its REST API); a TopologyError is retried
+              (30 s), any other exception fails the run at once (e.g. the tool's daemon is gone)
     env       environment of the command (None: this process's)
+    after     optional callable(old, new, t_cmd, fig) -> dict of extra figures for the run (e.g. the tool's own step
+              durations), called once the pair is healthy again; raising fails the run (the tool's own account
+              says the switchover went wrong, even though the pair looks right)
     """
 
-    def __init__(self, label, nodes, command, settings="", ready=None, env=None):
+    def __init__(self, label, nodes, command, settings="", ready=None, env=None, after=None):
         if len(nodes) != 2:
             raise ValueError("a pair has two nodes")
         self.label, self.nodes, self.command, self.settings = label, dict(nodes), list(command), settings
-        self.ready, self.env = ready, env
+        self.ready, self.env, self.after = ready, env, after
 
     def conninfo(self, name=None):
         if name:
@@ -209,7 +213,11 @@ def measure_run(pair, writer_bin, log=say):
                            timeout=COMMAND_TIMEOUT)
         t_done = time.time()
         if r.returncode != 0:
-            raise T.TopologyError(f"{T.shlex.join(argv)}: exit {r.returncode}: {(r.stdout + r.stderr).strip()}")
+            # the tool's error lines first: the table shows a failed run's first line
+            out = (r.stdout + r.stderr).strip()
+            errors = [line for line in out.splitlines() if line.startswith("error:")]
+            raise T.TopologyError(f"{pair.label} {old}→{new}: exit {r.returncode}: "
+                                  f"{' / '.join(errors) if errors else out[-300:]}\n{out}")
         w.wait_acks(1, new_port, 60, f"a commit acknowledged by {new}")
         # Polled from here on, with the writer still writing: not before the window closed (the polls would slow
         # the switchover they measure), nor later (a command that returns healthy would be charged the delay).
@@ -220,7 +228,10 @@ def measure_run(pair, writer_bin, log=say):
         w.stop()
     if healthy != (new, old):
         raise T.TopologyError(f"{pair.label}: after the switchover {healthy[0]} is primary, expected {new}")
-    return figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r)
+    fig = figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r)
+    if pair.after:
+        fig.update(pair.after(old, new, t_cmd, fig))
+    return fig
 
 
 def figures(pair, w, old_port, new_port, new, t_cmd, t_done, t_healthy, r):
@@ -442,7 +453,20 @@ def measure_patroni(runs, writer_bin, results, log=say):
 
 # ------------------------------------------------------------------------------------------------ the table
 
-SYSTEMS = (("sw-blf", "blfailoverd"), ("sw-patroni", "Patroni"))
+SYSTEMS = (("sw-blf", "blfailoverd"), ("sw-blf-cold", "blfailoverd, no daemon (cold ssh)"), ("sw-patroni", "Patroni"))
+OPTIONAL = ("sw-blf-cold",)     # a column only when measured
+# The window's parts, from the tool's own step record (blfailoverd): where the write unavailability goes.
+WINDOW_PARTS = (("old_acks_into_stop", "last ack by the old primary − start of stop_old_primary"),
+                ("stop_rest", "rest of stop_old_primary after that ack"),
+                ("controldata", "controldata (pg_controldata over ssh)"),
+                ("catch_up", "catch_up (standby replayed past the final checkpoint)"),
+                ("promote", "promote (pg_promote, wait until out of recovery)"),
+                ("promote_to_ack", "promote step end → first ack by the new primary (writer reconnects)"),
+                ("gaps", "between those steps (the record's saves)"))
+
+
+def systems(results):
+    return [(k, label) for k, label in SYSTEMS if k not in OPTIONAL or k in results or k + ":failed" in results]
 
 
 def summary(results, key):
@@ -467,7 +491,7 @@ def cells(results):
     """{figure: [cell per system]} for the table's rows."""
     rows = {"window": [], "lost": [], "unknown": [], "split": [], "healthy": [], "serve": [], "command": [],
             "runs": []}
-    for key, _ in SYSTEMS:
+    for key, _ in systems(results):
         s = summary(results, key)
         if s is None or not s["n"]:
             pend = "pending" if s is None else f"0 runs ({s['failed']} failed)"
@@ -490,7 +514,7 @@ def cells(results):
 
 def table_lines(results):
     rows = cells(results)
-    names = [label for _, label in SYSTEMS]
+    names = [label for _, label in systems(results)]
     out = [f"| figure | {' | '.join(names)} | target |", "|" + " --- |" * (len(names) + 2)]
 
     def row(figure, key, target=""):
@@ -503,18 +527,56 @@ def table_lines(results):
     row("command start → last ack by the old primary, median", "serve")
     row("switchover command's own duration, median", "command")
     row("runs (alternating directions)", "runs")
+    out += step_lines(results)
     out.append("")
-    for key, label in SYSTEMS:
+    for key, label in systems(results):
         if key + ":settings" in results:
             out.append(f"- {results.get(key + ':label', label)}: {results[key + ':settings'] or 'settings not given'}")
         elif key == "sw-blf":
             out.append(f"- {label}: pending (`blfailoverd -c CFG --switchover` not measured yet)")
         for err in results.get(key + ":failed", [])[:3]:
             out.append(f"  - failed run: {err.splitlines()[0][:300]}")
+        for err in results.get(key + ":problems", []):
+            out.append(f"  - problem: {err.splitlines()[0][:300]}")
     out.append(f"- Writer: tests/integration/pgwriter.c, one INSERT every {WRITER_INTERVAL_MS} ms through "
                "`target_session_attrs=read-write` over both ports (reconnects by itself); windows from its own "
                "CLOCK_REALTIME stamps.")
     out.append(f"- Orientation — {ORIENTATION}.")
+    return out
+
+
+def median_of(runs, get):
+    v = [x for x in (get(r) for r in runs) if x is not None]
+    return (statistics.median(v), len(v)) if v else None
+
+
+def step_lines(results):
+    """Median per step (the tool's own record) for the systems that give one, and the window taken apart."""
+    keys = [(k, label) for k, label in systems(results) if any("steps" in r for r in results.get(k, []))]
+    if not keys:
+        return []
+    names = []
+    for k, _ in keys:
+        for r in results[k]:
+            names += [n for n in r.get("steps", {}) if n not in names]
+    out = ["", f"| step (blfailoverd's record), median | {' | '.join(label for _, label in keys)} |",
+           "|" + " --- |" * (len(keys) + 1)]
+
+    def cell(runs, get):
+        m = median_of(runs, get)
+        return f"{m[0] * 1000:.0f} ms" + (f" (n {m[1]})" if m[1] != len(runs) else "") if m else "–"
+    for n in names:
+        out.append(f"| {n} | " + " | ".join(cell(results[k], lambda r, n=n: r.get("steps", {}).get(n))
+                                            for k, _ in keys) + " |")
+    out.append("| whole switchover (record: started → finished) | "
+               + " | ".join(cell(results[k], lambda r: r.get("op_wall")) for k, _ in keys) + " |")
+    out += ["", f"| the write window, taken apart (median of each part) | {' | '.join(lb for _, lb in keys)} |",
+            "|" + " --- |" * (len(keys) + 1)]
+    for part, what in WINDOW_PARTS:
+        out.append(f"| {what} | " + " | ".join(cell(results[k], lambda r, p=part: r.get("window_parts", {}).get(p))
+                                               for k, _ in keys) + " |")
+    out.append("| window (= the parts after the last ack, each run) | "
+               + " | ".join(cell(results[k], lambda r: r.get("window")) for k, _ in keys) + " |")
     return out
 
 
