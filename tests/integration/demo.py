@@ -46,7 +46,7 @@ STEP_WIDTH = 150
 # --status: the lines that say who serves, the health of each site and its database, and the last operation.
 # (Not the top-level "serving:" line: nginx's view by the last record's switch step, which after a switchover names
 # the standby; the roles line is the record's.)
-STATUS_KEYS = re.compile(r"^(roles|active|standby|primary|last) ")
+STATUS_KEYS = re.compile(r"^(roles|active|standby|primary|last)\b")
 
 
 def say(msg=""):
@@ -196,7 +196,7 @@ def run_acts(d, daemon, pair, topo):
     topo.nginx.wait_served_by(API["b"][0], 15)
     say(f"    automatic failover done {fig['failover_s']:.1f}s after a broke")
     d.where()
-    d.status("b serves, a is the old primary; latched: no second automatic failover", r"^primary database: not in")
+    d.status("b serves, a is the old primary; latched: no second automatic failover", r"^standby database: not in recovery")
 
     act(3, "a comes back as b's standby: blfailoverd --rejoin (pg_rewind; it reports what the rewind discards)")
     out = d.command(T.ARGS_REJOIN, 300)
@@ -241,7 +241,8 @@ def demo(binary, keep, verbose):
     t_start = time.monotonic()
     with contextlib.ExitStack() as stack:
         act(1, "The pair, on the sites form: a serves, b streams from it; blfailoverd watches both (all on 127.0.0.1)")
-        topo = stack.enter_context(T.Topology(keep=keep, log=say if verbose else (lambda m: None)))
+        # the topology's log: each server it starts (--verbose), and always a wait for the machine-wide lock
+        topo = stack.enter_context(T.Topology(keep=keep, log=lambda m: (verbose or "waiting" in m) and say(m)))
         scen = topo.scenario_dir("demo")
         trigger = os.path.join(scen, "triggers", "postgresql.trigger")
         topo.reset(trigger)
