@@ -127,10 +127,10 @@ class Demo:
                            text=True, timeout=timeout, env=T.daemon_env())
         return r.returncode, r.stdout, r.stderr, time.monotonic() - t0
 
-    def status(self, why, settled=None, timeout=5.0):
-        """The key lines of `blfailoverd --status` (all of them with --verbose). settled: a regex the output matches
-        once the daemon's status file caught up with what just happened (it is written after its next checks);
-        after timeout the output is shown as it is."""
+    def status(self, why, roles, settled=None, timeout=5.0):
+        """The key lines of `blfailoverd --status` (all of them with --verbose); its roles line must read `roles`.
+        settled: a regex the output matches once the daemon's status file caught up with what just happened (it is
+        written after its next checks); after timeout the output is shown as it is."""
         deadline = time.monotonic() + timeout
         while True:
             rc, out, err, _ = self.cli(*T.ARGS_STATUS)
@@ -142,6 +142,8 @@ class Demo:
         keep = lines if self.verbose else [ln for ln in lines if STATUS_KEYS.match(ln)] or lines
         say(f"    $ blfailoverd --status   ({why}; exit {rc})")
         show(keep, "      ")
+        if f"roles: {roles}\n" not in text:
+            raise AssertionError(f"--status: expected the line `roles: {roles}`")
 
     def command(self, args, timeout):
         """A lifecycle command, carried out by the running daemon (its log above tells the steps); the command line
@@ -179,7 +181,8 @@ def run_acts(d, daemon, pair, topo):
     daemon.wait_log("standby b: healthy", 15)
     daemon.echo_flush()
     d.where()
-    d.status("the record names no role change yet", r"^standby database: in recovery")
+    d.status("the record names no role change yet", "a serves, b standby · epoch 0 · latch none",
+             r"^standby database: in recovery")
 
     act(2, f"a dies: it commits {K_DIVERGED} rows b never gets, its API answers 500, its database is killed")
     pair.sql("a", "CREATE TABLE blf_lost (seq bigint)")
@@ -196,13 +199,16 @@ def run_acts(d, daemon, pair, topo):
     topo.nginx.wait_served_by(API["b"][0], 15)
     say(f"    automatic failover done {fig['failover_s']:.1f}s after a broke")
     d.where()
-    d.status("b serves, a is the old primary; latched: no second automatic failover", r"^standby database: not in recovery")
+    d.status("b serves, a is the old primary; latched: no second automatic failover",
+             "b serves, a standby · epoch 1 · latch failover", r"^standby database: not in recovery")
 
     act(3, "a comes back as b's standby: blfailoverd --rejoin (pg_rewind; it reports what the rewind discards)")
     out = d.command(T.ARGS_REJOIN, 300)
     daemon.echo_flush()
     m = re.search(r"(\d+) committed transactions", out + daemon.text())
     fig["discarded"] = m.group(1) if m else "?"
+    if fig["discarded"] != str(K_DIVERGED):
+        raise AssertionError(f"--rejoin reported {fig['discarded']} discarded commits, a committed {K_DIVERGED}")
     pair.wait_streams("b", "a", 60)
     lost = pair.sql("a", "select count(*) from blf_lost")
     say(f"    a's {K_DIVERGED} rows are gone from a too ({lost} left): the pair agrees on b's history")
@@ -211,7 +217,8 @@ def run_acts(d, daemon, pair, topo):
     daemon.wait_log("standby a: healthy", 15, since=mark)
     daemon.echo_flush()
     d.where()
-    d.status("a streams from b; the latch is cleared", r"^standby: a .*: up")
+    d.status("a streams from b; the latch is cleared", "b serves, a standby · epoch 1 · latch none",
+             r"^standby: a .*: up")
 
     act(4, f"Failback: blfailoverd --switchover, while a writer commits a row every {WRITER_MS} ms")
     table = T.create_writer_table(pair, "b")
@@ -233,7 +240,8 @@ def run_acts(d, daemon, pair, topo):
     d.where()
 
     act(5, "The end: the record, and a summary")
-    d.status("a serves again, b streams from it", r"^standby: b .*: up")
+    d.status("a serves again, b streams from it", "a serves, b standby · epoch 2 · latch none",
+             r"^standby: b .*: up")
     return fig
 
 
