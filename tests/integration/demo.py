@@ -246,11 +246,11 @@ def run_acts(d, daemon, pair, topo):
 
 
 def demo(binary, keep, verbose):
-    t_start = time.monotonic()
     with contextlib.ExitStack() as stack:
         act(1, "The pair, on the sites form: a serves, b streams from it; blfailoverd watches both (all on 127.0.0.1)")
         # the topology's log: each server it starts (--verbose), and always a wait for the machine-wide lock
         topo = stack.enter_context(T.Topology(keep=keep, log=lambda m: (verbose or "waiting" in m) and say(m)))
+        t_start = time.monotonic()         # the story's time: from the topology being up (not the lock wait)
         scen = topo.scenario_dir("demo")
         trigger = os.path.join(scen, "triggers", "postgresql.trigger")
         topo.reset(trigger)
