@@ -239,7 +239,9 @@ def run_acts(d, daemon, pair, topo):
         f"(writer: {wlog.summary()}; every acked row is on a)")
     d.where()
 
-    act(5, "The end: the record, and a summary")
+    act(5, "The end: the stack commands blfailoverd ran, the record, and a summary")
+    say("    the docker stand-in recorded, in order (failover, rejoin, switchover):")
+    show([" ".join(["docker", *argv]) for argv in topo.recorder.argvs()], "      ")
     d.status("a serves again, b streams from it", "a serves, b standby · epoch 2 · latch none",
              r"^standby: b .*: up")
     return fig
