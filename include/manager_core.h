@@ -128,4 +128,7 @@ void manager_command_resume(struct manager *m);
 
 /* ---- --switchover, --rejoin (mode_lifecycle.c) ------------------------------------------------------------ */
 void manager_command_switchover(struct manager *m, const char *to);
+/* After an operation (or, in the sites form, a failover) the roles may have changed: the config is read again with
+ * the roles the record now holds, and the targets, probes and failover direction follow. */
+void manager_rearm_after_op(struct manager *m);
 void manager_command_rejoin(struct manager *m, bool reclone);

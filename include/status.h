@@ -67,7 +67,8 @@ struct status {
         char not_started[512];          /* "" unless a due failover cannot start (its record cannot be written) */
 };
 
-/* Which endpoint serves now: the standby once a failover succeeded (or switched), else the active. */
+/* Which site nginx sends traffic to, per the last operation: its new side once its `switch` step ran (a failover's or
+ * a switchover's), else its old side; a rejoin's serving site. A format-1 record names no site: the config's. */
 const char *status_serving(const struct status *s, const struct state *record);
 /* Whether a failover runs now. The live view may be a second old; the record, saved at every step, decides. */
 bool status_failover_running(const struct status *s, bool daemon_alive, const struct state *record);

@@ -360,7 +360,11 @@ static void on_failover_done(struct failover *f, bool succeeded, void *userdata)
         struct manager *m = userdata;
 
         m->failover = failover_free(f);
-        manager_load_state(m);
+        /* The sites form follows the record's roles: the promoted site is now the one watched as active. */
+        if (m->config->sites_form && !m->once)
+                manager_rearm_after_op(m);
+        else
+                manager_load_state(m);
         m->failed_over = true;          /* a failover ran in this process: latched whatever the disk says */
         m->last_said = MONITOR_HOLD_ALREADY_DONE;
         manager_update_status(m);

@@ -12,7 +12,7 @@
 
 /* The roles changed (or may have): the config is read again with the roles the record now holds, so the health
  * targets, probes and the failover direction follow without anyone editing a file. */
-static void rearm_after_op(struct manager *m) {
+void manager_rearm_after_op(struct manager *m) {
         struct config *fresh = NULL;
 
         m->reload_after_op = false;
@@ -38,7 +38,7 @@ static void on_switchover_done(struct switchover *sw, int code, void *userdata) 
 
         (void) sw;
         m->switchover = switchover_free(m->switchover);
-        rearm_after_op(m);
+        manager_rearm_after_op(m);
         if (m->switchover_for_caller || m->exit_when_done)
                 manager_command_finish(m, code);
         m->switchover_for_caller = false;
@@ -92,7 +92,7 @@ static void on_rejoin_done(struct rejoin *rj, int code, void *userdata) {
 
         (void) rj;
         m->rejoin = rejoin_free(m->rejoin);
-        rearm_after_op(m);
+        manager_rearm_after_op(m);
         if (m->call || m->exit_when_done)
                 manager_command_finish(m, code);
 }

@@ -23,11 +23,17 @@ const char *status_health_to_string(enum status_health h) {
 }
 
 const char *status_serving(const struct status *s, const struct state *record) {
-        /* The switch step is the one that moves traffic: from then on the standby serves, whatever came after. */
+        bool switched = false;
+
+        /* The switch step is the one that moves traffic: from then on the new side serves, whatever came after. */
         for (size_t i = 0; record && i < record->n_steps; i++)
                 if (strcmp(record->steps[i].name, "switch") == 0 && record->steps[i].status == STATE_STEP_OK)
-                        return s->standby.name;
-        return s->active.name;
+                        switched = true;
+        if (record && record->op == STATE_OP_REJOIN && record->to[0])
+                return record->to;              /* a rejoin moves no traffic away from the serving site */
+        if (record && record->from[0] && record->to[0])
+                return switched ? record->to : record->from;
+        return switched ? s->standby.name : s->active.name;     /* format 1: the names are the config's */
 }
 
 bool status_failover_running(const struct status *s, bool daemon_alive, const struct state *record) {
