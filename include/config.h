@@ -115,6 +115,7 @@ struct config_alerts {
 
 struct config_site_commands {
         struct config_command status, start, stop, controldata, waldump, recover, rewind, clone_prepare, clone;
+        struct config_command promote;  /* no default: NULL runs failover.promote.method (pg_promote/trigger) */
 };
 
 struct config_site_database {
@@ -167,6 +168,8 @@ struct config {
         struct config_promote promote;          /* failover.promote */
         struct config_nginx nginx;              /* failover.nginx */
         struct config_command standby_stack;    /* failover.standby_stack; timeout default 120s */
+        struct config_command promote_command;  /* the standby site's commands.promote, expanded (sites form); argv
+                                                 * NULL: the promotion is failover.promote.method */
         struct config_command fence;            /* failover.fence: optional; timeout default 30s */
         struct config_command confirm;          /* failover.confirm: optional; timeout default 10s */
         struct config_verify verify;            /* failover.verify: optional */

@@ -248,6 +248,7 @@ SITE_COMMAND(site_recover_keys, database.commands.recover, "30m");
 SITE_COMMAND(site_rewind_keys, database.commands.rewind, "30m");
 SITE_COMMAND(site_clone_prepare_keys, database.commands.clone_prepare, "60s");
 SITE_COMMAND(site_clone_keys, database.commands.clone, "6h");
+SITE_COMMAND(site_promote_keys, database.commands.promote, "60s");
 SITE_COMMAND(site_stack_start_keys, stack_start, "120s");
 SITE_COMMAND(site_stack_stop_keys, stack_stop, "120s");
 static const struct key_def site_commands_keys[] = {
@@ -260,6 +261,7 @@ static const struct key_def site_commands_keys[] = {
         OPTIONAL_SECTION("rewind", site_rewind_keys),
         OPTIONAL_SECTION("clone_prepare", site_clone_prepare_keys),
         OPTIONAL_SECTION("clone", site_clone_keys),
+        OPTIONAL_SECTION("promote", site_promote_keys),
 };
 static const struct key_def site_database_keys[] = {
         STRING("conninfo", database.conninfo, OPTIONAL, CHECK_NONE, NULL),
@@ -758,6 +760,7 @@ static const struct site_command site_commands[] = {
                  "{pgdata}.blfailoverd-{epoch}"),
         SITE_CMD("database.commands.clone", database.commands.clone, "{bindir}/pg_basebackup", "-D", "{pgdata}",
                  "--dbname={source}", "-R", "-X", "stream", "-c", "fast"),
+        { "database.commands.promote", offsetof(struct config_site, database.commands.promote), NULL },
         { "stack.start", offsetof(struct config_site, stack_start), NULL },
         { "stack.stop", offsetof(struct config_site, stack_stop), NULL },
 };
@@ -816,6 +819,7 @@ void config_free(struct config *c) {
         strv_free(c->nginx.test_command.argv);
         strv_free(c->nginx.reload_command.argv);
         strv_free(c->standby_stack.argv);
+        strv_free(c->promote_command.argv);
         strv_free(c->fence.argv);
         strv_free(c->confirm.argv);
         strv_free(c->verify.urls);
@@ -1914,6 +1918,28 @@ static int sites_from_runbook(struct config *c) {
 
 /* The command that starts `s`'s stack as the new active, as the failover runs it: expanded (sites form), or
  * the runbook's standby_stack word for word (its braces were never placeholders). */
+/* The standby site's own promote command, when it has one (a database inside a compose stack: `docker compose exec
+ * db pg_ctl promote`), expanded as the site's other commands are. */
+static int promote_command_of(const struct config *c, const struct config_site *s, struct config_command *ret) {
+        struct template_vars v = {
+                .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = c->promote.timeout_usec,
+                .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = "active",
+        };
+        char err[TEMPLATE_ERR_MAX];
+        char **argv = NULL;
+        int r;
+
+        *ret = (struct config_command) { .timeout_usec = s->database.commands.promote.timeout_usec };
+        if (!c->sites_form || !s->database.commands.promote.argv)
+                return 0;
+        r = template_expand(s->database.commands.promote.argv, &v, &argv, err, sizeof err);
+        if (r < 0)
+                return r;
+        ret->argv = argv;
+        ret->argc = strv_length(argv);
+        return 0;
+}
+
 static int standby_stack_of(const struct config *c, const struct config_site *s, struct config_command *ret) {
         struct template_vars v = {
                 .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = c->promote.timeout_usec,
@@ -1938,6 +1964,7 @@ struct roles {
         char *active_server, *standby_server, *primary, *standby_db, *trigger_file;
         struct config_ssh ssh;
         struct config_command stack;
+        struct config_command promote;
 };
 
 static void roles_done(struct roles *r) {
@@ -1952,6 +1979,7 @@ static void roles_done(struct roles *r) {
         free(r->trigger_file);
         ssh_done(&r->ssh);
         strv_free(r->stack.argv);
+        strv_free(r->promote.argv);
 }
 
 static int roles_build(const struct config *c, const struct config_site *s, const struct config_site *t,
@@ -1968,6 +1996,7 @@ static int roles_build(const struct config *c, const struct config_site *s, cons
         r = r < 0 ? r : dup_or_null(&n->standby_db, t->database.conninfo);
         r = r < 0 ? r : dup_or_null(&n->trigger_file, t->database.trigger_file);
         r = r < 0 ? r : ssh_copy(&n->ssh, &t->database.ssh);
+        r = r < 0 ? r : promote_command_of(c, t, &n->promote);
         return r < 0 ? r : standby_stack_of(c, t, &n->stack);
 }
 
@@ -1985,7 +2014,7 @@ int config_apply_roles(struct config *c, unsigned serving) {
         }
         old = (struct roles) { c->active, c->standby, c->nginx.active_server, c->nginx.standby_server,
                                c->database.primary, c->database.standby, c->promote.trigger_file, c->promote.ssh,
-                               c->standby_stack };
+                               c->standby_stack, c->promote_command };
         c->active = n.active;
         c->standby = n.standby;
         c->nginx.active_server = n.active_server;
@@ -1995,6 +2024,7 @@ int config_apply_roles(struct config *c, unsigned serving) {
         c->promote.trigger_file = n.trigger_file;
         c->promote.ssh = n.ssh;
         c->standby_stack = n.stack;
+        c->promote_command = n.promote;
         /* The gates that need the standby's database: on when it has one (the runbook form: database:). */
         c->database.present = n.standby_db != NULL;
         c->serving = serving;

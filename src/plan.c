@@ -187,7 +187,10 @@ static int add_steps(struct plan *p, const struct config *c, const struct plan_o
         r = add_prepare_steps(p, c, opts);
         if (r == 0)
                 r = add_fence_step(p, c, opts);
-        if (r == 0 && c->promote.method == CONFIG_PROMOTE_TRIGGER_FILE)
+        if (r == 0 && c->promote_command.argv)
+                r = add_step(p, "promote", "promote the standby database (its site's commands.promote)", PLAN_COMMAND,
+                             strv_copy(c->promote_command.argv), c->promote_command.timeout_usec, true);
+        else if (r == 0 && c->promote.method == CONFIG_PROMOTE_TRIGGER_FILE)
                 r = add_trigger_steps(p, &c->promote, opts);
         else if (r == 0)
                 r = add_step(p, "promote", "promote the standby database (SELECT pg_promote(false))",

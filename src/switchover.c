@@ -379,8 +379,25 @@ static void judge_promote(struct op *op, void *ctx, const struct db_result *r) {
         promote_poll(op, sw);
 }
 
+static void judge_promote_command(struct op *op, void *ctx, const struct spawn_result *res) {
+        struct switchover *sw = ctx;
+        char outcome[128];
+
+        /* Whatever it said, only the new primary's own answer tells whether it left recovery. */
+        if (!spawn_result_ok(res))
+                op_say(op, true, "commands.promote: %s; watching whether %s leaves recovery",
+                       spawn_outcome_describe(res, outcome, sizeof outcome), site(sw, sw->n)->name);
+        promote_poll(op, sw);
+}
+
 static void run_promote(struct op *op, void *ctx) {
         struct switchover *sw = ctx;
+
+        if (site(sw, sw->n)->database.commands.promote.argv) {
+                run_site_command(op, sw, sw->n, &site(sw, sw->n)->database.commands.promote, "active",
+                                 judge_promote_command);
+                return;
+        }
 
         op_run_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), sw->config->database.promote_timeout_usec,
                    DB_SQL_PROMOTE, judge_promote);

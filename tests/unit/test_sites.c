@@ -214,6 +214,51 @@ static void sites__serves_first_b__roles_swapped(void **state) {
         assert_argv(f->config->standby_stack.argv, stack);
 }
 
+/* A site's own promote command (a database in a compose stack) replaces failover.promote.method in the failover
+ * plan when that site is the standby, expanded like its other commands; the other direction keeps pg_promote. */
+static void sites__commands_promote__the_failover_promotes_with_it(void **state) {
+        static const char *const promote[] = { "ssh", "-o", "BatchMode=yes", NULL };
+        struct fixture *f = *state;
+        char *yaml = with(SITES, "      ssh: {host: db-a, user: postgres}\n      pgdata: /var/lib/postgresql/15/main\n",
+                          "      ssh: {host: db-a, user: postgres}\n      pgdata: /var/lib/postgresql/15/main\n"
+                          "      commands:\n        promote: {command: [\"{ssh}\", \"{bindir}/pg_ctl\", promote, -D, "
+                          "\"{pgdata}\"], timeout: 20s}\n");
+        struct plan *p = NULL;
+        const struct plan_step *step = NULL;
+
+        assert_loads(f, yaml);
+        free(yaml);
+        /* a serves: b is promoted, and b has no promote command: pg_promote */
+        assert_null(f->config->promote_command.argv);
+        assert_int_equal(plan_build(f->config, &(struct plan_options) {}, &p), 0);
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (strcmp(p->steps[i].name, "promote") == 0)
+                        step = &p->steps[i];
+        assert_non_null(step);
+        assert_int_equal(step->action, PLAN_PG_PROMOTE);
+        p = plan_free(p);
+        /* b serves: a is promoted with its own command, over its ssh */
+        assert_int_equal(config_apply_roles(f->config, 1), 0);
+        assert_non_null(f->config->promote_command.argv);
+        assert_int_equal(f->config->promote_command.timeout_usec, 20 * USEC_PER_SEC);
+        assert_int_equal(plan_build(f->config, &(struct plan_options) {}, &p), 0);
+        step = NULL;
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (strcmp(p->steps[i].name, "promote") == 0)
+                        step = &p->steps[i];
+        assert_non_null(step);
+        assert_int_equal(step->action, PLAN_COMMAND);
+        for (size_t i = 0; promote[i]; i++)
+                assert_string_equal(step->argv[i], promote[i]);
+        {
+                bool found = false;
+                for (size_t i = 0; step->argv[i]; i++)
+                        found |= strstr(step->argv[i], "pg_ctl' 'promote' '-D' '/var/lib/postgresql/15/main'") != NULL;
+                assert_true(found);
+        }
+        plan_free(p);
+}
+
 /* ------------------------------------------------------------------ errors, each at its line:col */
 
 static void sites__one_entry__refused(void **state) {
@@ -614,6 +659,7 @@ int main(void) {
                 T(sites__valid__every_key_and_default),
                 T(sites__valid__runtime_fields_from_serves_first),
                 T(sites__serves_first_b__roles_swapped),
+                T(sites__commands_promote__the_failover_promotes_with_it),
                 T(sites__one_entry__refused),
                 T(sites__not_a_list__refused),
                 T(sites__bad_name__refused),
