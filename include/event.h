@@ -74,5 +74,12 @@ void event_emit(struct event_bus *bus, struct event *ev, const char *fmt, ...) _
 #define EVENT_FIELD_MAX 512
 size_t event_journal_fields(const struct event *ev, char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX]);
 
+/* A step's captured output (a command's stdout+stderr) as EVENT_STEP_OUTPUT events, one per line, so that a
+ * multi-line complaint (nginx -t) stays readable: "WHAT: step STEP output: LINE"; at most EVENT_OUTPUT_LINES_MAX
+ * lines, then a note; `cut_at` > 0 says the capture was cut there. Empty lines are left out. */
+#define EVENT_OUTPUT_LINES_MAX 40
+void event_emit_output(struct event_bus *bus, const char *what, const char *step, const char *output, size_t len,
+                       unsigned cut_at);
+
 /* The listener that turns events into log lines (journal entries with fields, under systemd). */
 void event_log_listener(const struct event *ev, void *userdata);

@@ -1918,9 +1918,11 @@ static int sites_from_runbook(struct config *c) {
 
 /* The command that starts `s`'s stack as the new active, as the failover runs it: expanded (sites form), or
  * the runbook's standby_stack word for word (its braces were never placeholders). */
-/* The standby site's own promote command, when it has one (a database inside a compose stack: `docker compose exec
- * db pg_ctl promote`), expanded as the site's other commands are. */
-static int promote_command_of(const struct config *c, const struct config_site *s, struct config_command *ret) {
+/* A site command as the failover runs it from the runtime fields (standby_stack, promote_command): expanded with
+ * the site's variables, {role} = active (the site is taking over). The runbook form's stack command is copied word
+ * for word: braces there were never placeholders. */
+static int expand_for_failover(const struct config *c, const struct config_site *s, const struct config_command *cmd,
+                               struct config_command *ret) {
         struct template_vars v = {
                 .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = c->promote.timeout_usec,
                 .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = "active",
@@ -1929,33 +1931,12 @@ static int promote_command_of(const struct config *c, const struct config_site *
         char **argv = NULL;
         int r;
 
-        *ret = (struct config_command) { .timeout_usec = s->database.commands.promote.timeout_usec };
-        if (!c->sites_form || !s->database.commands.promote.argv)
-                return 0;
-        r = template_expand(s->database.commands.promote.argv, &v, &argv, err, sizeof err);
+        if (!c->sites_form || !cmd->argv)
+                return command_copy(ret, cmd);
+        r = template_expand(cmd->argv, &v, &argv, err, sizeof err);
         if (r < 0)
                 return r;
-        ret->argv = argv;
-        ret->argc = strv_length(argv);
-        return 0;
-}
-
-static int standby_stack_of(const struct config *c, const struct config_site *s, struct config_command *ret) {
-        struct template_vars v = {
-                .ssh = s->database.ssh.host ? &s->database.ssh : NULL, .ssh_timeout_usec = c->promote.timeout_usec,
-                .pgdata = s->database.pgdata, .bindir = s->database.bindir, .site = s->name, .role = "active",
-        };
-        char err[TEMPLATE_ERR_MAX];
-        char **argv = NULL;
-        int r;
-
-        if (!c->sites_form || !s->stack_start.argv)
-                return command_copy(ret, &s->stack_start);
-        r = template_expand(s->stack_start.argv, &v, &argv, err, sizeof err);
-        if (r < 0)
-                return r;
-        *ret = (struct config_command) { .argv = argv, .argc = strv_length(argv),
-                                         .timeout_usec = s->stack_start.timeout_usec };
+        *ret = (struct config_command) { .argv = argv, .argc = strv_length(argv), .timeout_usec = cmd->timeout_usec };
         return 0;
 }
 
@@ -1996,8 +1977,9 @@ static int roles_build(const struct config *c, const struct config_site *s, cons
         r = r < 0 ? r : dup_or_null(&n->standby_db, t->database.conninfo);
         r = r < 0 ? r : dup_or_null(&n->trigger_file, t->database.trigger_file);
         r = r < 0 ? r : ssh_copy(&n->ssh, &t->database.ssh);
-        r = r < 0 ? r : promote_command_of(c, t, &n->promote);
-        return r < 0 ? r : standby_stack_of(c, t, &n->stack);
+        /* a site's own promote command (a database in a compose stack) replaces failover.promote.method */
+        r = r < 0 ? r : expand_for_failover(c, t, &t->database.commands.promote, &n->promote);
+        return r < 0 ? r : expand_for_failover(c, t, &t->stack_start, &n->stack);
 }
 
 /* Built aside, then swapped in: a failure leaves the config as it was. */

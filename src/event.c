@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "util.h"
@@ -58,6 +59,31 @@ int event_subscribe(struct event_bus *bus, event_listener_fn fn, void *userdata)
         bus->listeners[bus->n_listeners].userdata = userdata;
         bus->n_listeners++;
         return 0;
+}
+
+void event_emit_output(struct event_bus *bus, const char *what, const char *step, const char *output, size_t len,
+                       unsigned cut_at) {
+        unsigned lines = 0;
+
+        for (const char *p = output, *end = output + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                int n = (int) ((nl ? nl : end) - p);
+                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = step, .exit_status = -1 };
+
+                if (lines == EVENT_OUTPUT_LINES_MAX) {
+                        event_emit(bus, &ev, "%s: step %s output: [more lines not logged]", what, step);
+                        break;
+                }
+                if (n > 0) {
+                        event_emit(bus, &ev, "%s: step %s output: %.*s", what, step, n, p);
+                        lines++;
+                }
+                p = nl ? nl + 1 : end;
+        }
+        if (cut_at) {
+                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = step, .exit_status = -1 };
+                event_emit(bus, &ev, "%s: step %s output was cut at %u bytes", what, step, cut_at);
+        }
 }
 
 void event_emit(struct event_bus *bus, struct event *ev, const char *fmt, ...) {

@@ -16,7 +16,6 @@
 #include "util.h"
 #include "verify.h"
 
-#define OUTPUT_LINES_MAX 40
 
 struct failover {
         sd_event *event;
@@ -63,29 +62,6 @@ static void emit_step(struct failover *f, enum event_kind kind, const char *fmt_
                 event_emit(f->bus, &ev, "failover: step %s %s (%.3fs): %s", st->name,
                            kind == EVENT_STEP_SUCCEEDED ? "ok" : "failed", (double) st->duration_usec / 1e6,
                            fmt_detail);
-}
-
-/* Captured output goes to the log line by line, so a multi-line nginx -t complaint stays readable. */
-static void emit_output(struct failover *f, const char *output, size_t len, bool truncated) {
-        const char *name = f->state.steps[f->current].name;
-        unsigned lines = 0;
-
-        for (const char *p = output, *end = output + len; p < end; lines++) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                int n = (int) ((nl ? nl : end) - p);
-                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = name, .exit_status = -1 };
-
-                if (lines == OUTPUT_LINES_MAX) {
-                        event_emit(f->bus, &ev, "failover: step %s output: [more lines not logged]", name);
-                        break;
-                }
-                event_emit(f->bus, &ev, "failover: step %s output: %.*s", name, n, p);
-                p = nl ? nl + 1 : end;
-        }
-        if (truncated) {
-                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = name, .exit_status = -1 };
-                event_emit(f->bus, &ev, "failover: step %s output was cut at %u bytes", name, SPAWN_OUTPUT_MAX);
-        }
 }
 
 /* The promotion is the role change: the standby serves from now on, whatever happens to the steps after it. Saved
@@ -213,7 +189,8 @@ static void on_child_done(struct spawn *s, const struct spawn_result *res, void 
         struct failover *f = userdata;
         char outcome[128];
 
-        emit_output(f, res->output, res->output_len, res->output_truncated);
+        event_emit_output(f->bus, "failover", f->state.steps[f->current].name, res->output, res->output_len,
+                          res->output_truncated ? SPAWN_OUTPUT_MAX : 0);
         spawn_outcome_describe(res, outcome, sizeof outcome);
         step_finished(f, spawn_result_ok(res), res->outcome == SPAWN_EXITED ? res->exit_code : -1,
                       res->duration_usec, outcome);

@@ -11,7 +11,6 @@
 #include "log.h"
 #include "util.h"
 
-#define OUTPUT_LINES_MAX 40
 
 enum phase {
         PHASE_FORWARD,
@@ -101,30 +100,6 @@ void op_say(struct op *op, bool warning, const char *fmt, ...) {
                 log_notice("%s: step %s: %s", op->def->what, step_def(op)->name, text);
 }
 
-static void emit_output(struct op *op, const char *output, size_t len, bool truncated) {
-        const char *name = step_def(op)->name;
-        unsigned lines = 0;
-
-        for (const char *p = output, *end = output + len; p < end; lines++) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                int n = (int) ((nl ? nl : end) - p);
-                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = name, .exit_status = -1 };
-
-                if (lines == OUTPUT_LINES_MAX) {
-                        event_emit(op->bus, &ev, "%s: step %s output: [more lines not logged]", op->def->what, name);
-                        break;
-                }
-                if (n > 0)
-                        event_emit(op->bus, &ev, "%s: step %s output: %.*s", op->def->what, name, n, p);
-                p = nl ? nl + 1 : end;
-        }
-        if (truncated) {
-                struct event ev = { .kind = EVENT_STEP_OUTPUT, .step = name, .exit_status = -1 };
-                event_emit(op->bus, &ev, "%s: step %s output was cut at %u bytes", op->def->what, name,
-                           SPAWN_OUTPUT_MAX);
-        }
-}
-
 static char *mfree(char *p) {
         free(p);
         return NULL;
@@ -184,7 +159,8 @@ static void on_command_done(struct spawn *s, const struct spawn_result *res, voi
         struct op *op = userdata;
         char outcome[128];
 
-        emit_output(op, res->output, res->output_len, res->output_truncated);
+        event_emit_output(op->bus, op->def->what, step_def(op)->name, res->output, res->output_len,
+                          res->output_truncated ? SPAWN_OUTPUT_MAX : 0);
         if (op->judge_command) {
                 op->judge_command(op, op->ctx, res);
                 return;
