@@ -57,11 +57,14 @@ def expect_one_primary(ctx, pair, primary="b"):
     ctx.expect_eq(pair.primaries(), [primary], "the databases answering pg_is_in_recovery() = false")
 
 
-def fail_over_to_b(ctx, pair):
-    """a crashes (SIGKILL: no shutdown checkpoint), b is promoted by `--once --force`: the record says b serves,
+def fail_over_to_b(ctx, pair, diverge=True):
+    """a (diverged: rows b never got, unless diverge=False) crashes (SIGKILL: no shutdown checkpoint), b is promoted by `--once --force`: the record says b serves,
     epoch 1, latch failover."""
     pair.sql("a", "CREATE TABLE blf_kept (seq bigint); INSERT INTO blf_kept VALUES (1)")
     pair.wait_caught_up("a", "b")
+    if diverge:     # rows b never gets: a's WAL forks from b's, the rewind has work
+        pair.cut_off("b")
+        pair.sql_script("a", [f"INSERT INTO blf_kept VALUES ({i});" for i in range(2, 2 + L.K_DIVERGED)])
     ctx.topo.active.set_mode("500")
     pair.kill9("a")
     r = ctx.cli(*T.ARGS_ONCE, *T.ARGS_FORCE, timeout=120)
@@ -100,7 +103,7 @@ def test_rejoin_reclone(ctx):
         ctx.expect_eq(pair.controldata("a").get("wal_log_hints setting"), "off", "a's wal_log_hints")
         ctx.expect_eq(pair.controldata("a").get("Data page checksum version"), "0", "a's data checksums")
         ctx.write_config(L.lifecycle_config(ctx, pair))
-        fail_over_to_b(ctx, pair)
+        fail_over_to_b(ctx, pair, diverge=False)
         cd = pair.controldata("a")
         with open(ctx.state_file, "rb") as f:
             record = f.read()
