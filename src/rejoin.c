@@ -565,6 +565,10 @@ static void run_report(struct op *op, void *ctx) {
         struct rejoin *rj = ctx;
         char from[PGTEXT_LSN_MAX];
 
+        /* The next steps rewrite O's data directory: the record must say latch "rejoin" while they run. Set here,
+         * it is saved when the rewind (or the re-clone) starts, before its command does; set in run_rewind, it
+         * reached the disk only after pg_rewind had ended, and a crash during pg_rewind left latch "failover". */
+        op_record(op)->latch = STATE_LATCH_REJOIN;
         if (rj->rewound) {
                 op_step_done(op, true, -1, "skipped: %s was rewound by an earlier --rejoin, which reported what it "
                              "discarded (see its log)", site(rj, rj->o)->name);

@@ -249,6 +249,10 @@ def start_daemon(ctx, cfg):
     return d
 
 
+# the latch the record holds while the step runs: "rejoin" from the rewind on (O's data directory is rewritten)
+LATCH_DURING = {"stop": "failover", "rewind": "rejoin", "start": "rejoin", "streaming": "rejoin"}
+
+
 def kill_during(ctx, pair, d, step, flag):
     """--rejoin through the daemon; when the record says `step` runs, SIGKILL the daemon (and the held child)."""
     if flag:
@@ -282,7 +286,8 @@ def kill_during(ctx, pair, d, step, flag):
             cli.kill()
             cli.wait()
     rec = L.read_record(ctx)
-    ctx.expect_eq((rec.get("op"), rec.get("op_outcome")), ("rejoin", "running"), f"record after SIGKILL at {step}")
+    ctx.expect_eq((rec.get("op"), rec.get("op_outcome"), rec.get("latch")), ("rejoin", "running", LATCH_DURING[step]),
+                  f"record (op, outcome, latch) after SIGKILL at {step}")
     expect_one_primary(ctx, pair)
     say(f"SIGKILL during step {step}: record op rejoin running, latch {rec.get('latch')}; --rejoin exit "
         f"{cli.returncode}")
