@@ -14,8 +14,9 @@
  *   run O:       start, streaming (S sees O streaming within rejoin.max_lag_bytes), stack_start (as the standby)
  *   traffic:     nginx (S serves, O its backup: write, test, reload; restored when the test fails)
  *   done:        latch none, in the same record write as the outcome: the daemon re-arms, failover S → O.
- * After the checklist nothing is put back: O was not serving. A failure stops with latch "rejoin" (or the latch it
- * had) and --rejoin runs again; new_checkpoint, rewind, start, streaming and stack_start are the switchover's own
+ * After the checklist nothing is put back: O was not serving. A failure (or a crash) stops with latch "rejoin" (or the
+ * latch it had) and --rejoin runs again, from the checklist: each step asks first (status before stop/start; an O a
+ * run already rewound, in recovery on S's timeline, is not rewound again); new_checkpoint, rewind, start, streaming and stack_start are the switchover's own
  * (siteop.h). */
 #include "rejoin.h"
 
