@@ -14,8 +14,9 @@
  *   run O:       start, streaming (S sees O streaming within rejoin.max_lag_bytes), stack_start (as the standby)
  *   traffic:     nginx (S serves, O its backup: write, test, reload; restored when the test fails)
  *   done:        latch none, in the same record write as the outcome: the daemon re-arms, failover S → O.
- * After the checklist nothing is put back: O was not serving. A failure stops with latch "rejoin" (or the latch it
- * had) and --rejoin runs again; new_checkpoint, rewind, start, streaming and stack_start are the switchover's own
+ * After the checklist nothing is put back: O was not serving. A failure (or a crash) stops with latch "rejoin" (or the
+ * latch it had) and --rejoin runs again, from the checklist: each step asks first (status before stop/start; an O a
+ * run already rewound, in recovery on S's timeline, is not rewound again); new_checkpoint, rewind, start, streaming and stack_start are the switchover's own
  * (siteop.h). */
 #include "rejoin.h"
 
@@ -48,6 +49,8 @@ struct rejoin {
         struct pgtext_controldata cd;           /* O, stopped (after recover when it crashed) */
         bool cd_read;
         bool need_recover;
+        unsigned source_timeline;               /* S's WAL timeline (check_source); 0 unknown */
+        bool rewound;                           /* O is on S's timeline in recovery: an earlier run rewound it */
         uint64_t source_size;                   /* S's databases, for the re-clone report */
         uint64_t clone_started_usec;
         char *nginx_original;
@@ -190,6 +193,18 @@ const char *rejoin_discarded_describe(const struct rejoin_discarded *d, char *bu
         return buf;
 }
 
+/* A timeline id from a query's text; 0 (no timeline) when absent or malformed. */
+static unsigned parse_timeline(const char *v) {
+        char *end = NULL;
+        unsigned long t;
+
+        if (!v || !*v)
+                return 0;
+        errno = 0;
+        t = strtoul(v, &end, 10);
+        return errno == 0 && *end == 0 && t <= UINT32_MAX ? (unsigned) t : 0;
+}
+
 /* ---- checklist ------------------------------------------------------------------------------------------ */
 
 static void judge_source(struct op *op, void *ctx, const struct db_result *r) {
@@ -213,14 +228,18 @@ static void judge_source(struct op *op, void *ctx, const struct db_result *r) {
                              r->values[1] ? r->values[1] : "?", s);
                 return;
         }
-        op_step_done(op, true, -1, "%s is a primary, full_page_writes = %s", s, r->values[1] ? r->values[1] : "?");
+        rj->source_timeline = parse_timeline(r->values[2]);
+        op_step_done(op, true, -1, "%s is a primary on timeline %s, full_page_writes = %s", s,
+                     r->values[2] ? r->values[2] : "?", r->values[1] ? r->values[1] : "?");
 }
 
 static void run_check_source(struct op *op, void *ctx) {
         struct rejoin *rj = ctx;
 
         op_run_sql(op, site(rj, rj->s)->database.conninfo, password_file(rj), connect_timeout(rj),
-                   "SELECT pg_is_in_recovery(), current_setting('full_page_writes')", judge_source);
+                   "SELECT pg_is_in_recovery(), current_setting('full_page_writes'), CASE WHEN NOT pg_is_in_recovery() "
+                   "THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END",
+                   judge_source);
 }
 
 static void judge_old(struct op *op, void *ctx, const struct db_result *r) {
@@ -356,12 +375,30 @@ static bool read_controldata(struct op *op, struct rejoin *rj, const struct spaw
         return true;
 }
 
+/* Idempotent resume (design §3.2): pg_rewind leaves O "in archive recovery" with S's checkpoint, and O run as S's
+ * standby shuts down "in recovery" on S's timeline. Either is rewound already: a second pg_rewind fails (single-user
+ * crash recovery refuses standby.signal) or says "same timeline", so the rejoin goes on at start. A standby on
+ * another timeline (of nobody, or of the old history) is not: it is rewound as usual. */
+static bool already_rewound(const struct rejoin *rj) {
+        bool in_recovery = strcmp(rj->cd.cluster_state, "in archive recovery") == 0 ||
+                           strcmp(rj->cd.cluster_state, "shut down in recovery") == 0;
+
+        return in_recovery && rj->source_timeline != 0 && rj->cd.timeline == rj->source_timeline;
+}
+
 static void judge_controldata(struct op *op, void *ctx, const struct spawn_result *res) {
         struct rejoin *rj = ctx;
         char lsn[PGTEXT_LSN_MAX];
 
         if (!read_controldata(op, rj, res))
                 return;
+        if (already_rewound(rj)) {
+                rj->rewound = true;
+                op_step_done(op, true, 0, "%s: \"%s\" on %s's timeline %u: an earlier --rejoin rewound it (pg_rewind "
+                             "cannot run on it again); it is started as it is", site(rj, rj->o)->name,
+                             rj->cd.cluster_state, site(rj, rj->s)->name, rj->cd.timeline);
+                return;
+        }
         /* pg_rewind --dry-run refuses an unclean target without recovering it (ensureCleanShutdown returns early):
          * a crashed O is recovered first, which also makes L the end of its WAL. */
         rj->need_recover = !cluster_clean(&rj->cd);
@@ -411,8 +448,9 @@ static void judge_recover(struct op *op, void *ctx, const struct spawn_result *r
 static void run_recover(struct op *op, void *ctx) {
         struct rejoin *rj = ctx;
 
-        if (rj->pair.reclone || !rj->need_recover) {
-                op_step_done(op, true, -1, "skipped: %s", rj->pair.reclone ? "re-clone" : "it shut down cleanly");
+        if (rj->pair.reclone || rj->rewound || !rj->need_recover) {
+                op_step_done(op, true, -1, "skipped: %s", rj->pair.reclone ? "re-clone" : rj->rewound
+                             ? "rewound already" : "it shut down cleanly");
                 return;
         }
         run_o_command(op, rj, &site(rj, rj->o)->database.commands.recover, "standby", NULL, judge_recover);
@@ -457,8 +495,9 @@ static void run_rewind_dry(struct op *op, void *ctx) {
         struct rejoin *rj = ctx;
         const struct template_vars extra = { .dry_run = true };
 
-        if (rj->pair.reclone) {
-                op_step_done(op, true, -1, "skipped: %s is re-cloned", site(rj, rj->o)->name);
+        if (rj->pair.reclone || rj->rewound) {
+                op_step_done(op, true, -1, "skipped: %s is %s", site(rj, rj->o)->name, rj->rewound
+                             ? "rewound already" : "re-cloned");
                 return;
         }
         run_o_command(op, rj, &site(rj, rj->o)->database.commands.rewind, "standby", &extra, judge_rewind_dry);
@@ -527,6 +566,15 @@ static void run_report(struct op *op, void *ctx) {
         struct rejoin *rj = ctx;
         char from[PGTEXT_LSN_MAX];
 
+        /* The next steps rewrite O's data directory: the record must say latch "rejoin" while they run. Set here,
+         * it is saved when the rewind (or the re-clone) starts, before its command does; set in run_rewind, it
+         * reached the disk only after pg_rewind had ended, and a crash during pg_rewind left latch "failover". */
+        op_record(op)->latch = STATE_LATCH_REJOIN;
+        if (rj->rewound) {
+                op_step_done(op, true, -1, "skipped: %s was rewound by an earlier --rejoin, which reported what it "
+                             "discarded (see its log)", site(rj, rj->o)->name);
+                return;
+        }
         if (rj->pair.reclone && !rj->pair.fork_known) {
                 op_say(op, true, "%s is re-cloned: whatever it wrote after %s's promotion is discarded (not "
                        "measured: pg_rewind cannot read it); its old data directory is kept", site(rj, rj->o)->name,
@@ -556,6 +604,11 @@ static void run_rewind(struct op *op, void *ctx) {
 
         if (!rj->pair.reclone)
                 op_record(op)->latch = STATE_LATCH_REJOIN;
+        if (rj->rewound) {
+                op_step_done(op, true, -1, "skipped: %s is rewound already (on %s's timeline %u)",
+                             site(rj, rj->o)->name, site(rj, rj->s)->name, rj->cd.timeline);
+                return;
+        }
         siteop_step_rewind(op, ctx);
 }
 
