@@ -756,7 +756,7 @@ static const struct site_command site_commands[] = {
         SITE_CMD("database.commands.rewind", database.commands.rewind, "env", "LC_ALL=C", "{bindir}/pg_rewind", "-D",
                  "{pgdata}",
                  "--source-server={source}", "-R", "{dry_run}"),
-        SITE_CMD("database.commands.clone_prepare", database.commands.clone_prepare, "mv", "--", "{pgdata}",
+        SITE_CMD("database.commands.clone_prepare", database.commands.clone_prepare, "mv", "-T", "--", "{pgdata}",
                  "{pgdata}.blfailoverd-{epoch}"),
         SITE_CMD("database.commands.clone", database.commands.clone, "{bindir}/pg_basebackup", "-D", "{pgdata}",
                  "--dbname={source}", "-R", "-X", "stream", "-c", "fast"),
