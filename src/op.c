@@ -351,8 +351,9 @@ static void finish(struct op *op, int code) {
         case EXIT_PUT_BACK:
                 ev.kind = EVENT_OPERATION_PUT_BACK;
                 ev.step = op->record.failed_step;
+                /* op->from: the record's serving is empty until a first role change names it */
                 event_emit(op->bus, &ev, "%s: failed at step %s; put back: %s still serves, as before", what,
-                           op->record.failed_step, op->record.serving);
+                           op->record.failed_step, op->from);
                 break;
         default:
                 ev.kind = EVENT_OPERATION_FAILED;

@@ -33,6 +33,10 @@
 #include "util.h"
 
 #define CATCH_UP_INTERVAL_USEC (10 * USEC_PER_MSEC)
+/* The checklist asks the primary again while the standby's replay lag is unknown or over max_lag, this long: a
+ * NULL replay_lag with bytes behind is the moment after an idle standby got new WAL, not a lagging one. */
+#define REPLICATION_POLL_USEC (50 * USEC_PER_MSEC)
+#define REPLICATION_PATIENCE_USEC (1 * USEC_PER_SEC)
 #define PROMOTE_POLL_USEC (10 * USEC_PER_MSEC)
 #define STEP_GUARD_USEC (7 * 3600 * USEC_PER_SEC)     /* above every configurable timeout: a bug guard only */
 
@@ -109,42 +113,42 @@ static char *replication_sql(const char *application_name) {
         return sql;
 }
 
-static void judge_replication(struct op *op, void *ctx, const struct db_result *r) {
+/* 1: within max_lag; 0: not known yet, or over it (asked again until the deadline); -1: never (refuse now). */
+static int check_replication(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
         struct switchover *sw = ctx;
         const char *app = site(sw, sw->n)->database.application_name;
         double max_lag = (double) sw->config->switchover.max_lag_usec / 1e6, lag_s = -1;
         bool in_recovery = true;
         uint64_t lag_bytes = 0;
 
-        if (r->error < 0) {
-                op_step_done(op, false, -1, "cannot ask %s: %s", site(sw, sw->o)->name, r->message);
-                return;
-        }
+        (void) op;
         if (db_parse_bool(r->values[0], &in_recovery) < 0 || in_recovery) {
-                op_step_done(op, false, -1, "%s is in recovery: it is not the primary the record says serves",
-                             site(sw, sw->o)->name);
-                return;
+                snprintf(detail, size, "%s is in recovery: it is not the primary the record says serves",
+                         site(sw, sw->o)->name);
+                return -1;
         }
         if (!r->values[1] || strcmp(r->values[1], "streaming") != 0) {
-                op_step_done(op, false, -1, "%s shows no streaming standby with application_name '%s' (state %s): "
-                             "%s must stream from %s before a switchover", site(sw, sw->o)->name, app,
-                             r->values[1] ? r->values[1] : "none", site(sw, sw->n)->name, site(sw, sw->o)->name);
-                return;
+                snprintf(detail, size, "%s shows no streaming standby with application_name '%s' (state %s): %s must "
+                         "stream from %s before a switchover", site(sw, sw->o)->name, app,
+                         r->values[1] ? r->values[1] : "none", site(sw, sw->n)->name, site(sw, sw->o)->name);
+                return -1;
         }
         if (r->values[2])
                 lag_bytes = strtoull(r->values[2], NULL, 10);
         if (r->values[3])
                 lag_s = strtod(r->values[3], NULL);
-        /* NULL replay_lag: nothing sent since the standby caught up (PostgreSQL clears it when idle). */
+        /* NULL replay_lag: nothing sent since the standby caught up (PostgreSQL clears it when idle) — with bytes
+         * behind, a write came after that and its lag sample is on its way: asked again, not refused. */
         if (lag_bytes > 0 && (lag_s < 0 || lag_s > max_lag)) {
-                op_step_done(op, false, -1, "%s replays %" PRIu64 " bytes behind %s, replay lag %s%.3fs "
-                             "(switchover.max_lag %.3fs): wait for it to catch up", site(sw, sw->n)->name, lag_bytes,
-                             site(sw, sw->o)->name, lag_s < 0 ? "unknown " : "", lag_s < 0 ? 0 : lag_s, max_lag);
-                return;
+                snprintf(detail, size, "%s replays %" PRIu64 " bytes behind %s, replay lag %s%.3fs "
+                         "(switchover.max_lag %.3fs): wait for it to catch up", site(sw, sw->n)->name, lag_bytes,
+                         site(sw, sw->o)->name, lag_s < 0 ? "unknown " : "", lag_s < 0 ? 0 : lag_s, max_lag);
+                return 0;
         }
-        op_step_done(op, true, -1, "%s primary; %s streaming from it, %" PRIu64 " bytes behind, replay lag %.3fs "
-                     "(max %.3fs)", site(sw, sw->o)->name, site(sw, sw->n)->name, lag_bytes, lag_s < 0 ? 0 : lag_s,
-                     max_lag);
+        snprintf(detail, size, "%s primary; %s streaming from it, %" PRIu64 " bytes behind, replay lag %.3fs "
+                 "(max %.3fs)", site(sw, sw->o)->name, site(sw, sw->n)->name, lag_bytes, lag_s < 0 ? 0 : lag_s,
+                 max_lag);
+        return 1;
 }
 
 static void run_check_replication(struct op *op, void *ctx) {
@@ -155,8 +159,9 @@ static void run_check_replication(struct op *op, void *ctx) {
                 op_step_done(op, false, -1, "out of memory");
                 return;
         }
-        op_run_sql(op, site(sw, sw->o)->database.conninfo, password_file(sw), connect_timeout(sw), sql,
-                   judge_replication);
+        op_poll_sql(op, site(sw, sw->o)->database.conninfo, password_file(sw), connect_timeout(sw), sql,
+                    REPLICATION_POLL_USEC, now_monotonic_usec() + REPLICATION_PATIENCE_USEC,
+                    check_replication);
 }
 
 static void judge_new_standby(struct op *op, void *ctx, const struct db_result *r) {
@@ -196,6 +201,11 @@ static void run_nginx_write(struct op *op, void *ctx) {
         if (!backup) {
                 op_step_done(op, false, -1, "out of memory");
                 return;
+        }
+        /* A pair's first operation: the record names who serves from its first write on (a put back keeps it). */
+        if (!op_record(op)->serving[0]) {
+                snprintf(op_record(op)->serving, sizeof op_record(op)->serving, "%s", site(sw, sw->o)->name);
+                snprintf(op_record(op)->standby, sizeof op_record(op)->standby, "%s", site(sw, sw->n)->name);
         }
         r = siteop_nginx_bytes(c, sw->n, sw->o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
         if (r < 0) {
