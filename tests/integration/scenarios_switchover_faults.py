@@ -8,6 +8,7 @@
 - switchover_refused_*: the checklist and the command line refuse, and nothing changes.
 Each scenario is a generated function (one per step) over one small body; the steps' faults are in tables.
 """
+import contextlib
 import os
 import signal
 import socket
@@ -17,6 +18,11 @@ import time
 
 import topology as T
 import scenarios_lifecycle as L
+
+# --rejoin after a switchover that failed at `streaming` (a rewound, on b's timeline, not streaming yet) exits 1 at
+# rewind_dry: "source and target cluster are on the same timeline" (src/rejoin.c: an already rewound target is not
+# recognised, design §3.2 "idempotent resume"). Reported to the lead; run with --pending.
+PENDING = ("test_switchover_step_fails_after_promotion_streaming",)
 
 SLOW = os.path.join(T.HERE, "slow-step")
 PORT_PROXY_B = 25455            # in the lifecycle scenarios' range (25450-25459)
@@ -359,3 +365,139 @@ for _step in AFTER_PROMOTION:
     _fn.__name__ = f"test_switchover_step_fails_after_promotion_{_step}"
     _fn.__qualname__ = _fn.__name__
     globals()[_fn.__name__] = _fn
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. The daemon SIGKILLed while a step runs: put back before the promotion, forward from it
+
+
+def step_status(ctx, name):
+    """The journal's status of step `name` (pending/running/ok/failed), None when absent."""
+    try:
+        with open(ctx.state_file, encoding="utf-8") as f:
+            for line in f:
+                w = line.split(" ", 3)
+                if w[0] == "step" and len(w) > 2 and w[1] == name:
+                    return w[2]
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def _slow_site_command(ctx, cfg, node, key, argv):
+    cmd, flag = slow(ctx, argv)
+    cfg["sites"][0 if node == "a" else 1]["database"]["commands"][key] = db_command(cmd)
+    return flag
+
+
+def _block_stop_old_primary(ctx, pair, cfg):
+    return _slow_site_command(ctx, cfg, "a", "stop", ["{ssh}", "{bindir}/pg_ctl", "stop", "-D", "{pgdata}", "-m",
+                                                      "fast", "-w", "-t", "60", "-s"])
+
+
+def _block_rewind(ctx, pair, cfg):
+    return _slow_site_command(ctx, cfg, "a", "rewind", ["{ssh}", "env", "LC_ALL=C", "{bindir}/pg_rewind", "-D",
+                                                        "{pgdata}", "--source-server={source}", "-R", "{dry_run}"])
+
+
+SIGKILL_AT = {"stop_old_primary": False, "promote": True, "rewind": True}     # step: past the point of no return
+
+
+def _kill_daemon_during(ctx, pair, step, cfg, proxy=None):
+    """The daemon runs the switchover (asked through it); SIGKILL when the journal says `step running`; the
+    blocked child (or the held pg_promote) is let go afterwards, as after a real crash."""
+    flag = None
+    if step == "promote":
+        proxy.hold.set()
+    else:
+        flag = {"stop_old_primary": _block_stop_old_primary, "rewind": _block_rewind}[step](ctx, pair, cfg)
+        T.write_file(flag, b"")
+    d = L.lifecycle_daemon(ctx, cfg)
+    caller = subprocess.Popen([ctx.bin, "-c", ctx.config_path, *T.ARGS_SWITCHOVER], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=T.daemon_env())
+    try:
+        T.wait_until(lambda: step_status(ctx, step) == "running", ctx.t(60), f"the record to say step {step} running")
+        if proxy:
+            T.wait_until(proxy.held.is_set, ctx.t(10), "the proxy to hold pg_promote()")
+        else:
+            pidfile = os.path.join(ctx.dir, "slow.pid")
+            T.wait_until(lambda: os.path.exists(pidfile), ctx.t(10), "the blocked step to record its pid")
+        d.signal(signal.SIGKILL)
+        d.stopped_by_us = signal.SIGKILL
+        ctx.expect_eq(d.wait_exit(ctx.t(10)), -signal.SIGKILL, "daemon exit after SIGKILL")
+    finally:
+        if flag:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(flag)
+            pidfile = os.path.join(ctx.dir, "slow.pid")
+            if os.path.exists(pidfile):
+                blocked = int(open(pidfile).read())
+                os.unlink(pidfile)
+                if T.proc_alive(blocked):
+                    os.kill(blocked, signal.SIGKILL)
+        if proxy:
+            proxy.release()     # the pg_promote() the dead daemon sent reaches b now
+        T.stop_popen(caller, signal.SIGTERM, 10)
+    expect_record(ctx, op="switchover", op_outcome="running")
+    ctx.expect_eq(step_status(ctx, step), "running", f"the journal's {step} after SIGKILL")
+
+
+def wait_outcome(ctx, timeout=90):
+    T.wait_until(lambda: L.read_record(ctx).get("op_outcome") not in (None, "running"), ctx.t(timeout),
+                 "the interrupted switchover to end")
+    return L.read_record(ctx)
+
+
+def _sigkill_scenario(step, paused=False):
+    past = SIGKILL_AT[step]
+
+    def scenario(ctx):
+        with contextlib.ExitStack() as stack:
+            pair = stack.enter_context(L.new_pair(ctx))
+            cfg = fault_config(ctx, pair)
+            proxy = None
+            if step == "promote":
+                proxy = stack.enter_context(HoldProxy(PORT_PROXY_B, pair.ports["b"], b"pg_promote"))
+                cfg["sites"][1]["database"]["conninfo"] = (f"host={T.HOST} port={PORT_PROXY_B} dbname=postgres "
+                                                           f"user={T.PG_USER}")
+            w = stack.enter_context(L.new_writer(ctx, pair))
+            w.wait_acks(30, port=pair.ports["a"])
+            site_before = ctx.site()
+            _kill_daemon_during(ctx, pair, step, cfg, proxy)
+            if paused:
+                ctx.expect_rc(ctx.cli("--pause"), T.EXIT_OK, "--pause with the daemon dead")
+            d = ctx.daemon(cfg, ready=False)
+            if paused:
+                d.wait_log("the pair is paused", ctx.t(10))
+                time.sleep(3)
+                expect_record(ctx, op_outcome="running")
+                ctx.expect_eq(step_status(ctx, step), "running", f"{step} while paused")
+                ctx.expect_eq(stack_calls(ctx, "a"), ["down"], "a's stack calls while paused")
+                ctx.expect_rc(ctx.cli("--resume"), T.EXIT_OK, "--resume")
+            rec = wait_outcome(ctx)
+            say(f"after the restart: op_outcome {rec.get('op_outcome')}, serving {rec.get('serving')}, "
+                f"epoch {rec.get('epoch')}, latch {rec.get('latch')}")
+            if not past:
+                expect_put_back(ctx, pair, w, step, site_before)
+                return
+            expect_record(ctx, op="switchover", op_outcome="succeeded", latch="none", serving="b", epoch=1)
+            pair.wait_streams("b", "a", ctx.t(30))
+            w.wait_acks(20, port=pair.ports["b"])
+            wlog = w.finish()
+            inv = T.check_invariants(pair, wlog, w.argv[-1])
+            ctx.expect_eq(inv["primary"], "b", "primary after the resumed switchover")
+            L.expect_nginx_serves(ctx, "b")
+            say(f"invariants: {inv}")
+    scenario.__doc__ = (f"§4.2 (7): the daemon SIGKILLed during step {step}{' then restarted paused' if paused else ''}: "
+                        f"{'the next start goes on' if past else 'the next start puts back'}; invariants hold")
+    return scenario
+
+
+for _step in SIGKILL_AT:
+    _fn = _sigkill_scenario(_step)
+    _fn.__name__ = f"test_switchover_sigkill_at_{_step}"
+    _fn.__qualname__ = _fn.__name__
+    globals()[_fn.__name__] = _fn
+
+test_switchover_sigkill_at_stop_old_primary_paused = _sigkill_scenario("stop_old_primary", paused=True)
+test_switchover_sigkill_at_stop_old_primary_paused.__name__ = "test_switchover_sigkill_at_stop_old_primary_paused"
