@@ -644,8 +644,11 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
                 sw = calloc(1, sizeof *sw);
                 if (!sw)
                         return -ENOMEM;
-                *sw = (struct switchover) { .config = p->config, .o = (unsigned) from, .n = (unsigned) to,
-                                            .done = p->done, .userdata = p->userdata };
+                *sw = (struct switchover) {
+                        .pair = { .config = p->config, .source = (unsigned) to, .target = (unsigned) from,
+                                  .stream_timeout_usec = p->config->switchover.stream_timeout_usec },
+                        .config = p->config, .o = (unsigned) from, .n = (unsigned) to, .done = p->done,
+                        .userdata = p->userdata };
                 r = copy_control_paths(sw, p);
                 if (r >= 0)
                         r = switchover_resume(p, sw);

@@ -170,9 +170,7 @@ class HoldProxy(T.Fixture):
 
 
 def slow(ctx, argv):
-    """argv wrapped by slow-step: blocks (its pid in a file) while the scenario's flag exists. A site command's
-    {ssh} must stay its first word: the wrapper goes in front of what {ssh} expands to, so it is given the ssh
-    argv itself."""
+    """argv wrapped by slow-step: blocks (its pid in a file) while the scenario's flag exists."""
     flag = os.path.join(ctx.dir, "slow.flag")
     return [T.PYTHON, SLOW, flag, os.path.join(ctx.dir, "slow.pid"), "--", *argv], flag
 
@@ -384,6 +382,10 @@ def step_status(ctx, name):
     return None
 
 
+# slow-step goes first, so the command runs here (a {ssh} must be a command's first word): as postgres, as over ssh
+AS_POSTGRES = [T.RUNUSER, "-u", T.PG_USER, "--"]
+
+
 def _slow_site_command(ctx, cfg, node, key, argv):
     cmd, flag = slow(ctx, argv)
     cfg["sites"][0 if node == "a" else 1]["database"]["commands"][key] = db_command(cmd)
@@ -391,12 +393,12 @@ def _slow_site_command(ctx, cfg, node, key, argv):
 
 
 def _block_stop_old_primary(ctx, pair, cfg):
-    return _slow_site_command(ctx, cfg, "a", "stop", ["{ssh}", "{bindir}/pg_ctl", "stop", "-D", "{pgdata}", "-m",
+    return _slow_site_command(ctx, cfg, "a", "stop", [*AS_POSTGRES, "{bindir}/pg_ctl", "stop", "-D", "{pgdata}", "-m",
                                                       "fast", "-w", "-t", "60", "-s"])
 
 
 def _block_rewind(ctx, pair, cfg):
-    return _slow_site_command(ctx, cfg, "a", "rewind", ["{ssh}", "env", "LC_ALL=C", "{bindir}/pg_rewind", "-D",
+    return _slow_site_command(ctx, cfg, "a", "rewind", [*AS_POSTGRES, "env", "LC_ALL=C", "{bindir}/pg_rewind", "-D",
                                                         "{pgdata}", "--source-server={source}", "-R", "{dry_run}"])
 
 
