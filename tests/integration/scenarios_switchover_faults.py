@@ -503,3 +503,70 @@ for _step in SIGKILL_AT:
 
 test_switchover_sigkill_at_stop_old_primary_paused = _sigkill_scenario("stop_old_primary", paused=True)
 test_switchover_sigkill_at_stop_old_primary_paused.__name__ = "test_switchover_sigkill_at_stop_old_primary_paused"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. Allowed while paused; refused (nothing changed) by the checklist and the command line
+
+
+def test_switchover_allowed_while_paused(ctx):
+    """§4.2 (9): the pause holds automatic actions only: --switchover (manual) runs, and the pause stays."""
+    with L.new_pair(ctx) as pair:
+        ctx.write_config(fault_config(ctx, pair))
+        with L.new_writer(ctx, pair) as w:
+            w.wait_acks(30, port=pair.ports["a"])
+            ctx.expect_rc(ctx.cli("--pause", "--reason", "switchover drill"), T.EXIT_OK, "--pause")
+            r = ctx.cli(*T.ARGS_SWITCHOVER, timeout=120)
+            ctx.expect_rc(r, T.EXIT_OK, "--switchover while paused")
+            expect_record(ctx, op="switchover", op_outcome="succeeded", serving="b", epoch=1, latch="none")
+            w.wait_acks(20, port=pair.ports["b"])
+            wlog = w.finish()
+        r = ctx.cli(*T.ARGS_STATUS)
+        ctx.expect("paused" in r.stdout, f"--status no longer says paused:\n{r.stdout}")
+        T.check_invariants(pair, wlog, w.argv[-1])
+
+
+def expect_nothing_changed(ctx, pair, site_before, record_before, what):
+    ctx.expect(ctx.site() == site_before, f"{what}: the nginx site file changed")
+    ctx.expect(record_bytes(ctx) == record_before, f"{what}: the record changed")
+    ctx.expect_eq(ctx.topo.recorder.argvs(), [], f"{what}: stack commands recorded")
+    ctx.expect(pair.is_primary("a"), f"{what}: a is no longer the primary")
+    ctx.expect(pair.in_recovery("b") is True, f"{what}: b left recovery")
+
+
+def refuse(ctx, pair, args, code, sentence, what, config=None):
+    site_before, record_before = ctx.site(), record_bytes(ctx)
+    r = ctx.cli(*args, config=config, timeout=60)
+    ctx.expect_rc(r, code, what)
+    out = r.stdout + r.stderr
+    ctx.expect(sentence in out, f"{what}: no {sentence!r} in:\n{out[-2000:]}")
+    expect_nothing_changed(ctx, pair, site_before, record_before, what)
+    say(f"{what}: exit {r.returncode}: {next((ln for ln in out.splitlines() if sentence in ln), '')[25:]}")
+
+
+def test_switchover_refused_nothing_changed(ctx):
+    """§3.1 checklist and §4.2 (8): --to naming the serving site, a standby lagging over max_lag (replay paused under
+    the writer), a standby that does not stream, and the runbook form (exit 78) are refused; nothing changes."""
+    with L.new_pair(ctx) as pair:
+        ctx.write_config(fault_config(ctx, pair))
+        with L.new_writer(ctx, pair) as w:
+            w.wait_acks(30, port=pair.ports["a"])
+            refuse(ctx, pair, [*T.ARGS_SWITCHOVER, "--to", "a"], T.EXIT_REFUSED, "--to a: that site already serves",
+                   "--switchover --to a")
+            runbook = os.path.join(ctx.dir, "runbook.yml")
+            T.write_config(runbook, ctx.config())
+            refuse(ctx, pair, T.ARGS_SWITCHOVER, T.EXIT_CONFIG, "switchover: needs the sites form (sites:)",
+                   "--switchover on the runbook form", config=runbook)
+            pair.sql("b", "select pg_wal_replay_pause()")
+            time.sleep(2)       # the writer commits every 10 ms: b's replay falls 2 s behind
+            try:
+                refuse(ctx, pair, T.ARGS_SWITCHOVER, T.EXIT_REFUSED, "wait for it to catch up",
+                       "--switchover with b's replay paused for 2 s")
+            finally:
+                pair.sql("b", "select pg_wal_replay_resume()")
+            pair.wait_caught_up("a", "b")
+            pair.cut_off("b")
+            refuse(ctx, pair, T.ARGS_SWITCHOVER, T.EXIT_REFUSED, "shows no streaming standby",
+                   "--switchover with b cut off")
+            wlog = w.finish()
+        T.check_invariants(pair, wlog, w.argv[-1], streams=False)
