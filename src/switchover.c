@@ -33,11 +33,9 @@
 #include "util.h"
 
 #define CATCH_UP_INTERVAL_USEC (10 * USEC_PER_MSEC)
-/* The checklist asks the primary again while the standby's replay lag is unknown or over max_lag, this long: a
- * NULL replay_lag with bytes behind is the moment after an idle standby got new WAL, not a lagging one. */
-#define REPLICATION_POLL_USEC (50 * USEC_PER_MSEC)
-#define REPLICATION_PATIENCE_USEC (1 * USEC_PER_SEC)
 #define PROMOTE_POLL_USEC (10 * USEC_PER_MSEC)
+#define CHECK_REPLICATION_INTERVAL_USEC (100 * USEC_PER_MSEC)
+#define CHECK_REPLICATION_USEC (2 * USEC_PER_SEC)    /* a standby reconnecting, or a lag not measured yet */
 #define STEP_GUARD_USEC (7 * 3600 * USEC_PER_SEC)     /* above every configurable timeout: a bug guard only */
 
 struct switchover {
@@ -113,7 +111,7 @@ static char *replication_sql(const char *application_name) {
         return sql;
 }
 
-/* 1: within max_lag; 0: not known yet, or over it (asked again until the deadline); -1: never (refuse now). */
+/* 1: within bounds; 0: not yet (asked again until CHECK_REPLICATION_USEC); -1: refused at once. */
 static int check_replication(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
         struct switchover *sw = ctx;
         const char *app = site(sw, sw->n)->database.application_name;
@@ -131,23 +129,22 @@ static int check_replication(struct op *op, void *ctx, const struct db_result *r
                 snprintf(detail, size, "%s shows no streaming standby with application_name '%s' (state %s): %s must "
                          "stream from %s before a switchover", site(sw, sw->o)->name, app,
                          r->values[1] ? r->values[1] : "none", site(sw, sw->n)->name, site(sw, sw->o)->name);
-                return -1;
+                return 0;
         }
         if (r->values[2])
                 lag_bytes = strtoull(r->values[2], NULL, 10);
         if (r->values[3])
                 lag_s = strtod(r->values[3], NULL);
-        /* NULL replay_lag: nothing sent since the standby caught up (PostgreSQL clears it when idle) — with bytes
-         * behind, a write came after that and its lag sample is on its way: asked again, not refused. */
+        /* replay_lag is NULL while PostgreSQL has no fresh measure: idle and caught up (0 bytes: fine), or the first
+         * writes after an idle spell, before the standby's next feedback — asked again, not refused. */
         if (lag_bytes > 0 && (lag_s < 0 || lag_s > max_lag)) {
-                snprintf(detail, size, "%s replays %" PRIu64 " bytes behind %s, replay lag %s%.3fs "
-                         "(switchover.max_lag %.3fs): wait for it to catch up", site(sw, sw->n)->name, lag_bytes,
-                         site(sw, sw->o)->name, lag_s < 0 ? "unknown " : "", lag_s < 0 ? 0 : lag_s, max_lag);
+                snprintf(detail, size, "%s replays %" PRIu64 " bytes behind %s, replay lag %s%.3fs (switchover.max_lag "
+                         "%.3fs): wait for it to catch up", site(sw, sw->n)->name, lag_bytes, site(sw, sw->o)->name,
+                         lag_s < 0 ? "unknown " : "", lag_s < 0 ? 0 : lag_s, max_lag);
                 return 0;
         }
-        snprintf(detail, size, "%s primary; %s streaming from it, %" PRIu64 " bytes behind, replay lag %.3fs "
-                 "(max %.3fs)", site(sw, sw->o)->name, site(sw, sw->n)->name, lag_bytes, lag_s < 0 ? 0 : lag_s,
-                 max_lag);
+        snprintf(detail, size, "%s primary; %s streaming from it, %" PRIu64 " bytes behind, replay lag %.3fs (max "
+                 "%.3fs)", site(sw, sw->o)->name, site(sw, sw->n)->name, lag_bytes, lag_s < 0 ? 0 : lag_s, max_lag);
         return 1;
 }
 
@@ -160,8 +157,7 @@ static void run_check_replication(struct op *op, void *ctx) {
                 return;
         }
         op_poll_sql(op, site(sw, sw->o)->database.conninfo, password_file(sw), connect_timeout(sw), sql,
-                    REPLICATION_POLL_USEC, now_monotonic_usec() + REPLICATION_PATIENCE_USEC,
-                    check_replication);
+                    CHECK_REPLICATION_INTERVAL_USEC, now_monotonic_usec() + CHECK_REPLICATION_USEC, check_replication);
 }
 
 static void judge_new_standby(struct op *op, void *ctx, const struct db_result *r) {
