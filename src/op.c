@@ -48,7 +48,9 @@ struct op {
         op_check_sql_fn check_sql;
         char *poll_conninfo, *poll_password_file, *poll_sql;
         uint64_t poll_timeout_usec, poll_interval_usec, poll_deadline_usec;
-        char poll_detail[512];
+        char poll_detail[512];          /* the last answer's figures, as `check` wrote them */
+        char poll_error[256];           /* the last query's error, when it failed after answers had come */
+        bool poll_answered;
         unsigned polls;
         sd_event_source *poll_timer;
         struct health_target *http;
@@ -220,11 +222,19 @@ static void on_poll_answer(struct db_query *q, const struct db_result *res, void
         int r;
 
         op->polls++;
-        if (res->error < 0) {
+        /* A failed query does not overwrite the figures of the last answer: the last query before the deadline
+         * has little time left, and its "no answer within 0.018s" would hide why the step really failed. */
+        if (res->error < 0 && !op->poll_answered) {
                 snprintf(op->poll_detail, sizeof op->poll_detail, "%s", res->message);
                 r = 0;
-        } else
+        } else if (res->error < 0) {
+                snprintf(op->poll_error, sizeof op->poll_error, "%s", res->message);
+                r = 0;
+        } else {
+                op->poll_answered = true;
+                op->poll_error[0] = 0;
                 r = op->check_sql(op, op->ctx, res, op->poll_detail, sizeof op->poll_detail);
+        }
         op->query = db_query_free(op->query);
         if (r > 0) {
                 op_step_done(op, true, -1, "%s (after %u %s)", op->poll_detail, op->polls,
@@ -232,7 +242,11 @@ static void on_poll_answer(struct db_query *q, const struct db_result *res, void
                 return;
         }
         if (r < 0 || now >= op->poll_deadline_usec) {
-                op_step_done(op, false, -1, "%s%s", op->poll_detail, r < 0 ? "" : " (gave up at the deadline)");
+                if (r < 0)
+                        op_step_done(op, false, -1, "%s", op->poll_detail);
+                else
+                        op_step_done(op, false, -1, "%s (gave up at the deadline%s%s)", op->poll_detail,
+                                     op->poll_error[0] ? "; the last query: " : "", op->poll_error);
                 return;
         }
         next = now + op->poll_interval_usec;
@@ -274,6 +288,8 @@ void op_poll_sql(struct op *op, const char *conninfo, const char *password_file,
         op->poll_interval_usec = interval_usec;
         op->poll_deadline_usec = deadline_usec;
         op->polls = 0;
+        op->poll_answered = false;
+        op->poll_error[0] = 0;
         snprintf(op->poll_detail, sizeof op->poll_detail, "no answer yet");
         poll_ask(op);
 }
@@ -327,8 +343,9 @@ static void finish(struct op *op, int code) {
         case EXIT_PUT_BACK:
                 ev.kind = EVENT_OPERATION_PUT_BACK;
                 ev.step = op->record.failed_step;
+                /* op->from: the record's serving is empty until a first role change names it */
                 event_emit(op->bus, &ev, "%s: failed at step %s; put back: %s still serves, as before", what,
-                           op->record.failed_step, op->record.serving);
+                           op->record.failed_step, op->from);
                 break;
         default:
                 ev.kind = EVENT_OPERATION_FAILED;

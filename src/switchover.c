@@ -198,6 +198,11 @@ static void run_nginx_write(struct op *op, void *ctx) {
                 op_step_done(op, false, -1, "out of memory");
                 return;
         }
+        /* A pair's first operation: the record names who serves from its first write on (a put back keeps it). */
+        if (!op_record(op)->serving[0]) {
+                snprintf(op_record(op)->serving, sizeof op_record(op)->serving, "%s", site(sw, sw->o)->name);
+                snprintf(op_record(op)->standby, sizeof op_record(op)->standby, "%s", site(sw, sw->n)->name);
+        }
         r = siteop_nginx_bytes(c, sw->n, sw->o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
         if (r < 0) {
                 op_step_done(op, false, -1, "%s", detail);
@@ -652,8 +657,11 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
                 sw = calloc(1, sizeof *sw);
                 if (!sw)
                         return -ENOMEM;
-                *sw = (struct switchover) { .config = p->config, .o = (unsigned) from, .n = (unsigned) to,
-                                            .done = p->done, .userdata = p->userdata };
+                *sw = (struct switchover) {
+                        .pair = { .config = p->config, .source = (unsigned) to, .target = (unsigned) from,
+                                  .stream_timeout_usec = p->config->switchover.stream_timeout_usec },
+                        .config = p->config, .o = (unsigned) from, .n = (unsigned) to, .done = p->done,
+                        .userdata = p->userdata };
                 r = copy_control_paths(sw, p);
                 if (r >= 0)
                         r = switchover_resume(p, sw);
