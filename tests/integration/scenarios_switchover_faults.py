@@ -22,7 +22,7 @@ import scenarios_lifecycle as L
 # --rejoin after a switchover that failed at `streaming` (a rewound, on b's timeline, not streaming yet) exits 1 at
 # rewind_dry: "source and target cluster are on the same timeline" (src/rejoin.c: an already rewound target is not
 # recognised, design §3.2 "idempotent resume"). Reported to the lead; run with --pending.
-PENDING = ("test_switchover_step_fails_after_promotion_streaming",)
+PENDING = ()
 
 SLOW = os.path.join(T.HERE, "slow-step")
 PORT_PROXY_B = 25455            # in the lifecycle scenarios' range (25450-25459)
