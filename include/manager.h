@@ -28,9 +28,10 @@ int manager_run_once(struct manager *m, bool force);
 int manager_run_drill(struct manager *m);
 
 /* --switchover with no daemon running (we hold the lock): runs it on this process's loop; returns its exit code
- * (0, EXIT_REFUSED, EXIT_PUT_BACK, EXIT_FAILURE, EXIT_CONFIG). to: NULL or the site to serve. */
-int manager_run_switchover(struct manager *m, const char *to);
+ * (0, EXIT_REFUSED, EXIT_PUT_BACK, EXIT_FAILURE, EXIT_CONFIG). to: NULL or the site to serve. drill: only the checks
+ * that change nothing (no lock needed), a "drill verdict:" line on stdout, exit 0 / 3 / 1. */
+int manager_run_switchover(struct manager *m, const char *to, bool drill);
 
 /* --rejoin [--reclone] with no daemon running (we hold the lock): the old primary becomes the serving site's
  * standby on this process's loop; returns its exit code (0, EXIT_REFUSED, EXIT_FAILURE, EXIT_CONFIG). */
-int manager_run_rejoin(struct manager *m, bool reclone);
+int manager_run_rejoin(struct manager *m, bool reclone, bool drill);

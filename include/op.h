@@ -41,6 +41,7 @@ struct op_def {
         size_t n_steps;
         const struct op_step *put_back;         /* run in order after an OP_PUT_BACK failure; may be empty */
         size_t n_put_back;
+        bool drill;                             /* only OP_REFUSE steps: checks that change nothing, no record */
 };
 
 /* The exit code of the operation: EXIT_SUCCESS, EXIT_REFUSED (a checklist step said no), EXIT_PUT_BACK (failed and

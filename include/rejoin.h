@@ -27,6 +27,7 @@ struct rejoin_params {
         const struct config *config;    /* must outlive the rejoin */
         const struct state *record;     /* the record now (no record: a zeroed one) */
         bool reclone;                   /* --reclone: re-clone when a rewind is impossible (or rejoin.reclone) */
+        bool drill;                     /* --drill: the checklist only (changes nothing, no record), exit 0/3/1 */
         const char *ssh_control_path[CONFIG_SITES];     /* each site's warm ssh master (sshmux.h), or NULL */
         rejoin_done_fn done;
         void *userdata;

@@ -24,6 +24,8 @@ struct switchover_params {
         const struct config *config;    /* roles applied (config_apply_roles); must outlive the switchover */
         const struct state *record;     /* the record now (no record: a zeroed one) */
         const char *to;                 /* NULL: the standby site; else its name (must be the standby) */
+        bool drill;                     /* --drill: every check that changes nothing, then exit 0 / 3 (a check
+                                         * says no) / 1 (a check could not run); no record is written */
         const char *ssh_control_path[CONFIG_SITES];     /* each site's warm ssh master (sshmux.h), or NULL */
         switchover_done_fn done;
         void *userdata;

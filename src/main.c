@@ -33,14 +33,14 @@
 
 enum mode {
         MODE_DAEMON, MODE_CHECK, MODE_ONCE, MODE_DRY_RUN, MODE_DRILL, MODE_STATUS, MODE_CLEAR_STATE, MODE_PAUSE,
-        MODE_RESUME, MODE_SWITCHOVER, MODE_SWITCHOVER_DRY_RUN, MODE_REJOIN, MODE_REJOIN_DRY_RUN,
+        MODE_RESUME, MODE_SWITCHOVER, MODE_SWITCHOVER_DRY_RUN, MODE_REJOIN, MODE_REJOIN_DRY_RUN, MODE_LIFECYCLE_DRILL,
 };
 
 struct options {
         const char *config_path;
         enum mode mode;
         bool once, force, dry_run, status, check, clear_state, forget_roles, json, pause, resume, switchover, rejoin,
-                reclone;
+                reclone, drill;
         const char *reason;
         const char *to;
 };
@@ -69,6 +69,9 @@ static void usage(FILE *out) {
                 "      --switchover    planned role change, no committed transaction lost: the standby serves, the\n"
                 "                      old primary becomes its standby (sites form); with -n: the plan; --to SITE\n"
                 "                      names the site that must end up serving\n"
+                "      --drill         with --switchover or --rejoin: every check that changes nothing (the checklist,\n"
+                "                      pg_controldata on the databases, the nginx rewrite) and a \"drill verdict:\" line;\n"
+                "                      exit 0 would proceed, 3 a check says no, 1 a check could not run\n"
                 "      --rejoin        after a failover (or a switchover that failed after its promotion): the old\n"
                 "                      primary becomes the serving site's standby (pg_rewind -R); reports the WAL and\n"
                 "                      committed transactions the rewind discards; then re-arms. With -n: the plan\n"
@@ -101,6 +104,11 @@ static int pick_mode(struct options *o) {
                 fprintf(stderr, "blfailoverd: --to only goes with --switchover\n");
                 return -EINVAL;
         }
+        if (o->drill && (!(o->switchover || o->rejoin) || o->dry_run)) {
+                fprintf(stderr, "blfailoverd: --drill goes with --switchover or --rejoin (not with -n: the drill runs "
+                        "checks, -n only prints the plan; --once --dry-run is the failover's drill)\n");
+                return -EINVAL;
+        }
         if (o->reclone && !o->rejoin) {
                 fprintf(stderr, "blfailoverd: --reclone only goes with --rejoin\n");
                 return -EINVAL;
@@ -117,7 +125,8 @@ static int pick_mode(struct options *o) {
                           "exclude each other");
                 return -EINVAL;
         }
-        o->mode = o->switchover ? (o->dry_run ? MODE_SWITCHOVER_DRY_RUN : MODE_SWITCHOVER)
+        o->mode = o->drill ? MODE_LIFECYCLE_DRILL
+                : o->switchover ? (o->dry_run ? MODE_SWITCHOVER_DRY_RUN : MODE_SWITCHOVER)
                 : o->rejoin ? (o->dry_run ? MODE_REJOIN_DRY_RUN : MODE_REJOIN)
                 : o->check ? MODE_CHECK : o->status ? MODE_STATUS : o->clear_state ? MODE_CLEAR_STATE
                 : o->pause ? MODE_PAUSE : o->resume ? MODE_RESUME
@@ -128,7 +137,7 @@ static int pick_mode(struct options *o) {
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
         enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON, OPT_PAUSE, OPT_RESUME,
-               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_FORGET_ROLES, OPT_REJOIN, OPT_RECLONE };
+               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_FORGET_ROLES, OPT_REJOIN, OPT_RECLONE, OPT_DRILL };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
@@ -140,6 +149,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "switchover", no_argument, NULL, OPT_SWITCHOVER }, { "to", required_argument, NULL, OPT_TO },
                 { "forget-roles", no_argument, NULL, OPT_FORGET_ROLES },
                 { "rejoin", no_argument, NULL, OPT_REJOIN },    { "reclone", no_argument, NULL, OPT_RECLONE },
+                { "drill", no_argument, NULL, OPT_DRILL },
                 {}
         };
         int c;
@@ -158,6 +168,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_TO: o->to = optarg; break;
                 case OPT_REJOIN: o->rejoin = true; break;
                 case OPT_RECLONE: o->reclone = true; break;
+                case OPT_DRILL: o->drill = true; break;
                 case OPT_CLEAR: o->clear_state = true; break;
                 case OPT_FORGET_ROLES: o->forget_roles = true; break;
                 case OPT_JSON: o->json = true; break;
@@ -548,8 +559,10 @@ static int run_manager(struct config *c, const struct options *o) {
                 return EXIT_FAILURE;
         }
         r = o->mode == MODE_ONCE ? manager_run_once(m, o->force)
-            : o->mode == MODE_SWITCHOVER ? manager_run_switchover(m, o->to)
-            : o->mode == MODE_REJOIN ? manager_run_rejoin(m, o->reclone)
+            : o->mode == MODE_SWITCHOVER ? manager_run_switchover(m, o->to, false)
+            : o->mode == MODE_REJOIN ? manager_run_rejoin(m, o->reclone, false)
+            : o->mode == MODE_LIFECYCLE_DRILL && o->switchover ? manager_run_switchover(m, o->to, true)
+            : o->mode == MODE_LIFECYCLE_DRILL ? manager_run_rejoin(m, o->reclone, true)
             : o->mode == MODE_DRILL ? manager_run_drill(m) : manager_run_daemon(m);
         manager_free(m);
         return r;
@@ -588,6 +601,9 @@ int main(int argc, char **argv) {
         case MODE_SWITCHOVER_DRY_RUN:
                 r = switchover_dry_run_from(c);
                 break;
+        case MODE_LIFECYCLE_DRILL:
+                /* read-only: no lock, like --once --dry-run; a daemon may run beside it */
+                return run_manager(c, &o);      /* takes c */
         case MODE_REJOIN_DRY_RUN:
                 r = rejoin_dry_run_from(c, o.reclone);
                 break;

@@ -33,22 +33,38 @@ void manager_rearm_after_op(struct manager *m) {
         manager_update_status(m);
 }
 
+/* The drill's last line, on stdout like --once --dry-run's: what a real run would do now. */
+static void say_drill_verdict(const char *what, int code) {
+        printf("drill verdict: %s\n", code == EXIT_SUCCESS ? "PROCEED: every check passed; nothing was changed"
+               : code == EXIT_REFUSED ? "HELD: a check says no (above); nothing was changed"
+               : "FAILED: a check could not run (above); nothing was changed");
+        (void) what;
+        fflush(stdout);
+}
+
+static void op_finished(struct manager *m, const char *what, int code) {
+        if (m->lifecycle_drill)
+                say_drill_verdict(what, code);
+        else
+                manager_rearm_after_op(m);
+        if (m->op_for_caller || m->exit_when_done)
+                manager_command_finish(m, code);
+        m->op_for_caller = false;
+}
+
 static void on_switchover_done(struct switchover *sw, int code, void *userdata) {
         struct manager *m = userdata;
 
         (void) sw;
         m->switchover = switchover_free(m->switchover);
-        manager_rearm_after_op(m);
-        if (m->switchover_for_caller || m->exit_when_done)
-                manager_command_finish(m, code);
-        m->switchover_for_caller = false;
+        op_finished(m, "switchover", code);
 }
 
 void manager_command_switchover(struct manager *m, const char *to) {
         char why[512] = "";
         struct switchover_params p = {
                 .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
-                .to = to && *to ? to : NULL, .done = on_switchover_done, .userdata = m,
+                .to = to && *to ? to : NULL, .drill = m->lifecycle_drill, .done = on_switchover_done, .userdata = m,
                 .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
         };
         int r;
@@ -67,20 +83,23 @@ void manager_command_switchover(struct manager *m, const char *to) {
                 return;
         }
         r = switchover_start(&p, &m->switchover, why, sizeof why);
-        m->switchover_for_caller = r == 0 && m->call;
+        m->op_for_caller = r == 0 && m->call;
         if (r != 0) {
                 if (why[0])
                         log_error("%s", why);
                 else
                         log_error_errno(r, "--switchover: cannot start: %s", strerror(-r));
+                if (m->lifecycle_drill)
+                        say_drill_verdict("switchover", r > 0 ? r : EXIT_FAILURE);
                 manager_command_finish(m, r > 0 ? r : EXIT_FAILURE);
                 return;
         }
         manager_update_status(m);
 }
 
-int manager_run_switchover(struct manager *m, const char *to) {
+int manager_run_switchover(struct manager *m, const char *to, bool drill) {
         m->exit_when_done = true;
+        m->lifecycle_drill = drill;
         manager_command_switchover(m, to);      /* a refusal has already asked the loop to exit with its code */
         return manager_run_loop(m);
 }
@@ -92,16 +111,14 @@ static void on_rejoin_done(struct rejoin *rj, int code, void *userdata) {
 
         (void) rj;
         m->rejoin = rejoin_free(m->rejoin);
-        manager_rearm_after_op(m);
-        if (m->call || m->exit_when_done)
-                manager_command_finish(m, code);
+        op_finished(m, "rejoin", code);
 }
 
 void manager_command_rejoin(struct manager *m, bool reclone) {
         char why[512] = "";
         struct rejoin_params p = {
                 .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
-                .reclone = reclone, .done = on_rejoin_done, .userdata = m,
+                .reclone = reclone, .drill = m->lifecycle_drill, .done = on_rejoin_done, .userdata = m,
                 .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
         };
         int r;
@@ -120,19 +137,23 @@ void manager_command_rejoin(struct manager *m, bool reclone) {
                 return;
         }
         r = rejoin_start(&p, &m->rejoin, why, sizeof why);
+        m->op_for_caller = r == 0 && m->call;
         if (r != 0) {
                 if (why[0])
                         log_error("%s", why);
                 else
                         log_error_errno(r, "--rejoin: cannot start: %s", strerror(-r));
+                if (m->lifecycle_drill)
+                        say_drill_verdict("rejoin", r > 0 ? r : EXIT_FAILURE);
                 manager_command_finish(m, r > 0 ? r : EXIT_FAILURE);
                 return;
         }
         manager_update_status(m);
 }
 
-int manager_run_rejoin(struct manager *m, bool reclone) {
+int manager_run_rejoin(struct manager *m, bool reclone, bool drill) {
         m->exit_when_done = true;
+        m->lifecycle_drill = drill;
         manager_command_rejoin(m, reclone);     /* a refusal has already asked the loop to exit with its code */
         return manager_run_loop(m);
 }

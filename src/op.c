@@ -329,6 +329,11 @@ static void finish(struct op *op, int code) {
         }
         switch (code) {
         case EXIT_SUCCESS:
+                if (op->def->drill) {
+                        log_notice("%s drill: every check passed in %.3fs (%s → %s); nothing was changed", what,
+                                   (double) ev.duration_usec / 1e6, op->from, op->to);
+                        break;
+                }
                 ev.kind = EVENT_OPERATION_SUCCEEDED;
                 event_emit(op->bus, &ev, "%s: succeeded in %.3fs: %s serves, %s is its standby (epoch %" PRIu64 ")",
                            what, (double) ev.duration_usec / 1e6, op->record.serving, op->record.standby,
@@ -337,7 +342,8 @@ static void finish(struct op *op, int code) {
         case EXIT_REFUSED:
                 ev.kind = EVENT_OPERATION_REFUSED;
                 ev.step = op->record.failed_step;
-                event_emit(op->bus, &ev, "%s: refused at the checklist (step %s); nothing was changed", what,
+                event_emit(op->bus, &ev, "%s%s: refused at %s (step %s); nothing was changed", what,
+                           op->def->drill ? " drill" : "", op->def->drill ? "a check" : "the checklist",
                            op->record.failed_step);
                 break;
         case EXIT_PUT_BACK:
@@ -588,8 +594,12 @@ int op_start(const struct op_params *p, struct op **ret) {
                 return 0;
         }
         sd_event_source_set_enabled(op->advance, SD_EVENT_ONESHOT);
-        event_emit(op->bus, &ev, "%s: started (%s): %s → %s, %zu steps", op->def->what, op->trigger, op->from, op->to,
-                   op->def->n_steps);
+        if (op->def->drill)
+                log_notice("%s drill: %s → %s, %zu checks that change nothing", op->def->what, op->from, op->to,
+                           op->def->n_steps);
+        else
+                event_emit(op->bus, &ev, "%s: started (%s): %s → %s, %zu steps", op->def->what, op->trigger, op->from,
+                           op->to, op->def->n_steps);
         *ret = op;
         return 0;
 }

@@ -791,6 +791,12 @@ static const struct op_def rejoin_def = {
         .kind = STATE_OP_REJOIN, .what = "rejoin", .steps = steps, .n_steps = ELEMENTSOF(steps),
 };
 
+/* --rejoin --drill: the checklist (the table's leading OP_REFUSE steps), which changes nothing. */
+#define REJOIN_CHECKLIST_STEPS 3
+static const struct op_def rejoin_drill_def = {
+        .kind = STATE_OP_REJOIN, .what = "rejoin", .steps = steps, .n_steps = REJOIN_CHECKLIST_STEPS, .drill = true,
+};
+
 /* ---- entry points --------------------------------------------------------------------------------------- */
 
 static void on_op_done(struct op *op, int code, void *userdata) {
@@ -844,6 +850,9 @@ int rejoin_start(const struct rejoin_params *p, struct rejoin **ret, char *why, 
         unsigned s = 0, o = 1;
         int r;
 
+        for (size_t i = 0; i < REJOIN_CHECKLIST_STEPS; i++)
+                if (steps[i].on_failure != OP_REFUSE)
+                        return -EINVAL;         /* a drill must never run a step that changes something */
         r = pick_sites(p->config, p->record, &s, &o, why, why_size);
         if (r > 0)
                 return r;
@@ -867,7 +876,7 @@ int rejoin_start(const struct rejoin_params *p, struct rejoin **ret, char *why, 
         struct op_params params = {
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
                 .record = p->record, .trigger = "manual", .from = p->config->sites[o].name,
-                .to = p->config->sites[s].name, .def = &rejoin_def, .ctx = rj,
+                .to = p->config->sites[s].name, .def = p->drill ? &rejoin_drill_def : &rejoin_def, .ctx = rj,
                 .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done, .userdata = rj,
         };
         r = op_start(&params, &rj->op);

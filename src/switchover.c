@@ -48,6 +48,8 @@ struct switchover {
         char *nginx_original;                   /* the site file before nginx_write, for the put back */
         size_t nginx_original_len;
         bool nginx_written;
+        bool drill;                             /* --switchover --drill: the checks only */
+        bool check_failed;                      /* a drill check could not run (ssh, pg_controldata): exit 1 */
         switchover_done_fn done;
         void *userdata;
 };
@@ -182,6 +184,77 @@ static void run_check_new_standby(struct op *op, void *ctx) {
 
         op_run_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw),
                    DB_SQL_STANDBY_STATUS, judge_new_standby);
+}
+
+/* pg_rewind refuses a target without wal_log_hints or data checksums even when it has nothing to rewind: a site
+ * that lacks both would fail the switchover after its promotion, so it is refused here, while nothing changed. */
+static void judge_rewindable(struct op *op, void *ctx, const struct spawn_result *res, unsigned i) {
+        struct switchover *sw = ctx;
+        struct pgtext_controldata cd;
+        char outcome[128];
+        unsigned line = 0;
+        int r;
+
+        if (!spawn_result_ok(res)) {
+                sw->check_failed = true;
+                op_step_done(op, false, res->outcome == SPAWN_EXITED ? res->exit_code : -1, "%s's pg_controldata: %s",
+                             site(sw, i)->name, spawn_outcome_describe(res, outcome, sizeof outcome));
+                return;
+        }
+        r = pgtext_controldata(res->output, res->output_len, &cd, &line);
+        if (r < 0) {
+                sw->check_failed = true;
+                op_step_done(op, false, 0, "cannot read %s's pg_controldata output%s", site(sw, i)->name,
+                             r == -EPROTO ? ": it is translated, run it with LC_ALL=C" : "");
+                return;
+        }
+        if (!pgtext_controldata_rewindable(&cd)) {
+                op_step_done(op, false, 0, "%s has neither wal_log_hints = on nor data checksums: pg_rewind could not "
+                             "make it a standby afterwards. Set wal_log_hints = on on both databases (a restart)",
+                             site(sw, i)->name);
+                return;
+        }
+        op_step_done(op, true, 0, "%s: %s, %s", site(sw, i)->name, cd.cluster_state,
+                     cd.wal_log_hints ? "wal_log_hints on" : "data checksums on");
+}
+
+static void judge_old_rewindable(struct op *op, void *ctx, const struct spawn_result *res) {
+        judge_rewindable(op, ctx, res, ((struct switchover *) ctx)->o);
+}
+
+static void judge_new_rewindable(struct op *op, void *ctx, const struct spawn_result *res) {
+        judge_rewindable(op, ctx, res, ((struct switchover *) ctx)->n);
+}
+
+static void run_check_rewindable(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.controldata, "active",
+                         judge_old_rewindable);
+}
+
+/* The drill's: the other site is the target of the next switchover (the failback). */
+static void run_drill_new_rewindable(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        run_site_command(op, sw, sw->n, &site(sw, sw->n)->database.commands.controldata, "standby",
+                         judge_new_rewindable);
+}
+
+static void run_drill_nginx(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+        _cleanup_free_ char *current = NULL, *rewritten = NULL;
+        size_t current_len = 0, len = 0;
+        char detail[512];
+
+        if (siteop_nginx_bytes(sw->config, sw->n, sw->o, &current, &current_len, &rewritten, &len, detail,
+                               sizeof detail) < 0) {
+                sw->check_failed = true;
+                op_step_done(op, false, -1, "%s", detail);
+                return;
+        }
+        op_step_done(op, true, -1, "%s: the upstream can be rewritten (%s serves, %s backup; not written, not tested)",
+                     sw->config->nginx.config, site(sw, sw->n)->nginx_server, site(sw, sw->o)->nginx_server);
 }
 
 /* ---- prepare: the nginx file ---------------------------------------------------------------------------- */
@@ -490,6 +563,8 @@ static const struct op_step steps[] = {
           run_check_replication, OP_REFUSE, false },
         { "check_new_standby", "the standby database is in recovery and streaming", run_check_new_standby, OP_REFUSE,
           false },
+        { "check_rewindable", "pg_controldata of the primary: wal_log_hints or checksums (pg_rewind needs one)",
+          run_check_rewindable, OP_REFUSE, false },
         { "nginx_write", "write the site file: the standby serves, the primary becomes its backup", run_nginx_write,
           OP_PUT_BACK, false },
         { "nginx_test", "nginx accepts the new file (test_command)", run_nginx_test, OP_PUT_BACK, false },
@@ -528,13 +603,33 @@ static const struct op_def switchover_def = {
         .put_back = put_back, .n_put_back = ELEMENTSOF(put_back),
 };
 
+/* --switchover --drill: the checklist, and what else can be checked without changing anything. */
+static const struct op_step drill_steps[] = {
+        { "check_old_api", "the serving site's /health answers", run_check_old_api, OP_REFUSE, false },
+        { "check_new_api", "the standby site's /health answers", run_check_new_api, OP_REFUSE, false },
+        { "check_replication", "the primary sees the standby streaming, replay lag within switchover.max_lag",
+          run_check_replication, OP_REFUSE, false },
+        { "check_new_standby", "the standby database is in recovery and streaming", run_check_new_standby, OP_REFUSE,
+          false },
+        { "check_rewindable", "pg_controldata of the primary: wal_log_hints or checksums (pg_rewind needs one)",
+          run_check_rewindable, OP_REFUSE, false },
+        { "new_rewindable", "pg_controldata of the standby: the same, for the failback", run_drill_new_rewindable,
+          OP_REFUSE, false },
+        { "nginx", "the site file's upstream can be rewritten", run_drill_nginx, OP_REFUSE, false },
+};
+
+static const struct op_def switchover_drill_def = {
+        .kind = STATE_OP_SWITCHOVER, .what = "switchover", .steps = drill_steps, .n_steps = ELEMENTSOF(drill_steps),
+        .drill = true,
+};
+
 /* ---- entry points --------------------------------------------------------------------------------------- */
 
 static void on_op_done(struct op *op, int code, void *userdata) {
         struct switchover *sw = userdata;
 
         (void) op;
-        sw->done(sw, code, sw->userdata);
+        sw->done(sw, sw->drill && code == EXIT_REFUSED && sw->check_failed ? EXIT_FAILURE : code, sw->userdata);
 }
 
 /* Who serves now, who takes over; or why not. */
@@ -646,7 +741,7 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
         unsigned o = 0, n = 1;
         int r;
 
-        if (switchover_interrupted(p->record)) {
+        if (switchover_interrupted(p->record) && !p->drill) {
                 int from = config_site_index(p->config, p->record->from), to = config_site_index(p->config,
                                                                                                   p->record->to);
                 if (from < 0 || to < 0 || from == to) {
@@ -684,7 +779,7 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
         *sw = (struct switchover) {
                 .pair = { .config = p->config, .source = n, .target = o,
                           .stream_timeout_usec = p->config->switchover.stream_timeout_usec },
-                .config = p->config, .o = o, .n = n, .done = p->done, .userdata = p->userdata,
+                .config = p->config, .o = o, .n = n, .drill = p->drill, .done = p->done, .userdata = p->userdata,
         };
         r = copy_control_paths(sw, p);
         if (r < 0) {
@@ -694,7 +789,7 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
         struct op_params params = {
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
                 .record = p->record, .trigger = "manual", .from = p->config->sites[o].name,
-                .to = p->config->sites[n].name, .def = &switchover_def, .ctx = sw,
+                .to = p->config->sites[n].name, .def = p->drill ? &switchover_drill_def : &switchover_def, .ctx = sw,
                 .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done, .userdata = sw,
         };
         r = op_start(&params, &sw->op);

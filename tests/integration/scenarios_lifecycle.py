@@ -366,3 +366,64 @@ def test_rejoin_refused_while_writable(ctx):
         expect_roles(ctx, "b", 1, "none")
         pair.wait_caught_up("b", "a")
         T.check_invariants(pair, None, "blf_kept")
+
+
+def file_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def test_switchover_and_rejoin_drills_change_nothing(ctx):
+    """The drill forms (--switchover --drill, --rejoin --drill) run every check that changes nothing and end with a
+    verdict: PROCEED on a healthy pair, HELD when a check says no (the standby API failing; nothing to rejoin; the
+    old primary still writable), and neither the record, the nginx file nor either database changes."""
+    with new_pair(ctx) as pair:
+        ctx.write_config(lifecycle_config(ctx, pair))
+        pair.wait_caught_up("a", "b")
+        site_before, pid_a, pid_b = ctx.site(), pair.postmaster_pid("a"), pair.postmaster_pid("b")
+
+        def unchanged(what):
+            ctx.expect(ctx.site() == site_before, f"{what}: the nginx site file changed")
+            ctx.expect(file_bytes(ctx.state_file) is None, f"{what}: a record was written")
+            ctx.expect_eq((pair.postmaster_pid("a"), pair.postmaster_pid("b")), (pid_a, pid_b),
+                          f"{what}: a postmaster changed")
+            ctx.expect(pair.is_primary("a") and not pair.is_primary("b"), f"{what}: the roles changed")
+
+        r = ctx.cli(*T.ARGS_SWITCHOVER, "--drill", timeout=60)
+        ctx.expect_rc(r, T.EXIT_OK, "--switchover --drill on a healthy pair")
+        ctx.expect("drill verdict: PROCEED" in r.stdout, f"no PROCEED verdict:\n{r.stdout}\n{r.stderr}")
+        ctx.expect("new_rewindable" in r.stderr and "wal_log_hints on" in r.stderr,
+                   f"the drill did not read both databases' pg_controldata:\n{r.stderr}")
+        unchanged("--switchover --drill")
+
+        ctx.topo.standby.set_mode("500")
+        r = ctx.cli(*T.ARGS_SWITCHOVER, "--drill", timeout=60)
+        ctx.expect_rc(r, T.EXIT_REFUSED, "--switchover --drill with the standby API failing")
+        ctx.expect("drill verdict: HELD" in r.stdout, f"no HELD verdict:\n{r.stdout}")
+        ctx.topo.standby.set_mode("ok")
+        unchanged("--switchover --drill, standby failing")
+
+        r = ctx.cli(*T.ARGS_REJOIN, "--drill", timeout=60)
+        ctx.expect_rc(r, T.EXIT_REFUSED, "--rejoin --drill on an armed pair")
+        ctx.expect("nothing to rejoin" in r.stderr, f"the refusal does not say why:\n{r.stderr}")
+        unchanged("--rejoin --drill, armed")
+
+        # a forced failover leaves a writable: the rejoin's drill holds, and changes nothing on a
+        r = ctx.cli(*T.ARGS_ONCE, *T.ARGS_FORCE, timeout=120)
+        ctx.expect_rc(r, T.EXIT_OK, "--once --force")
+        record = file_bytes(ctx.state_file)
+        pid_a = pair.postmaster_pid("a")
+        r = ctx.cli(*T.ARGS_REJOIN, "--drill", timeout=60)
+        ctx.expect_rc(r, T.EXIT_REFUSED, "--rejoin --drill while a is writable")
+        ctx.expect("answers as a writable primary" in r.stderr, f"no fence sentence:\n{r.stderr}")
+        ctx.expect(file_bytes(ctx.state_file) == record, "--rejoin --drill changed the record")
+        ctx.expect_eq(pair.postmaster_pid("a"), pid_a, "a's postmaster after --rejoin --drill")
+        pair.stop_node("a")
+        r = ctx.cli(*T.ARGS_REJOIN, "--drill", timeout=60)
+        ctx.expect_rc(r, T.EXIT_OK, "--rejoin --drill with a fenced")
+        ctx.expect("drill verdict: PROCEED" in r.stdout, f"no PROCEED verdict:\n{r.stdout}")
+        ctx.expect(file_bytes(ctx.state_file) == record, "--rejoin --drill changed the record")
+        ctx.expect(pair.postmaster_pid("a") is None, "the rejoin's drill started a")
