@@ -757,34 +757,57 @@ static void run_done(struct op *op, void *ctx) {
                      site(rj, rj->s)->name, site(rj, rj->o)->name, site(rj, rj->s)->name, site(rj, rj->o)->name);
 }
 
-static const struct op_step steps[] = {
-        { "check_source", "the serving site is a primary with full_page_writes on", run_check_source, OP_REFUSE,
+/* The steps, in their order: the journal names them by the table's strings, the code by these. */
+enum rj_step {
+        RJ_CHECK_SOURCE,
+        RJ_CHECK_OLD,
+        RJ_CHECK_REWINDABLE,
+        RJ_STACK_STOP,
+        RJ_STOP,
+        RJ_CONTROLDATA,
+        RJ_RECOVER,
+        RJ_NEW_CHECKPOINT,
+        RJ_REWIND_DRY,
+        RJ_REPORT,
+        RJ_REWIND,
+        RJ_CLONE_PREPARE,
+        RJ_CLONE,
+        RJ_START,
+        RJ_STREAMING,
+        RJ_STACK_START,
+        RJ_NGINX,
+        RJ_DONE,
+        _RJ_STEP_MAX,
+};
+
+static const struct op_step steps[_RJ_STEP_MAX] = {
+        [RJ_CHECK_SOURCE] = { "check_source", "the serving site is a primary with full_page_writes on", run_check_source, OP_REFUSE,
           false },
-        { "check_old", "the old primary does not answer as a writable primary (else: fence it first)", run_check_old,
+        [RJ_CHECK_OLD] = { "check_old", "the old primary does not answer as a writable primary (else: fence it first)", run_check_old,
           OP_REFUSE, false },
-        { "check_rewindable", "the old primary's pg_control: wal_log_hints or checksums (or a re-clone allowed)",
+        [RJ_CHECK_REWINDABLE] = { "check_rewindable", "the old primary's pg_control: wal_log_hints or checksums (or a re-clone allowed)",
           run_check_rewindable, OP_REFUSE, false },
-        { "stack_stop", "stop the old primary's stack (best effort)", run_stack_stop, OP_BEST_EFFORT, false },
-        { "stop", "stop the old primary's database if it runs", run_stop, OP_STOP, false },
-        { "controldata", "pg_controldata: its state, last checkpoint and timeline", run_controldata, OP_STOP, false },
-        { "recover", "single-user crash recovery, only when it did not shut down cleanly", run_recover, OP_STOP,
+        [RJ_STACK_STOP] = { "stack_stop", "stop the old primary's stack (best effort)", run_stack_stop, OP_BEST_EFFORT, false },
+        [RJ_STOP] = { "stop", "stop the old primary's database if it runs", run_stop, OP_STOP, false },
+        [RJ_CONTROLDATA] = { "controldata", "pg_controldata: its state, last checkpoint and timeline", run_controldata, OP_STOP, false },
+        [RJ_RECOVER] = { "recover", "single-user crash recovery, only when it did not shut down cleanly", run_recover, OP_STOP,
           false },
-        { "new_checkpoint", "CHECKPOINT on the serving site (pg_rewind reads its timeline)",
+        [RJ_NEW_CHECKPOINT] = { "new_checkpoint", "CHECKPOINT on the serving site (pg_rewind reads its timeline)",
           siteop_step_new_checkpoint, OP_STOP, false },
-        { "rewind_dry", "pg_rewind --dry-run: where the timelines forked", run_rewind_dry, OP_STOP, false },
-        { "report", "what the rewind discards: the WAL and COMMITs past the fork (pg_waldump)", run_report, OP_STOP,
+        [RJ_REWIND_DRY] = { "rewind_dry", "pg_rewind --dry-run: where the timelines forked", run_rewind_dry, OP_STOP, false },
+        [RJ_REPORT] = { "report", "what the rewind discards: the WAL and COMMITs past the fork (pg_waldump)", run_report, OP_STOP,
           false },
-        { "rewind", "pg_rewind -R the old primary from the serving site", run_rewind, OP_STOP, false },
-        { "clone_prepare", "re-clone only: move the old data directory aside (kept)", run_clone_prepare, OP_STOP,
+        [RJ_REWIND] = { "rewind", "pg_rewind -R the old primary from the serving site", run_rewind, OP_STOP, false },
+        [RJ_CLONE_PREPARE] = { "clone_prepare", "re-clone only: move the old data directory aside (kept)", run_clone_prepare, OP_STOP,
           false },
-        { "clone", "re-clone only: pg_basebackup -R from the serving site", run_clone, OP_STOP, false },
-        { "start", "start the old primary as a standby", siteop_step_start_target, OP_STOP, false },
-        { "streaming", "the serving site sees it streaming, lag within rejoin.max_lag_bytes", siteop_step_streaming,
+        [RJ_CLONE] = { "clone", "re-clone only: pg_basebackup -R from the serving site", run_clone, OP_STOP, false },
+        [RJ_START] = { "start", "start the old primary as a standby", siteop_step_start_target, OP_STOP, false },
+        [RJ_STREAMING] = { "streaming", "the serving site sees it streaming, lag within rejoin.max_lag_bytes", siteop_step_streaming,
           OP_STOP, false },
-        { "stack_start", "start its stack as the standby's", siteop_step_stack_start_target, OP_STOP, false },
-        { "nginx", "nginx: the serving site serves, the old primary is its backup (write, test, reload)", run_nginx,
+        [RJ_STACK_START] = { "stack_start", "start its stack as the standby's", siteop_step_stack_start_target, OP_STOP, false },
+        [RJ_NGINX] = { "nginx", "nginx: the serving site serves, the old primary is its backup (write, test, reload)", run_nginx,
           OP_STOP, false },
-        { "done", "record: latch none, armed in the new direction", run_done, OP_STOP, false },
+        [RJ_DONE] = { "done", "record: latch none, armed in the new direction", run_done, OP_STOP, false },
 };
 
 static const struct op_def rejoin_def = {
@@ -792,7 +815,7 @@ static const struct op_def rejoin_def = {
 };
 
 /* --rejoin --drill: the checklist (the table's leading OP_REFUSE steps), which changes nothing. */
-#define REJOIN_CHECKLIST_STEPS 3
+#define REJOIN_CHECKLIST_STEPS (RJ_CHECK_REWINDABLE + 1)
 static const struct op_def rejoin_drill_def = {
         .kind = STATE_OP_REJOIN, .what = "rejoin", .steps = steps, .n_steps = REJOIN_CHECKLIST_STEPS, .drill = true,
 };
@@ -901,45 +924,58 @@ struct rejoin *rejoin_free(struct rejoin *rj) {
 
 /* ---- dry run -------------------------------------------------------------------------------------------- */
 
-static void print_step_detail(FILE *out, const struct config *c, unsigned s, unsigned o, const char *name) {
+static void print_step_detail(FILE *out, const struct config *c, unsigned o, enum rj_step id) {
         const struct config_site *so = &c->sites[o];
+        const struct config_site_commands *cmd = &so->database.commands;
         const struct template_vars dry = { .dry_run = true }, end = { .tli = 1, .from = "L" },
                                    stats = { .tli = 1, .from = "F", .until = "E" };
         _cleanup_free_ char *test = NULL, *reload = NULL;
 
-        if (strcmp(name, "check_rewindable") == 0 || strcmp(name, "controldata") == 0)
-                siteop_print_argv(out, c, o, &so->database.commands.controldata, "standby", NULL);
-        else if (strcmp(name, "stack_stop") == 0)
+        switch (id) {
+        case RJ_CHECK_REWINDABLE:
+        case RJ_CONTROLDATA:
+                siteop_print_argv(out, c, o, &cmd->controldata, "standby", NULL);
+                break;
+        case RJ_STACK_STOP:
                 siteop_print_argv(out, c, o, &so->stack_stop, "active", NULL);
-        else if (strcmp(name, "stop") == 0) {
-                siteop_print_argv(out, c, o, &so->database.commands.status, "standby", NULL);
-                siteop_print_argv(out, c, o, &so->database.commands.stop, "standby", NULL);
-        } else if (strcmp(name, "recover") == 0)
-                siteop_print_argv(out, c, o, &so->database.commands.recover, "standby", NULL);
-        else if (strcmp(name, "rewind_dry") == 0)
-                siteop_print_argv(out, c, o, &so->database.commands.rewind, "standby", &dry);
-        else if (strcmp(name, "report") == 0) {
+                break;
+        case RJ_STOP:
+        case RJ_START:
+                siteop_print_argv(out, c, o, &cmd->status, "standby", NULL);
+                siteop_print_argv(out, c, o, id == RJ_STOP ? &cmd->stop : &cmd->start, "standby", NULL);
+                break;
+        case RJ_RECOVER:
+                siteop_print_argv(out, c, o, &cmd->recover, "standby", NULL);
+                break;
+        case RJ_REWIND_DRY:
+                siteop_print_argv(out, c, o, &cmd->rewind, "standby", &dry);
+                break;
+        case RJ_REPORT:
                 fprintf(out, "      (T = the old primary's timeline, L its last checkpoint, F the fork, E the end of "
                         "the record at L; shown with T = 1)\n");
-                siteop_print_argv(out, c, o, &so->database.commands.waldump, "standby", &end);
-                siteop_print_argv(out, c, o, &so->database.commands.waldump, "standby", &stats);
-        } else if (strcmp(name, "rewind") == 0)
-                siteop_print_argv(out, c, o, &so->database.commands.rewind, "standby", NULL);
-        else if (strcmp(name, "clone_prepare") == 0)
-                siteop_print_argv(out, c, o, &so->database.commands.clone_prepare, "standby", NULL);
-        else if (strcmp(name, "clone") == 0)
-                siteop_print_argv(out, c, o, &so->database.commands.clone, "standby", NULL);
-        else if (strcmp(name, "start") == 0) {
-                siteop_print_argv(out, c, o, &so->database.commands.status, "standby", NULL);
-                siteop_print_argv(out, c, o, &so->database.commands.start, "standby", NULL);
-        } else if (strcmp(name, "stack_start") == 0)
+                siteop_print_argv(out, c, o, &cmd->waldump, "standby", &end);
+                siteop_print_argv(out, c, o, &cmd->waldump, "standby", &stats);
+                break;
+        case RJ_REWIND:
+                siteop_print_argv(out, c, o, &cmd->rewind, "standby", NULL);
+                break;
+        case RJ_CLONE_PREPARE:
+                siteop_print_argv(out, c, o, &cmd->clone_prepare, "standby", NULL);
+                break;
+        case RJ_CLONE:
+                siteop_print_argv(out, c, o, &cmd->clone, "standby", NULL);
+                break;
+        case RJ_STACK_START:
                 siteop_print_argv(out, c, o, &so->stack_start, "standby", NULL);
-        else if (strcmp(name, "nginx") == 0) {
+                break;
+        case RJ_NGINX:
                 test = spawn_argv_to_string(c->nginx.test_command.argv);
                 reload = spawn_argv_to_string(c->nginx.reload_command.argv);
                 fprintf(out, "      $ %s\n      $ %s\n", test ? test : "?", reload ? reload : "?");
+                break;
+        default:
+                break;
         }
-        (void) s;
 }
 
 int rejoin_dry_run(const struct config *c, const struct state *record, bool reclone, FILE *out) {
@@ -961,7 +997,7 @@ int rejoin_dry_run(const struct config *c, const struct state *record, bool recl
                 fprintf(out, "  %2zu. %-18s %s%s\n", i + 1, steps[i].name, steps[i].purpose,
                         steps[i].on_failure == OP_REFUSE ? " [checklist: refuses, changes nothing]"
                         : steps[i].on_failure == OP_BEST_EFFORT ? " [best effort]" : "");
-                print_step_detail(out, c, s, o, steps[i].name);
+                print_step_detail(out, c, o, (enum rj_step) i);
         }
         r = siteop_nginx_bytes(c, s, o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
         if (r < 0) {

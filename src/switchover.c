@@ -556,40 +556,66 @@ static void run_pb_nginx_restore(struct op *op, void *ctx) {
         op_step_done(op, true, -1, "restored %s byte for byte (nginx was never reloaded)", path);
 }
 
-static const struct op_step steps[] = {
-        { "check_old_api", "the serving site's /health answers", run_check_old_api, OP_REFUSE, false },
-        { "check_new_api", "the standby site's /health answers", run_check_new_api, OP_REFUSE, false },
-        { "check_replication", "the primary sees the standby streaming, replay lag within switchover.max_lag",
+/* The steps, in their order: the journal names them by the table's strings, the code by these. */
+enum sw_step {
+        SW_CHECK_OLD_API,
+        SW_CHECK_NEW_API,
+        SW_CHECK_REPLICATION,
+        SW_CHECK_NEW_STANDBY,
+        SW_CHECK_REWINDABLE,
+        SW_NGINX_WRITE,
+        SW_NGINX_TEST,
+        SW_CHECKPOINT,
+        SW_STACK_STOP,
+        SW_STOP_OLD_PRIMARY,
+        SW_CONTROLDATA,
+        SW_CATCH_UP,
+        SW_PROMOTE,
+        SW_SWITCH,
+        SW_STACK_START_NEW,
+        SW_NEW_CHECKPOINT,
+        SW_REWIND,
+        SW_START_OLD,
+        SW_STREAMING,
+        SW_STACK_START_OLD,
+        SW_DONE,
+        _SW_STEP_MAX,
+};
+
+static const struct op_step steps[_SW_STEP_MAX] = {
+        [SW_CHECK_OLD_API] = { "check_old_api", "the serving site's /health answers", run_check_old_api, OP_REFUSE, false },
+        [SW_CHECK_NEW_API] = { "check_new_api", "the standby site's /health answers", run_check_new_api, OP_REFUSE, false },
+        [SW_CHECK_REPLICATION] = { "check_replication", "the primary sees the standby streaming, replay lag within switchover.max_lag",
           run_check_replication, OP_REFUSE, false },
-        { "check_new_standby", "the standby database is in recovery and streaming", run_check_new_standby, OP_REFUSE,
+        [SW_CHECK_NEW_STANDBY] = { "check_new_standby", "the standby database is in recovery and streaming", run_check_new_standby, OP_REFUSE,
           false },
-        { "check_rewindable", "pg_controldata of the primary: wal_log_hints or checksums (pg_rewind needs one)",
+        [SW_CHECK_REWINDABLE] = { "check_rewindable", "pg_controldata of the primary: wal_log_hints or checksums (pg_rewind needs one)",
           run_check_rewindable, OP_REFUSE, false },
-        { "nginx_write", "write the site file: the standby serves, the primary becomes its backup", run_nginx_write,
+        [SW_NGINX_WRITE] = { "nginx_write", "write the site file: the standby serves, the primary becomes its backup", run_nginx_write,
           OP_PUT_BACK, false },
-        { "nginx_test", "nginx accepts the new file (test_command)", run_nginx_test, OP_PUT_BACK, false },
-        { "checkpoint", "CHECKPOINT on the primary, so the shutdown checkpoint is short", run_checkpoint, OP_PUT_BACK,
+        [SW_NGINX_TEST] = { "nginx_test", "nginx accepts the new file (test_command)", run_nginx_test, OP_PUT_BACK, false },
+        [SW_CHECKPOINT] = { "checkpoint", "CHECKPOINT on the primary, so the shutdown checkpoint is short", run_checkpoint, OP_PUT_BACK,
           false },
-        { "stack_stop", "stop the serving site's stack: the API stops writing", run_stack_stop, OP_PUT_BACK, false },
-        { "stop_old_primary", "stop the primary cleanly (fast): its WAL goes to the standby", run_stop_old, OP_PUT_BACK,
+        [SW_STACK_STOP] = { "stack_stop", "stop the serving site's stack: the API stops writing", run_stack_stop, OP_PUT_BACK, false },
+        [SW_STOP_OLD_PRIMARY] = { "stop_old_primary", "stop the primary cleanly (fast): its WAL goes to the standby", run_stop_old, OP_PUT_BACK,
           false },
-        { "controldata", "pg_controldata: the stop was clean; the final checkpoint's LSN", run_controldata,
+        [SW_CONTROLDATA] = { "controldata", "pg_controldata: the stop was clean; the final checkpoint's LSN", run_controldata,
           OP_PUT_BACK, false },
-        { "catch_up", "the standby replayed past the old primary's final checkpoint", run_catch_up, OP_PUT_BACK,
+        [SW_CATCH_UP] = { "catch_up", "the standby replayed past the old primary's final checkpoint", run_catch_up, OP_PUT_BACK,
           false },
-        { "promote", "promote the standby (pg_promote) and wait until it leaves recovery", run_promote, OP_PUT_BACK,
+        [SW_PROMOTE] = { "promote", "promote the standby (pg_promote) and wait until it leaves recovery", run_promote, OP_PUT_BACK,
           true },
-        { "switch", "reload nginx: traffic moves to the new primary's site", run_switch, OP_STOP, false },
-        { "stack_start_new", "start the new primary's stack", run_stack_start_new, OP_STOP, false },
-        { "new_checkpoint", "CHECKPOINT on the new primary (pg_rewind reads its timeline)", siteop_step_new_checkpoint,
+        [SW_SWITCH] = { "switch", "reload nginx: traffic moves to the new primary's site", run_switch, OP_STOP, false },
+        [SW_STACK_START_NEW] = { "stack_start_new", "start the new primary's stack", run_stack_start_new, OP_STOP, false },
+        [SW_NEW_CHECKPOINT] = { "new_checkpoint", "CHECKPOINT on the new primary (pg_rewind reads its timeline)", siteop_step_new_checkpoint,
           OP_STOP, false },
-        { "rewind", "pg_rewind -R the old primary from the new one (no rewind expected)", siteop_step_rewind,
+        [SW_REWIND] = { "rewind", "pg_rewind -R the old primary from the new one (no rewind expected)", siteop_step_rewind,
           OP_STOP, false },
-        { "start_old", "start the old primary as a standby", siteop_step_start_target, OP_STOP, false },
-        { "streaming", "the old primary streams from the new one", siteop_step_streaming, OP_STOP, false },
-        { "stack_start_old", "start the old primary's stack as the standby's", siteop_step_stack_start_target,
+        [SW_START_OLD] = { "start_old", "start the old primary as a standby", siteop_step_start_target, OP_STOP, false },
+        [SW_STREAMING] = { "streaming", "the old primary streams from the new one", siteop_step_streaming, OP_STOP, false },
+        [SW_STACK_START_OLD] = { "stack_start_old", "start the old primary's stack as the standby's", siteop_step_stack_start_target,
           OP_STOP, false },
-        { "done", "record: armed in the new direction", run_done, OP_STOP, false },
+        [SW_DONE] = { "done", "record: armed in the new direction", run_done, OP_STOP, false },
 };
 
 static const struct op_step put_back[] = {
@@ -679,7 +705,7 @@ static void resume_nginx_original(struct switchover *sw, const struct state *jou
         bool write_started = false;
 
         for (size_t i = 0; i < journal->n_steps; i++)
-                if (strcmp(journal->steps[i].name, "nginx_write") == 0)
+                if (strcmp(journal->steps[i].name, steps[SW_NGINX_WRITE].name) == 0)
                         write_started = journal->steps[i].status != STATE_STEP_PENDING;
         if (!write_started || !backup || fileio_read(backup, SITEOP_NGINX_MAX, &bak, &bak_len) < 0 ||
             fileio_read(c->nginx.config, SITEOP_NGINX_MAX, &current, &current_len) < 0 ||
@@ -819,28 +845,46 @@ static void print_argv(FILE *out, const struct config *c, unsigned i, const stru
         siteop_print_argv(out, c, i, cmd, role, NULL);
 }
 
-static void print_step_detail(FILE *out, const struct config *c, unsigned o, unsigned n, const char *name) {
+static void print_step_detail(FILE *out, const struct config *c, unsigned o, unsigned n, enum sw_step id) {
         const struct config_site *so = &c->sites[o], *sn = &c->sites[n];
         _cleanup_free_ char *line = NULL;
 
-        if (strcmp(name, "nginx_test") == 0 || strcmp(name, "switch") == 0) {
-                const struct config_command *cmd = name[0] == 'n' ? &c->nginx.test_command : &c->nginx.reload_command;
-                line = spawn_argv_to_string(cmd->argv);
+        switch (id) {
+        case SW_NGINX_TEST:
+        case SW_SWITCH:
+                line = spawn_argv_to_string(id == SW_NGINX_TEST ? c->nginx.test_command.argv
+                                                                 : c->nginx.reload_command.argv);
                 fprintf(out, "      $ %s\n", line ? line : "?");
-        } else if (strcmp(name, "stack_stop") == 0)
-                print_argv(out, c, o, &so->stack_stop, "active");
-        else if (strcmp(name, "stop_old_primary") == 0)
-                print_argv(out, c, o, &so->database.commands.stop, "active");
-        else if (strcmp(name, "controldata") == 0)
+                break;
+        case SW_CHECK_REWINDABLE:
+        case SW_CONTROLDATA:
                 print_argv(out, c, o, &so->database.commands.controldata, "active");
-        else if (strcmp(name, "stack_start_new") == 0)
+                break;
+        case SW_STACK_STOP:
+                print_argv(out, c, o, &so->stack_stop, "active");
+                break;
+        case SW_STOP_OLD_PRIMARY:
+                print_argv(out, c, o, &so->database.commands.stop, "active");
+                break;
+        case SW_PROMOTE:
+                if (sn->database.commands.promote.argv)
+                        print_argv(out, c, n, &sn->database.commands.promote, "active");
+                break;
+        case SW_STACK_START_NEW:
                 print_argv(out, c, n, &sn->stack_start, "active");
-        else if (strcmp(name, "rewind") == 0)
+                break;
+        case SW_REWIND:
                 print_argv(out, c, o, &so->database.commands.rewind, "standby");
-        else if (strcmp(name, "start_old") == 0)
+                break;
+        case SW_START_OLD:
                 print_argv(out, c, o, &so->database.commands.start, "standby");
-        else if (strcmp(name, "stack_start_old") == 0)
+                break;
+        case SW_STACK_START_OLD:
                 print_argv(out, c, o, &so->stack_start, "standby");
+                break;
+        default:
+                break;
+        }
 }
 
 int switchover_dry_run(const struct config *c, const struct state *record, FILE *out) {
@@ -861,7 +905,7 @@ int switchover_dry_run(const struct config *c, const struct state *record, FILE 
                 fprintf(out, "  %2zu. %-18s %s%s\n", i + 1, steps[i].name, steps[i].purpose,
                         steps[i].on_failure == OP_REFUSE ? " [checklist: refuses, changes nothing]"
                         : steps[i].no_return ? " [point of no return]" : "");
-                print_step_detail(out, c, o, n, steps[i].name);
+                print_step_detail(out, c, o, n, (enum sw_step) i);
         }
         fprintf(out, "A failure before the promotion puts back, in this order:\n");
         for (size_t i = 0; i < ELEMENTSOF(put_back); i++)
