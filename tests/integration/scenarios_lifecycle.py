@@ -427,3 +427,18 @@ def test_switchover_and_rejoin_drills_change_nothing(ctx):
         ctx.expect("drill verdict: PROCEED" in r.stdout, f"no PROCEED verdict:\n{r.stdout}")
         ctx.expect(file_bytes(ctx.state_file) == record, "--rejoin --drill changed the record")
         ctx.expect(pair.postmaster_pid("a") is None, "the rejoin's drill started a")
+
+
+def test_switchover_refused_not_rewindable(ctx):
+    """pg_rewind needs wal_log_hints or data checksums on its target even when it has nothing to rewind: without
+    them the switchover would fail after its promotion, so its checklist refuses (exit 3) and nothing changes."""
+    with new_pair(ctx, wal_log_hints=False) as pair:
+        ctx.write_config(lifecycle_config(ctx, pair))
+        pair.wait_caught_up("a", "b")
+        site_before = ctx.site()
+        r = ctx.cli(*T.ARGS_SWITCHOVER, timeout=60)
+        ctx.expect_rc(r, T.EXIT_REFUSED, "--switchover on a pair without wal_log_hints")
+        ctx.expect("neither wal_log_hints = on nor data checksums" in r.stderr, f"no reason given:\n{r.stderr}")
+        ctx.expect(ctx.site() == site_before, "the nginx site file changed")
+        ctx.expect(file_bytes(ctx.state_file) is None, "a record was written")
+        ctx.expect(pair.is_primary("a") and not pair.is_primary("b"), "the roles changed")

@@ -205,12 +205,12 @@ def _break_stop_old_primary(ctx, pair, cfg):
 
 
 def _break_controldata(ctx, pair, cfg):
-    """It answers, but with a cluster that was not shut down cleanly."""
-    cfg["sites"][0]["database"]["commands"]["controldata"] = db_command(
-        ["/bin/echo", "-e", "pg_control version number:            1300\\n"
-         "Database cluster state:               in production\\n"
-         "Latest checkpoint location:           0/3000060\\n"
-         "Latest checkpoint's TimeLineID:       1\\n"], "15s")
+    """It answers, but always with a running primary (a real PostgreSQL 15 output, wal_log_hints on): the
+    checklist's look at the running primary passes, the look after the stop finds it not shut down cleanly."""
+    running = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "data", "pgtext",
+                           "controldata_running_primary.txt")
+    cfg["sites"][0]["database"]["commands"]["controldata"] = db_command(["/bin/cat", os.path.abspath(running)],
+                                                                        "15s")
 
 
 def _break_catch_up(ctx, pair, cfg):
