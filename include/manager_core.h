@@ -68,6 +68,7 @@ struct manager {
         struct rejoin *rejoin;                  /* the old primary becoming a standby, in progress */
         bool reload_after_op;                   /* a SIGHUP came during a switchover/rejoin: reload when it ends */
         bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
+        bool roles_stale;                       /* a re-arm could not re-read the config: no automatic failover */
         bool op_for_caller;                     /* the switchover or rejoin answers the command in m->call */
         bool lifecycle_drill;                   /* --switchover/--rejoin --drill: the checks only, then the verdict */
         struct state state;

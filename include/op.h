@@ -39,8 +39,11 @@ struct op_def {
         const char *what;                       /* "switchover", "rejoin": the log prefix */
         const struct op_step *steps;
         size_t n_steps;
-        const struct op_step *put_back;         /* run in order after an OP_PUT_BACK failure; may be empty */
+        const struct op_step *put_back;         /* run in order after an OP_PUT_BACK failure; may be empty. A put-back
+                                                 * step that fails: OP_BEST_EFFORT, the next still runs; OP_STOP, the
+                                                 * put back ends there */
         size_t n_put_back;
+        enum state_latch latch_when_put_back_fails;     /* the record's latch when the put back itself fails */
         bool drill;                             /* only OP_REFUSE steps: checks that change nothing, no record */
 };
 

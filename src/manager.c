@@ -514,7 +514,8 @@ struct monitor_verdict manager_evaluate(struct manager *m, bool manual) {
                 .active = &m->active.monitor, .standby = &m->standby.monitor,
                 .threshold = c->health.failure_threshold, .manual = manual,
                 .failed_over = m->failed_over && !manual,
-                .failover_running = m->failover != NULL || m->switchover != NULL || m->rejoin != NULL,
+                .failover_running = m->failover != NULL || m->switchover != NULL || m->rejoin != NULL ||
+                                    m->roles_stale,
                 .paused = m->pause.paused,
                 .in_startup_grace = !manual && now_monotonic_usec() - m->started_usec < c->health.startup_grace_usec,
                 .standby_db = m->standby_db ? dbprobe_facts(m->standby_db) : NULL,
@@ -607,6 +608,7 @@ int manager_apply_config(struct manager *m, struct config *fresh) {
         int r;
 
         m->config = fresh;
+        m->roles_stale = false;         /* a config read with the record's roles is in force */
         if (m->observe)
                 observe_reload(m->observe, fresh);
         r = endpoints_init(m, old);

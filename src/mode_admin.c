@@ -18,9 +18,9 @@ void manager_command_clear_state(struct manager *m, bool forget_roles) {
         struct state kept;
         int r;
 
-        if (m->failover || m->switchover) {
+        if (m->failover || m->switchover || m->rejoin) {
                 log_error("--clear-state refused: a %s is in progress; clear the record once it has finished",
-                          m->failover ? "failover" : "switchover");
+                          m->failover ? "failover" : m->switchover ? "switchover" : "rejoin");
                 manager_command_finish(m, EXIT_REFUSED);
                 return;
         }

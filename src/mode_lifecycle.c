@@ -21,8 +21,11 @@ void manager_rearm_after_op(struct manager *m) {
                 return;
         }
         if (manager_load_reload_config(m, &fresh) < 0) {
-                log_error("after the operation: %s has errors (above); the daemon goes on with the roles it had: fix "
-                          "the file and reload", m->config_path);
+                /* The record's roles may differ from the ones in force: acting on the old ones could fail over in
+                 * the wrong direction. Held until a reload succeeds. */
+                log_error("after the operation: %s has errors (above); automatic failover is held until the file is "
+                          "fixed and reloaded (SIGHUP): the roles in force may not be the record's", m->config_path);
+                m->roles_stale = true;
                 manager_load_state(m);
                 return;
         }

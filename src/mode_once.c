@@ -159,9 +159,9 @@ void manager_command_once(struct manager *m, bool force) {
         const struct config *c = m->config;
         int r;
 
-        if (m->failover || m->switchover) {
+        if (m->failover || m->switchover || m->rejoin) {
                 log_error("--once refused: a %s is already in progress (see --status)", m->failover ? "failover"
-                          : "switchover");
+                          : m->switchover ? "switchover" : "rejoin");
                 manager_command_finish(m, EXIT_REFUSED);
                 return;
         }

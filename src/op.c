@@ -78,15 +78,16 @@ bool op_putting_back(const struct op *op) {
         return op->phase == PHASE_PUT_BACK;
 }
 
-static void save(struct op *op) {
+static int save(struct op *op) {
         int r;
 
         if (!op->journaling)
-                return;
+                return 0;
         r = state_save(op->state_dir, &op->record);
         if (r < 0)
                 log_error_errno(r, "%s: cannot record progress in %s/%s: %s; the step results in this log are the "
                                 "only record", op->def->what, op->state_dir, STATE_FILE_NAME, strerror(-r));
+        return r;
 }
 
 void op_say(struct op *op, bool warning, const char *fmt, ...) {
@@ -434,8 +435,16 @@ static void step_start(struct op *op) {
         snprintf(st->name, sizeof st->name, "%s", sd->name);
         snprintf(st->detail, sizeof st->detail, "%s", sd->purpose);
         op->step_started_usec = now_monotonic_usec();
-        save(op);
+        r = save(op);
         event_emit(op->bus, &ev, "%s: step %s started: %s", op->def->what, sd->name, sd->purpose);
+        /* A forward step runs only once the record says so: a crash during one the record does not know of would
+         * be resumed as if it never ran (a promotion repeated, or put back beside a promoted standby). The put back
+         * runs regardless: it only restores. */
+        if (r < 0 && op->phase == PHASE_FORWARD) {
+                op_step_done(op, false, -1, "not run: it cannot be recorded in %s/%s (%s)", op->state_dir,
+                             STATE_FILE_NAME, strerror(-r));
+                return;
+        }
         r = sd_event_add_time_relative(op->event, &op->step_timer, CLOCK_MONOTONIC, op->step_timeout_usec, 1000,
                                        on_step_timeout, op);
         if (r < 0) {
@@ -469,9 +478,14 @@ static int on_advance(sd_event_source *s, void *userdata) {
         sd = step_def(op);
         release_primitive(op);
         if (op->phase == PHASE_PUT_BACK) {
-                if (!op->current_ok)
-                        op->put_back_failed = true;     /* the rest is still tried: each undoes its own part */
-                if (++op->current < op->def->n_put_back) {
+                if (!op->current_ok) {
+                        op->put_back_failed = true;
+                        /* The record must not read as armed: the pair is half restored. */
+                        op->record.latch = op->def->latch_when_put_back_fails;
+                }
+                /* A best-effort put-back step failing lets the others undo their own part; one that must hold
+                 * (OP_STOP: "nothing else may be started") ends the put back. */
+                if ((op->current_ok || sd->on_failure == OP_BEST_EFFORT) && ++op->current < op->def->n_put_back) {
                         step_start(op);
                         return 0;
                 }

@@ -38,10 +38,12 @@
 
 #define STEP_GUARD_USEC (7 * 3600 * USEC_PER_SEC)     /* above every configurable timeout: a bug guard only */
 #define PG_CTL_NOT_RUNNING 3                           /* pg_ctl status: no server running */
+#define PG_CTL_NO_DATA_DIRECTORY 4                     /* pg_ctl status: the data directory is not accessible */
 
 struct rejoin {
         struct siteop_pair pair;                /* first: the shared steps take this context */
         char *control_path[CONFIG_SITES];       /* copies: a master replaced meanwhile must not pull them away */
+        bool serving_stack_needed;              /* finishing a switchover that stopped before stack_start_new */
         const struct config *config;
         unsigned s, o;                          /* serving site, old primary */
         bool reclone_allowed;
@@ -331,7 +333,9 @@ static void judge_status_then_stop(struct op *op, void *ctx, const struct spawn_
                 op_step_done(op, true, res->exit_code, "%s's database is not running", site(rj, rj->o)->name);
                 return;
         }
-        if (rj->pair.reclone) {         /* a PGDATA gone (an earlier clone_prepare) is what a re-clone expects */
+        /* pg_ctl status 4: no data directory — what a re-clone expects after an earlier clone_prepare. Any other
+         * failure (ssh down: 255) says nothing about the database: not taken as stopped. */
+        if (rj->pair.reclone && res->outcome == SPAWN_EXITED && res->exit_code == PG_CTL_NO_DATA_DIRECTORY) {
                 op_step_done(op, true, exit_status(res), "%s's status: %s; it is re-cloned", site(rj, rj->o)->name,
                              spawn_outcome_describe(res, outcome, sizeof outcome));
                 return;
@@ -724,9 +728,13 @@ static void run_nginx(struct op *op, void *ctx) {
                 op_step_done(op, false, -1, "%s", detail);
                 return;
         }
+        /* Already in shape: reloaded all the same — a switchover that failed at its reload left the file right and
+         * nginx still sending traffic to the old primary. */
         if (len == current_len && memcmp(current, rewritten, len) == 0) {
-                op_step_done(op, true, -1, "%s already has %s serving and %s as backup", c->nginx.config,
-                             site(rj, rj->s)->nginx_server, site(rj, rj->o)->nginx_server);
+                op_say(op, false, "%s already has %s serving and %s as backup; reloading nginx so it uses it",
+                       c->nginx.config, site(rj, rj->s)->nginx_server, site(rj, rj->o)->nginx_server);
+                op_run_command(op, strv_copy(c->nginx.reload_command.argv), c->nginx.reload_command.timeout_usec,
+                               judge_reload);
                 return;
         }
         r = fileio_write_atomic(backup, current, current_len, 0600);
@@ -743,6 +751,22 @@ static void run_nginx(struct op *op, void *ctx) {
         rj->nginx_original_len = current_len;
         op_run_command(op, strv_copy(c->nginx.test_command.argv), c->nginx.test_command.timeout_usec,
                        judge_nginx_test);
+}
+
+/* A switchover that stopped before it started the new primary's stack left the serving site without its API. */
+static void run_stack_start_serving(struct op *op, void *ctx) {
+        struct rejoin *rj = ctx;
+
+        if (!rj->serving_stack_needed) {
+                op_step_done(op, true, -1, "not needed: %s's stack was started when it took over", site(rj, rj->s)->name);
+                return;
+        }
+        if (!site(rj, rj->s)->stack_start.argv) {
+                op_step_done(op, true, -1, "skipped: %s has no stack.start", site(rj, rj->s)->name);
+                return;
+        }
+        siteop_run(op, rj->config, rj->s, &site(rj, rj->s)->stack_start, "active",
+                   &(struct template_vars) { .control_path = rj->control_path[rj->s] }, NULL);
 }
 
 static void run_done(struct op *op, void *ctx) {
@@ -774,6 +798,7 @@ enum rj_step {
         RJ_CLONE,
         RJ_START,
         RJ_STREAMING,
+        RJ_STACK_START_SERVING,
         RJ_STACK_START,
         RJ_NGINX,
         RJ_DONE,
@@ -804,6 +829,8 @@ static const struct op_step steps[_RJ_STEP_MAX] = {
         [RJ_START] = { "start", "start the old primary as a standby", siteop_step_start_target, OP_STOP, false },
         [RJ_STREAMING] = { "streaming", "the serving site sees it streaming, lag within rejoin.max_lag_bytes", siteop_step_streaming,
           OP_STOP, false },
+        [RJ_STACK_START_SERVING] = { "stack_start_serving", "start the serving site's stack when an unfinished "
+          "switchover left it stopped", run_stack_start_serving, OP_STOP, false },
         [RJ_STACK_START] = { "stack_start", "start its stack as the standby's", siteop_step_stack_start_target, OP_STOP, false },
         [RJ_NGINX] = { "nginx", "nginx: the serving site serves, the old primary is its backup (write, test, reload)", run_nginx,
           OP_STOP, false },
@@ -868,6 +895,32 @@ static bool reclone_allowed(const struct config *c, bool asked) {
         return asked || c->rejoin.reclone;
 }
 
+static bool journal_step_ok(const struct state *record, const char *name, bool *ret_present) {
+        for (size_t i = 0; i < record->n_steps; i++)
+                if (strcmp(record->steps[i].name, name) == 0) {
+                        *ret_present = true;
+                        return record->steps[i].status == STATE_STEP_OK;
+                }
+        *ret_present = false;
+        return false;
+}
+
+/* A switchover that stopped before its new primary's stack ran (or a rejoin of one that did not get that far):
+ * the serving site's stack is started before the rejoin calls the pair whole. Starting it is idempotent. */
+static bool serving_stack_needed(const struct state *record) {
+        bool present = false, ok;
+
+        if (record->op == STATE_OP_SWITCHOVER) {
+                ok = journal_step_ok(record, "stack_start_new", &present);
+                return present && !ok;
+        }
+        if (record->op == STATE_OP_REJOIN) {
+                ok = journal_step_ok(record, steps[RJ_STACK_START_SERVING].name, &present);
+                return present && !ok;
+        }
+        return false;
+}
+
 int rejoin_start(const struct rejoin_params *p, struct rejoin **ret, char *why, size_t why_size) {
         struct rejoin *rj;
         unsigned s = 0, o = 1;
@@ -888,6 +941,7 @@ int rejoin_start(const struct rejoin_params *p, struct rejoin **ret, char *why, 
                           .reclone_fallback = reclone_allowed(p->config, p->reclone) },
                 .config = p->config, .s = s, .o = o, .reclone_allowed = reclone_allowed(p->config, p->reclone),
                 .done = p->done, .userdata = p->userdata,
+                .serving_stack_needed = serving_stack_needed(p->record),
         };
         for (unsigned i = 0; i < CONFIG_SITES; i++) {
                 if (p->ssh_control_path[i] && !(rj->control_path[i] = strdup(p->ssh_control_path[i]))) {

@@ -36,7 +36,36 @@
 #define PROMOTE_POLL_USEC (10 * USEC_PER_MSEC)
 #define CHECK_REPLICATION_INTERVAL_USEC (100 * USEC_PER_MSEC)
 #define CHECK_REPLICATION_USEC (2 * USEC_PER_SEC)    /* a standby reconnecting, or a lag not measured yet */
+#define OLD_WRITABLE_POLL_USEC (250 * USEC_PER_MSEC)
 #define STEP_GUARD_USEC (7 * 3600 * USEC_PER_SEC)     /* above every configurable timeout: a bug guard only */
+
+/* The steps, in their order: the journal names them by the table's strings, the code by these. */
+enum sw_step {
+        SW_CHECK_OLD_API,
+        SW_CHECK_NEW_API,
+        SW_CHECK_REPLICATION,
+        SW_CHECK_NEW_STANDBY,
+        SW_CHECK_REWINDABLE,
+        SW_NGINX_WRITE,
+        SW_NGINX_TEST,
+        SW_CHECKPOINT,
+        SW_STACK_STOP,
+        SW_STOP_OLD_PRIMARY,
+        SW_CONTROLDATA,
+        SW_CATCH_UP,
+        SW_PROMOTE,
+        SW_SWITCH,
+        SW_STACK_START_NEW,
+        SW_NEW_CHECKPOINT,
+        SW_REWIND,
+        SW_START_OLD,
+        SW_STREAMING,
+        SW_STACK_START_OLD,
+        SW_DONE,
+        _SW_STEP_MAX,
+};
+
+static const struct op_step steps[_SW_STEP_MAX];
 
 struct switchover {
         struct siteop_pair pair;                /* first: the shared O-side steps (siteop.h) take this context */
@@ -510,14 +539,83 @@ static void run_done(struct op *op, void *ctx) {
 
 /* ---- put back (before the promotion) -------------------------------------------------------------------- */
 
+/* The promotion was tried (sent, or its answer lost): the old primary may start again only while the standby is
+ * seen in recovery, or there would be two primaries. Unreachable is not "in recovery". */
+static bool promotion_attempted(const struct op *op) {
+        const struct state *rec = op_record((struct op *) op);
+
+        for (size_t i = 0; i < rec->n_steps; i++)
+                if (strcmp(rec->steps[i].name, steps[SW_PROMOTE].name) == 0)
+                        return rec->steps[i].status != STATE_STEP_PENDING;
+        return false;
+}
+
+static void judge_new_still_standby(struct op *op, void *ctx, const struct db_result *r) {
+        struct switchover *sw = ctx;
+        bool in_recovery = false;
+
+        if (r->error == 0 && db_parse_bool(r->values[0], &in_recovery) == 0 && in_recovery) {
+                op_step_done(op, true, -1, "%s is still in recovery: the promotion did not take", site(sw, sw->n)->name);
+                return;
+        }
+        op_step_done(op, false, -1, "%s %s: starting %s beside it could make two primaries, so nothing more is put back "
+                     "(latch switchover). Look at both databases: if %s is the primary, finish with --rejoin",
+                     site(sw, sw->n)->name, r->error < 0 ? "cannot be asked whether it left recovery" : "left recovery",
+                     site(sw, sw->o)->name, site(sw, sw->n)->name);
+}
+
+static void run_pb_check_new(struct op *op, void *ctx) {
+        struct switchover *sw = ctx;
+
+        if (!promotion_attempted(op)) {
+                op_step_done(op, true, -1, "the promotion was never tried: %s is untouched", site(sw, sw->n)->name);
+                return;
+        }
+        op_run_sql(op, site(sw, sw->n)->database.conninfo, password_file(sw), connect_timeout(sw), DB_SQL_IN_RECOVERY,
+                   judge_new_still_standby);
+}
+
+/* Running is not enough: a fast shutdown that timed out may still be under way; the put back holds only once the
+ * old primary takes writes again. */
+static int check_old_writable(struct op *op, void *ctx, const struct db_result *r, char *detail, size_t size) {
+        struct switchover *sw = ctx;
+        bool in_recovery = true;
+
+        (void) op;
+        if (db_parse_bool(r->values[0], &in_recovery) < 0 || in_recovery) {
+                snprintf(detail, size, "%s answers, in recovery", site(sw, sw->o)->name);
+                return 0;
+        }
+        snprintf(detail, size, "%s runs and takes writes", site(sw, sw->o)->name);
+        return 1;
+}
+
+static void old_writable_poll(struct op *op, struct switchover *sw) {
+        op_poll_sql(op, site(sw, sw->o)->database.conninfo, password_file(sw), connect_timeout(sw), DB_SQL_IN_RECOVERY,
+                    OLD_WRITABLE_POLL_USEC, now_monotonic_usec() + sw->config->database.promote_timeout_usec,
+                    check_old_writable);
+}
+
+static void judge_started_old(struct op *op, void *ctx, const struct spawn_result *res) {
+        struct switchover *sw = ctx;
+        char outcome[128];
+
+        if (!spawn_result_ok(res)) {
+                op_step_done(op, false, res->outcome == SPAWN_EXITED ? res->exit_code : -1, "start: %s",
+                             spawn_outcome_describe(res, outcome, sizeof outcome));
+                return;
+        }
+        old_writable_poll(op, sw);
+}
+
 static void judge_status_then_start(struct op *op, void *ctx, const struct spawn_result *res) {
         struct switchover *sw = ctx;
 
         if (spawn_result_ok(res)) {
-                op_step_done(op, true, 0, "%s's database is running", site(sw, sw->o)->name);
+                old_writable_poll(op, sw);
                 return;
         }
-        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.start, "active", NULL);
+        run_site_command(op, sw, sw->o, &site(sw, sw->o)->database.commands.start, "active", judge_started_old);
 }
 
 static void run_pb_start_old(struct op *op, void *ctx) {
@@ -556,31 +654,6 @@ static void run_pb_nginx_restore(struct op *op, void *ctx) {
         op_step_done(op, true, -1, "restored %s byte for byte (nginx was never reloaded)", path);
 }
 
-/* The steps, in their order: the journal names them by the table's strings, the code by these. */
-enum sw_step {
-        SW_CHECK_OLD_API,
-        SW_CHECK_NEW_API,
-        SW_CHECK_REPLICATION,
-        SW_CHECK_NEW_STANDBY,
-        SW_CHECK_REWINDABLE,
-        SW_NGINX_WRITE,
-        SW_NGINX_TEST,
-        SW_CHECKPOINT,
-        SW_STACK_STOP,
-        SW_STOP_OLD_PRIMARY,
-        SW_CONTROLDATA,
-        SW_CATCH_UP,
-        SW_PROMOTE,
-        SW_SWITCH,
-        SW_STACK_START_NEW,
-        SW_NEW_CHECKPOINT,
-        SW_REWIND,
-        SW_START_OLD,
-        SW_STREAMING,
-        SW_STACK_START_OLD,
-        SW_DONE,
-        _SW_STEP_MAX,
-};
 
 static const struct op_step steps[_SW_STEP_MAX] = {
         [SW_CHECK_OLD_API] = { "check_old_api", "the serving site's /health answers", run_check_old_api, OP_REFUSE, false },
@@ -619,14 +692,17 @@ static const struct op_step steps[_SW_STEP_MAX] = {
 };
 
 static const struct op_step put_back[] = {
-        { "put_back_start_old", "the old primary runs again", run_pb_start_old, OP_STOP, false },
-        { "put_back_stack", "the serving site's stack runs again", run_pb_stack_start_old, OP_STOP, false },
-        { "put_back_nginx", "the site file as it was", run_pb_nginx_restore, OP_STOP, false },
+        { "put_back_check_new", "the standby is still in recovery (when the promotion was tried)", run_pb_check_new,
+          OP_STOP, false },
+        { "put_back_start_old", "the old primary runs again and takes writes", run_pb_start_old, OP_BEST_EFFORT,
+          false },
+        { "put_back_stack", "the serving site's stack runs again", run_pb_stack_start_old, OP_BEST_EFFORT, false },
+        { "put_back_nginx", "the site file as it was", run_pb_nginx_restore, OP_BEST_EFFORT, false },
 };
 
 static const struct op_def switchover_def = {
         .kind = STATE_OP_SWITCHOVER, .what = "switchover", .steps = steps, .n_steps = ELEMENTSOF(steps),
-        .put_back = put_back, .n_put_back = ELEMENTSOF(put_back),
+        .put_back = put_back, .n_put_back = ELEMENTSOF(put_back), .latch_when_put_back_fails = STATE_LATCH_SWITCHOVER,
 };
 
 /* --switchover --drill: the checklist, and what else can be checked without changing anything. */
@@ -745,9 +821,11 @@ static int switchover_resume(const struct switchover_params *p, struct switchove
         for (size_t i = 0; i < next && i < ELEMENTSOF(steps); i++)
                 slot += steps[i].on_failure != OP_REFUSE;
         /* The promotion itself interrupted: it may have been sent, so only forward (it asks first) is safe. */
-        backwards = !passed && !(next < ELEMENTSOF(steps) && steps[next].no_return &&
-                                 journal->steps[slot].status != STATE_STEP_PENDING);
-        if (backwards)
+        /* Forward only from a promotion that was under way (running, no put back journaled): it asks the standby
+         * first. A promotion that failed started a put back, which is what goes on. */
+        backwards = !passed && !(next < ELEMENTSOF(steps) && steps[next].no_return && !journal->failed_step[0] &&
+                                 journal->steps[slot].status == STATE_STEP_RUNNING);
+        if (!passed)
                 resume_nginx_original(sw, journal);
         struct op_params params = {
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
