@@ -15,6 +15,7 @@
 #define CLUSTER_REASON_MAX 256
 #define CLUSTER_MARGIN_MIN_USEC 500000u         /* margin = max(0.5 s, TTL/5) */
 #define CLUSTER_CAMPAIGN_SLACK_USEC 50000u      /* campaign this long after the leader's lease should be gone */
+#define CLUSTER_FAST_POLL_USEC 100000u          /* poll cadence while the leader's lease is about to end */
 
 enum cluster_state {
         CLUSTER_CONNECTING,     /* no lease yet */

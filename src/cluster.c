@@ -210,10 +210,16 @@ static void on_leader_ttl(struct cluster *c, const struct cluster_event *ev, uin
                           struct cluster_actions *out) {
         if (c->state != CLUSTER_FOLLOWER || !c->lease)
                 return;
-        if (ev->ttl_sec < 0)
+        if (ev->ttl_sec < 0) {
                 act(out, CLUSTER_DO_CAMPAIGN, now);
-        else    /* the create-if-absent txn is safe to send early: it fails while the key exists */
-                act(out, CLUSTER_DO_CAMPAIGN, now + (uint64_t) ev->ttl_sec * 1000000u + CLUSTER_CAMPAIGN_SLACK_USEC);
+                return;
+        }
+        /* the create-if-absent txn is safe to send early: it fails while the key exists */
+        act(out, CLUSTER_DO_CAMPAIGN, now + (uint64_t) ev->ttl_sec * 1000000u + CLUSTER_CAMPAIGN_SLACK_USEC);
+        /* TTL comes in whole seconds and etcd revokes expired leases on its own beat (~500 ms): near the end,
+         * poll fast so the key's disappearance is seen within one fast poll, not one TTL/3 */
+        if (ev->ttl_sec <= 1)
+                act(out, CLUSTER_DO_POLL, now + CLUSTER_FAST_POLL_USEC);
 }
 
 static void on_campaign(struct cluster *c, const struct cluster_event *ev, uint64_t now,

@@ -202,10 +202,18 @@ static void cluster__poll_sees_another_leader__follows_and_campaigns_at_its_expi
         step(&c, (struct cluster_event) { .kind = CLUSTER_EV_LEADER_TTL, .ttl_sec = 4 }, T0 + 2000, &a);
         assert_true(has(&a, CLUSTER_DO_CAMPAIGN, &at));
         assert_int_equal(at, T0 + 2000 + 4 * S + CLUSTER_CAMPAIGN_SLACK_USEC);
+        assert_false(has(&a, CLUSTER_DO_POLL, NULL));    /* the regular TTL/3 poll is enough this early */
         step(&c, (struct cluster_event) { .kind = CLUSTER_EV_CAMPAIGN_LOST, .leader_present = true,
                                           .leader_name = "mon-a", .leader_lease = LEASE }, T0 + 3000, &a);
         assert_int_equal(c.state, CLUSTER_FOLLOWER);
         assert_false(cluster_may_act(&c, T0 + 3000));
+        /* about to expire: poll fast; gone: campaign at once */
+        step(&c, (struct cluster_event) { .kind = CLUSTER_EV_LEADER_TTL, .ttl_sec = 1 }, T0 + 4000, &a);
+        assert_true(has(&a, CLUSTER_DO_POLL, &at));
+        assert_int_equal(at, T0 + 4000 + CLUSTER_FAST_POLL_USEC);
+        step(&c, (struct cluster_event) { .kind = CLUSTER_EV_LEADER_TTL, .ttl_sec = -1 }, T0 + 5000, &a);
+        assert_true(has(&a, CLUSTER_DO_CAMPAIGN, &at));
+        assert_int_equal(at, T0 + 5000);
 }
 
 static void cluster__leader_key_taken__deposed_by_poll_or_guard(void **unused) {

@@ -1,0 +1,341 @@
+"""scenarios_etcd: the cluster's lower layers (issue 13) against a real 3-member etcd (Debian's etcd-server 3.4)
+on 127.0.0.1 — clients 25440/25442/25444, peers 25441/25443/25445, data in the scenario's directory, every member
+stopped by PID (also when the scenario fails). The members are tests/integration/etcdprobe.c (cluster.c's
+leadership machine driven by etcd.c on the loop, writing a guarded record every 300 ms while it may act), not the
+daemon: member.c, which wires them into blfailoverd, comes later.
+
+Standalone: `python3 tests/integration/scenarios_etcd.py --probe build/etcdprobe [-k NAME]` (no topology needed).
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HOST = "127.0.0.1"
+CLIENT = (25440, 25442, 25444)
+PEER = (25441, 25443, 25445)
+ENDPOINTS = ",".join(f"http://{HOST}:{p}" for p in CLIENT)
+PREFIX = "/blfailoverd/a+b"
+TTL = 3                         # lease_ttl of the probes (s): keep-alive every 1 s, deadline 2.4 s after a send
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+class Etcd:
+    """Three etcd members; start/kill each by index; stop() kills every one still running (SIGTERM, SIGKILL
+    after 5 s: a member without quorum can ignore SIGTERM)."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.procs = [None, None, None]
+        self.token = "blf-" + os.path.basename(d) + "-" + str(os.getpid())
+
+    def start(self, i):
+        cluster = ",".join(f"e{k}=http://{HOST}:{PEER[k]}" for k in range(3))
+        log = open(os.path.join(self.dir, f"etcd-e{i}.log"), "ab")
+        self.procs[i] = subprocess.Popen(
+            ["etcd", "--name", f"e{i}", "--data-dir", os.path.join(self.dir, f"etcd-e{i}"),
+             "--listen-client-urls", f"http://{HOST}:{CLIENT[i]}",
+             "--advertise-client-urls", f"http://{HOST}:{CLIENT[i]}",
+             "--listen-peer-urls", f"http://{HOST}:{PEER[i]}",
+             "--initial-advertise-peer-urls", f"http://{HOST}:{PEER[i]}",
+             "--initial-cluster", cluster, "--initial-cluster-state", "new",
+             "--initial-cluster-token", self.token, "--heartbeat-interval", "50", "--election-timeout", "500",
+             "--logger", "zap", "--log-outputs", "stderr"],
+            stdout=log, stderr=log)
+        log.close()
+
+    def start_all(self, timeout=20):
+        for i in range(3):
+            self.start(i)
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.call("/v3/kv/range", {"key": b64("x")}, timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"etcd not healthy within {timeout}s (logs in {self.dir})")
+
+    def kill(self, i):
+        p = self.procs[i]
+        if p and p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        self.procs[i] = None
+
+    def stop(self):
+        for p in self.procs:
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for i, p in enumerate(self.procs):
+            if p:
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.send_signal(signal.SIGKILL)
+                    p.wait()
+            self.procs[i] = None
+
+    def call(self, path, body, timeout=3):
+        for port in CLIENT:
+            req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=json.dumps(body).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+            try:
+                with OPENER.open(req, timeout=timeout) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read() or b"{}")
+            except OSError:
+                continue
+        raise OSError("no etcd member answered")
+
+    def get(self, key):
+        """The value (text) of key, or None."""
+        _, r = self.call("/v3/kv/range", {"key": b64(PREFIX + key)})
+        kvs = r.get("kvs") or []
+        return base64.b64decode(kvs[0].get("value", "")).decode() if kvs else None
+
+
+class Probe:
+    """One etcdprobe; lines() parses its stdout: [(boottime seconds, text)]."""
+
+    def __init__(self, binary, d, name, ttl=TTL, endpoints=ENDPOINTS):
+        self.name = name
+        self.out_path = os.path.join(d, f"probe-{name}.out")
+        self.out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen([binary, "--name", name, "--endpoints", endpoints, "--ttl", str(ttl),
+                                      "--prefix", PREFIX, "--timeout-ms", "400"],
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+
+    def lines(self):
+        with open(self.out_path, encoding="utf-8", errors="replace") as f:
+            res = []
+            for line in f:
+                t, _, text = line.rstrip("\n").partition(" ")
+                try:
+                    res.append((float(t), text))
+                except ValueError:
+                    res.append((0.0, line.rstrip("\n")))
+            return res
+
+    def wait(self, pattern, timeout, since=0.0):
+        """The first (t, text) after since whose text matches pattern."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for t, text in self.lines():
+                if t >= since and re.search(pattern, text):
+                    return t, text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: no line matching {pattern!r} within {timeout}s:\n"
+                                     + self.tail())
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited ({self.proc.returncode}):\n" + self.tail())
+            time.sleep(0.05)
+
+    def tail(self, n=20):
+        return "\n".join(f"  {t:.3f} {x}" for t, x in self.lines()[-n:])
+
+    def acting(self):
+        """The last acting line says 1."""
+        last = [x for _, x in self.lines() if x.startswith("acting ")]
+        return bool(last) and last[-1] == "acting 1"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait()
+        self.out.close()
+        return self.proc.returncode
+
+
+def boottime():
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+class Cluster:
+    """etcd + probes for one scenario, torn down by PID whatever happens."""
+
+    def __init__(self, binary, d):
+        self.binary = binary
+        self.dir = d
+        self.etcd = Etcd(d)
+        self.probes = []
+
+    def __enter__(self):
+        self.etcd.start_all()
+        return self
+
+    def probe(self, name, **kw):
+        p = Probe(self.binary, self.dir, name, **kw)
+        self.probes.append(p)
+        return p
+
+    def __exit__(self, *exc):
+        for p in self.probes:
+            p.stop()
+        self.etcd.stop()
+        return False
+
+
+def probe_binary(ctx):
+    return os.path.join(os.path.dirname(ctx.bin), "etcdprobe")
+
+
+def _leader_and_follower(c):
+    a = c.probe("mon-a")
+    a.wait(r"^acting 1$", 10)
+    a.wait(r"^write ok", 5)
+    b = c.probe("mon-b")
+    b.wait(r"^leader mon-a$", 10)
+    time.sleep(TTL)
+    if b.acting() or any(x == "campaign won" for _, x in b.lines()):
+        raise AssertionError("mon-b won although mon-a leads:\n" + b.tail())
+    return a, b
+
+
+def _rtts(p):
+    return sorted(float(m.group(1)) for _, x in p.lines() if (m := re.match(r"keepalive rtt_ms=([\d.]+)", x)))
+
+
+def test_etcd_one_leader_and_takeover_after_kill(ctx):
+    """mon-a wins the create-if-absent txn and writes; mon-b sees it and does not win; kill -9 mon-a → mon-b
+    leads within lease_ttl + one keep-alive interval (TTL/3) and its guarded writes succeed."""
+    with Cluster(probe_binary(ctx), ctx.dir) as c:
+        a, b = _leader_and_follower(c)
+        rtt = _rtts(a)
+        print(f"    keepalive round trip over {len(rtt)}: median {rtt[len(rtt) // 2]:.1f} ms, max {rtt[-1]:.1f} ms")
+        t_kill = boottime()
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        t_lead, _ = b.wait(r"^acting 1$", TTL + 5, since=t_kill)
+        took = t_lead - t_kill
+        print(f"    takeover after kill -9: {took:.2f} s (lease_ttl {TTL} s)")
+        if took > TTL + TTL / 3:
+            raise AssertionError(f"takeover took {took:.2f}s > lease_ttl + interval = {TTL + TTL / 3:.2f}s")
+        b.wait(r"^write ok", 3, since=t_lead)
+        rec = c.etcd.get("/record")
+        if not rec or not rec.startswith("writer mon-b "):
+            raise AssertionError(f"the record was not written by mon-b: {rec!r}")
+
+
+def test_etcd_sigstop_leader_stops_acting_before_any_write(ctx):
+    """SIGSTOP the leader past its TTL: mon-b takes over; on SIGCONT mon-a says it may not act, its guarded txn
+    (sent regardless, as a fence check) is refused by etcd, it writes nothing, and the record stays mon-b's."""
+    with Cluster(probe_binary(ctx), ctx.dir) as c:
+        a, b = _leader_and_follower(c)
+        t_stop = boottime()
+        a.proc.send_signal(signal.SIGSTOP)
+        b.wait(r"^acting 1$", TTL + 5, since=t_stop)
+        b.wait(r"^write ok", 3, since=t_stop)
+        time.sleep(1)
+        t_cont = boottime()
+        a.proc.send_signal(signal.SIGCONT)
+        a.wait(r"^woke may_act=0", 5, since=t_cont)
+        a.wait(r"^fence failed deposed holder=mon-b", 5, since=t_cont)
+        a.wait(r"^acting 0$", 5, since=t_stop)
+        time.sleep(TTL)
+        late = [(t, x) for t, x in a.lines() if t >= t_cont and x.startswith(("write ok", "fence ok"))]
+        if late:
+            raise AssertionError(f"mon-a wrote after waking: {late}")
+        first_after = next(((t, x) for t, x in a.lines() if t >= t_cont and
+                            x.startswith(("woke", "write", "fence"))), None)
+        if not first_after or not first_after[1].startswith("woke may_act=0"):
+            raise AssertionError(f"mon-a's first line after waking is not 'woke may_act=0': {first_after}")
+        if a.acting():
+            raise AssertionError("mon-a acts again although mon-b leads:\n" + a.tail())
+        rec = c.etcd.get("/record")
+        if not rec or not rec.startswith("writer mon-b "):
+            raise AssertionError(f"record not mon-b's: {rec!r}")
+
+
+def test_etcd_member_loss_and_quorum_loss(ctx):
+    """One etcd member down (the first endpoint, where the probes start): the leader keeps acting and writing.
+    Two down: no quorum — every probe stops acting within lease_ttl, says unavailable, writes nothing. Both back:
+    a leader acts and writes again."""
+    with Cluster(probe_binary(ctx), ctx.dir) as c:
+        a, b = _leader_and_follower(c)
+        t1 = boottime()
+        c.etcd.kill(0)
+        time.sleep(2 * TTL)
+        a.wait(r"^write ok", 2, since=t1 + TTL)
+        if any(x == "acting 0" for t, x in a.lines() if t >= t1):
+            raise AssertionError("mon-a stopped acting with one etcd member down:\n" + a.tail())
+        t2 = boottime()
+        c.etcd.kill(1)
+        t_off, _ = a.wait(r"^acting 0$", TTL + 1, since=t2)
+        print(f"    quorum lost → mon-a stopped acting after {t_off - t2:.2f} s")
+        a.wait(r"^state unavailable", TTL + 1, since=t2)
+        b.wait(r"^state unavailable", 2 * TTL, since=t2)
+        time.sleep(TTL)
+        late = [(t, x) for p in (a, b) for t, x in p.lines() if t > t_off + 0.5 and x.startswith("write ok")]
+        if late:
+            raise AssertionError(f"a write succeeded without quorum: {late}")
+        t3 = boottime()
+        c.etcd.start(0)
+        c.etcd.start(1)
+        c.etcd.wait_healthy(20)
+        deadline = time.monotonic() + 4 * TTL + 10
+        while time.monotonic() < deadline:
+            if any(x == "write ok" or x.startswith("write ok") for p in (a, b) for t, x in p.lines() if t > t3):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("no leader writes after etcd came back:\n" + a.tail() + "\n" + b.tail())
+        acting = [p.name for p in (a, b) if p.acting()]
+        if len(acting) != 1:
+            raise AssertionError(f"after recovery, acting: {acting}")
+        print(f"    recovered: {acting[0]} leads")
+
+
+class _StandaloneCtx:
+    def __init__(self, probe, d):
+        self.bin = os.path.join(os.path.dirname(os.path.abspath(probe)), "blfailoverd")
+        self.dir = d
+
+
+def _main(argv):
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--probe", required=True)
+    ap.add_argument("-k", default="")
+    a = ap.parse_args(argv)
+    failed = 0
+    for name, fn in [(n, f) for n, f in globals().items() if n.startswith("test_etcd") and a.k in n]:
+        d = tempfile.mkdtemp(prefix="blf-etcd-")
+        t0 = time.monotonic()
+        try:
+            fn(_StandaloneCtx(a.probe, d))
+            print(f"PASS {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+            shutil.rmtree(d, ignore_errors=True)
+        except AssertionError as e:
+            failed += 1
+            print(f"FAIL {name}: {e}\n  (kept {d})", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
