@@ -76,7 +76,7 @@ enum cluster_action_kind {
         CLUSTER_DO_START_ACTING,        /* re-read the record, then the takeover write */
         CLUSTER_DO_STOP_ACTING,         /* kill the running step, write nothing more */
         CLUSTER_DO_REVOKE,
-        CLUSTER_DO_SAY,                 /* a transition: say, with the new state and c->reason */
+        CLUSTER_DO_SAY,                 /* a transition into .state: say it (with c->reason) */
 };
 
 #define CLUSTER_ACTIONS_MAX 8
@@ -85,7 +85,8 @@ struct cluster_actions {
         size_t n;
         struct {
                 enum cluster_action_kind kind;
-                uint64_t at;
+                uint64_t at;                    /* CLOCK_BOOTTIME µs; 0: now */
+                enum cluster_state state;       /* SAY: the state entered */
         } a[CLUSTER_ACTIONS_MAX];
 };
 

@@ -47,7 +47,7 @@ bool cluster_may_act(const struct cluster *c, uint64_t now) {
 
 static void act(struct cluster_actions *out, enum cluster_action_kind kind, uint64_t at) {
         if (out->n < CLUSTER_ACTIONS_MAX)
-                out->a[out->n++] = (typeof(out->a[0])) { kind, at };
+                out->a[out->n++] = (typeof(out->a[0])) { .kind = kind, .at = at };
 }
 
 static void enter(struct cluster *c, enum cluster_state s, struct cluster_actions *out) {
@@ -61,6 +61,8 @@ static void enter(struct cluster *c, enum cluster_state s, struct cluster_action
                 act(out, CLUSTER_DO_TICK, cluster_deadline(c));
         }
         act(out, CLUSTER_DO_SAY, 0);
+        if (out->n > 0 && out->a[out->n - 1].kind == CLUSTER_DO_SAY)
+                out->a[out->n - 1].state = s;
 }
 
 static void set_leader(struct cluster *c, const char *name, int64_t lease) {
@@ -103,6 +105,7 @@ static void on_kept(struct cluster *c, const struct cluster_event *ev, uint64_t 
         if (!c->lease)
                 return;                 /* an answer for a lease we already gave up */
         if (ev->ttl_sec <= 0) {
+                c->last_success = now;  /* etcd answered: it is the lease that is gone, not etcd */
                 lease_lost(c, now, out);
                 return;
         }

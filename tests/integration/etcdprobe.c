@@ -189,7 +189,7 @@ static void on_fence(struct etcd *e, const struct etcd_result *r, void *ud) {
         guarded_answer(ud, r, "fence");
 }
 
-static int send_guarded(struct probe *p, etcd_fn fn) {
+static int send_guarded(struct probe *p, etcd_fn fn, uint64_t deadline) {
         struct etcdmsg_guard g = { p->leader_key, p->cluster.lease, p->record_key, p->record_rev };
         char *text = NULL, *body = NULL;
         struct etcdmsg_put_op put;
@@ -201,7 +201,7 @@ static int send_guarded(struct probe *p, etcd_fn fn) {
         put = (struct etcdmsg_put_op) { .key = p->record_key, .value = text, .value_len = strlen(text) };
         r = etcdmsg_guarded(&g, &put, 1, &body);
         if (r >= 0)
-                r = etcd_call(p->etcd, "/v3/kv/txn", body, cluster_deadline(&p->cluster), fn, p, NULL);
+                r = etcd_call(p->etcd, "/v3/kv/txn", body, deadline, fn, p, NULL);
         free(text);
         free(body);
         return r;
@@ -217,7 +217,7 @@ static void do_write(struct probe *p) {
         }
         if (p->busy[T_WRITE])
                 return;
-        p->busy[T_WRITE] = send_guarded(p, on_write) >= 0;
+        p->busy[T_WRITE] = send_guarded(p, on_write, cluster_deadline(&p->cluster)) >= 0;
 }
 
 static void start(struct probe *p, int t, const char *path, char *body, etcd_fn fn, uint64_t deadline) {
@@ -307,7 +307,7 @@ static void execute(struct probe *p, const struct cluster_actions *a) {
                         sd_event_exit(p->event, 0);
                         return;
                 case CLUSTER_DO_SAY:
-                        out("state %s%s%s", cluster_state_to_string(p->cluster.state),
+                        out("state %s%s%s", cluster_state_to_string(a->a[i].state),
                             p->cluster.reason[0] ? " reason=" : "", p->cluster.reason);
                         break;
                 }
@@ -350,7 +350,7 @@ static int on_cont(sd_event_source *s, const struct signalfd_siginfo *si, void *
         out("woke may_act=%d deadline_in_ms=%.0f", cluster_may_act(&p->cluster, now),
             ((double) cluster_deadline(&p->cluster) - (double) now) / 1e3);
         if (p->cluster.lease)
-                (void) send_guarded(p, on_fence);
+                (void) send_guarded(p, on_fence, 0);     /* no deadline: it is meant to reach etcd */
         return 0;
 }
 
