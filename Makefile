@@ -94,7 +94,7 @@ unit-bins: $(BUILD)/blfailoverd $(BUILD)/pgwriter $(BUILD)/etcdprobe $(UNIT_BINS
 DEB_PKGS := gcc libc6-dev make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev \
             libmicrohttpd-dev clang libclang-rt-14-dev openssh-client ca-certificates postgresql-15 postgresql-client-15 \
             nginx-light libnginx-mod-http-lua openssh-server python3 openssl util-linux valgrind prometheus \
-            prometheus-alertmanager systemd man-db mandoc diffutils
+            prometheus-alertmanager etcd-server systemd man-db mandoc diffutils
 
 # apt_install PACKAGES: installs those of PACKAGES not installed yet (as root, or through sudo), no recommends.
 define apt_install
