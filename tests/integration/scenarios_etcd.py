@@ -4,7 +4,8 @@ stopped by PID (also when the scenario fails). The members are tests/integration
 leadership machine driven by etcd.c on the loop, writing a guarded record every 300 ms while it may act), not the
 daemon: member.c, which wires them into blfailoverd, comes later.
 
-Standalone: `python3 tests/integration/scenarios_etcd.py --probe build/etcdprobe [-k NAME]` (no topology needed).
+Standalone: `python3 tests/integration/scenarios_etcd.py --probe build/etcdprobe [-k NAME]` (no topology needed;
+it takes the same machine-wide lock as run.py: scenarios_observability uses these ports too).
 """
 import base64
 import json
@@ -323,6 +324,13 @@ def _main(argv):
     ap.add_argument("--probe", required=True)
     ap.add_argument("-k", default="")
     a = ap.parse_args(argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import topology     # the machine-wide lock: the ports are shared with other runs (observability's too)
+    with topology._topology_lock(print):
+        return _run(a)
+
+
+def _run(a):
     failed = 0
     for name, fn in [(n, f) for n, f in globals().items() if n.startswith("test_etcd") and a.k in n]:
         d = tempfile.mkdtemp(prefix="blf-etcd-")
