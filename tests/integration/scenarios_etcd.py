@@ -195,10 +195,16 @@ class Cluster:
         self.probes.append(p)
         return p
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        bad = []
         for p in self.probes:
-            p.stop()
+            killed = p.proc.poll() == -signal.SIGKILL
+            rc = p.stop()
+            if rc != 0 and not killed:
+                bad.append(f"{p.name} exited {rc} on SIGTERM (a sanitizer report?):\n{p.tail(30)}")
         self.etcd.stop()
+        if bad and exc_type is None:
+            raise AssertionError("; ".join(bad))
         return False
 
 
