@@ -29,13 +29,15 @@ struct probe {
         struct cluster cluster;
         sd_event_source *timers[T_MAX];
         bool busy[T_MAX];
-        char *prefix, *leader_key, *record_key;
+        char *prefix, *dir_key, *leader_key, *record_key;
         uint64_t write_usec, timeout_usec;
         uint64_t seq;
         int64_t record_rev;
         uint64_t last_wake;             /* boottime of the last loop turn, to see a stall */
         bool stopping;
         bool acting;
+        const char *user, *ca_file, *cert_file, *key_file;
+        char *password;
 };
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -58,6 +60,9 @@ static void arm(struct probe *p, int t, uint64_t at) {
 }
 
 static void fail_event(struct probe *p, enum cluster_op op, const struct etcd_result *r) {
+        static const char *const ops[] = { "grant", "keepalive", "poll", "campaign", "timetolive", "write" };
+
+        out("failed %s http=%ld %s", ops[op], r->http, r->message[0] ? r->message : "(unparseable answer)");
         feed(p, (struct cluster_event) { .kind = CLUSTER_EV_REQUEST_FAILED, .op = op, .error = r->error,
                                          .reason = r->message });
 }
@@ -83,7 +88,11 @@ static void on_keepalive(struct etcd *e, const struct etcd_result *r, void *ud) 
         p->busy[T_KEEPALIVE] = false;
         if (!r->ok || etcdmsg_parse_keepalive(r->body, r->body_len, &ttl) < 0)
                 return fail_event(p, CLUSTER_OP_KEEPALIVE, r);
-        out("keepalive rtt_ms=%.1f ttl=%" PRId64, (double) (now_boottime_usec() - r->send_usec) / 1e3, ttl);
+        struct etcd_counters n;
+
+        etcd_get_counters(p->etcd, &n);
+        out("keepalive rtt_ms=%.1f ttl=%" PRId64 " auth=%" PRIu64, (double) (now_boottime_usec() - r->send_usec) / 1e3,
+            ttl, n.authentications);
         feed(p, (struct cluster_event) { .kind = CLUSTER_EV_KEPT, .ttl_sec = ttl, .send = r->send_usec });
 }
 
@@ -243,7 +252,8 @@ static void run_timer(struct probe *p, int t) {
                               p->cluster.state == CLUSTER_LEADER ? cluster_deadline(&p->cluster) : 0);
                 break;
         case T_POLL:
-                if (etcdmsg_range_prefix(p->prefix, &body) >= 0)
+                /* "<prefix>/" to "<prefix>0": exactly the keys a role granted "--prefix <prefix>/" may read */
+                if (etcdmsg_range_prefix(p->dir_key, &body) >= 0)
                         start(p, t, "/v3/kv/range", body, on_poll, 0);
                 break;
         case T_CAMPAIGN:
@@ -360,9 +370,32 @@ static char *joined(const char *a, const char *b) {
         return asprintf(&s, "%s%s", a, b) < 0 ? NULL : s;
 }
 
+/* The first line of path, without its newline; NULL on error (said on stderr). */
+static char *read_password(const char *path) {
+        char *line = NULL;
+        size_t size = 0;
+        ssize_t n;
+        FILE *f = fopen(path, "re");
+
+        if (!f) {
+                fprintf(stderr, "etcdprobe: %s: %m\n", path);
+                return NULL;
+        }
+        n = getline(&line, &size, f);
+        fclose(f);
+        if (n < 0) {
+                free(line);
+                return NULL;
+        }
+        line[strcspn(line, "\n")] = '\0';
+        return line;
+}
+
 static int setup(struct probe *p, const char *name, char *endpoints, uint64_t ttl_usec) {
         const char *eps[ETCD_ENDPOINTS_MAX];
-        struct etcd_opts o = { .endpoints = eps, .timeout_usec = p->timeout_usec };
+        struct etcd_opts o = { .endpoints = eps, .timeout_usec = p->timeout_usec, .user = p->user,
+                               .password = p->password, .ca_file = p->ca_file, .cert_file = p->cert_file,
+                               .key_file = p->key_file };
         int r;
 
         for (char *tok = strtok(endpoints, ","); tok && o.n_endpoints < ETCD_ENDPOINTS_MAX; tok = strtok(NULL, ","))
@@ -386,9 +419,10 @@ static int setup(struct probe *p, const char *name, char *endpoints, uint64_t tt
             (r = sd_event_add_signal(p->event, NULL, SIGINT, on_term, p)) < 0 ||
             (r = sd_event_add_signal(p->event, NULL, SIGCONT, on_cont, p)) < 0)
                 return r;
+        p->dir_key = joined(p->prefix, "/");
         p->leader_key = joined(p->prefix, "/leader");
         p->record_key = joined(p->prefix, "/record");
-        if (!p->leader_key || !p->record_key)
+        if (!p->dir_key || !p->leader_key || !p->record_key)
                 return -ENOMEM;
         cluster_init(&p->cluster, name, ttl_usec, now_boottime_usec());
         return 0;
@@ -399,6 +433,9 @@ int main(int argc, char **argv) {
                 { "name", required_argument, NULL, 'n' }, { "endpoints", required_argument, NULL, 'e' },
                 { "ttl", required_argument, NULL, 't' }, { "prefix", required_argument, NULL, 'p' },
                 { "timeout-ms", required_argument, NULL, 'o' }, { "write-ms", required_argument, NULL, 'w' },
+                { "user", required_argument, NULL, 'u' }, { "password-file", required_argument, NULL, 'P' },
+                { "ca-file", required_argument, NULL, 'C' }, { "cert-file", required_argument, NULL, 'c' },
+                { "key-file", required_argument, NULL, 'k' },
                 {}
         };
         struct probe p = { .timeout_usec = 500 * USEC_PER_MSEC, .write_usec = 300 * USEC_PER_MSEC };
@@ -416,11 +453,21 @@ int main(int argc, char **argv) {
                 case 'p': p.prefix = optarg; break;
                 case 'o': p.timeout_usec = strtoull(optarg, NULL, 10) * USEC_PER_MSEC; break;
                 case 'w': p.write_usec = strtoull(optarg, NULL, 10) * USEC_PER_MSEC; break;
+                case 'u': p.user = optarg; break;
+                case 'P':
+                        free(p.password);
+                        if (!(p.password = read_password(optarg)))
+                                return 2;
+                        break;
+                case 'C': p.ca_file = optarg; break;
+                case 'c': p.cert_file = optarg; break;
+                case 'k': p.key_file = optarg; break;
                 default: return 2;
                 }
         if (!name || !endpoints || ttl == 0) {
                 fprintf(stderr, "usage: etcdprobe --name N --endpoints URL[,URL…] [--ttl S] [--prefix P] "
-                                "[--timeout-ms M] [--write-ms M]\n");
+                                "[--timeout-ms M] [--write-ms M] [--user U --password-file F] [--ca-file F] "
+                                "[--cert-file F --key-file F]\n");
                 return 2;
         }
         r = setup(&p, name, endpoints, ttl);
@@ -436,7 +483,9 @@ int main(int argc, char **argv) {
         etcd_free(p.etcd);
         health_free(p.health);
         sd_event_unref(p.event);
+        free(p.dir_key);
         free(p.leader_key);
         free(p.record_key);
+        free(p.password);
         return r < 0 ? 1 : 0;
 }

@@ -41,6 +41,26 @@ class Etcd:
         self.dir = d
         self.procs = [None, None, None]
         self.token = "blf-" + os.path.basename(d) + "-" + str(os.getpid())
+        self.root_pw = None
+
+    def enable_auth(self, user, password):
+        """root, and user with readwrite on PREFIX/ only; then auth on (etcd's admin calls through the gateway)."""
+        def admin(path, body, token=None):
+            st, r = self.call("/v3/auth/" + path, body, token=token)
+            if st != 200:
+                raise AssertionError(f"etcd auth/{path}: HTTP {st} {r}")
+        admin("user/add", {"name": "root", "password": "rootpw"})
+        admin("user/grant", {"user": "root", "role": "root"})
+        admin("user/add", {"name": user, "password": password})
+        admin("role/add", {"name": "blf"})
+        admin("role/grant", {"name": "blf", "perm": {"permType": "READWRITE", "key": b64(PREFIX + "/"),
+                                                     "range_end": b64(PREFIX + "0")}})
+        admin("user/grant", {"user": user, "role": "blf"})
+        admin("enable", {})
+        self.root_pw = "rootpw"
+
+    def root_token(self):
+        return self.call("/v3/auth/authenticate", {"name": "root", "password": self.root_pw})[1]["token"]
 
     def start(self, i):
         cluster = ",".join(f"e{k}=http://{HOST}:{PEER[k]}" for k in range(3))
@@ -63,10 +83,15 @@ class Etcd:
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout=20):
+        """A linearizable read answers (through raft: a leader exists); with auth on, an authentication does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if self.call("/v3/kv/range", {"key": b64("x")}, timeout=1)[0] == 200:
+                if self.root_pw:
+                    if self.call("/v3/auth/authenticate", {"name": "root", "password": self.root_pw},
+                                 timeout=1)[0] == 200:
+                        return
+                elif self.call("/v3/kv/range", {"key": b64("x")}, timeout=1)[0] == 200:
                     return
             except OSError:
                 pass
@@ -93,10 +118,12 @@ class Etcd:
                     p.wait()
             self.procs[i] = None
 
-    def call(self, path, body, timeout=3):
+    def call(self, path, body, timeout=3, token=None):
         for port in CLIENT:
             req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=json.dumps(body).encode(),
                                          method="POST", headers={"Content-Type": "application/json"})
+            if token:
+                req.add_header("Authorization", token)
             try:
                 with OPENER.open(req, timeout=timeout) as r:
                     return r.status, json.loads(r.read())
@@ -108,7 +135,8 @@ class Etcd:
 
     def get(self, key):
         """The value (text) of key, or None."""
-        _, r = self.call("/v3/kv/range", {"key": b64(PREFIX + key)})
+        _, r = self.call("/v3/kv/range", {"key": b64(PREFIX + key)},
+                         token=self.root_token() if self.root_pw else None)
         kvs = r.get("kvs") or []
         return base64.b64decode(kvs[0].get("value", "")).decode() if kvs else None
 
@@ -116,12 +144,12 @@ class Etcd:
 class Probe:
     """One etcdprobe; lines() parses its stdout: [(boottime seconds, text)]."""
 
-    def __init__(self, binary, d, name, ttl=TTL, endpoints=ENDPOINTS):
+    def __init__(self, binary, d, name, ttl=TTL, endpoints=ENDPOINTS, args=()):
         self.name = name
         self.out_path = os.path.join(d, f"probe-{name}.out")
         self.out = open(self.out_path, "wb")
         self.proc = subprocess.Popen([binary, "--name", name, "--endpoints", endpoints, "--ttl", str(ttl),
-                                      "--prefix", PREFIX, "--timeout-ms", "400"],
+                                      "--prefix", PREFIX, "--timeout-ms", "400", *args],
                                      stdout=self.out, stderr=subprocess.STDOUT)
 
     def lines(self):
@@ -317,6 +345,40 @@ def test_etcd_member_loss_and_quorum_loss(ctx):
         if len(acting) != 1:
             raise AssertionError(f"after recovery, acting: {acting}")
         print(f"    recovered: {acting[0]} leads")
+
+
+def test_etcd_auth_token_and_reauthentication(ctx):
+    """etcd with auth on and a role limited to the prefix: the probe authenticates (token as "Authorization"), leads
+    and writes; a wrong password leaves it unavailable saying "authentication failed"; every etcd member restarted
+    (their tokens forgotten: 401 "invalid auth token") → it authenticates again by itself and leads again."""
+    pw = os.path.join(ctx.dir, "etcd.pass")
+    bad = os.path.join(ctx.dir, "bad.pass")
+    with open(pw, "w") as f:
+        f.write("s3cret pw\n")
+    with open(bad, "w") as f:
+        f.write("wrong\n")
+    with Cluster(probe_binary(ctx), ctx.dir) as c:
+        c.etcd.enable_auth("blfailoverd", "s3cret pw")
+        a = c.probe("mon-a", args=("--user", "blfailoverd", "--password-file", pw))
+        a.wait(r"^acting 1$", 10)
+        a.wait(r"^write ok", 5)
+        a.wait(r"^keepalive .* auth=1$", 5)
+        x = c.probe("mon-x", args=("--user", "blfailoverd", "--password-file", bad))
+        x.wait(r"^state unavailable reason=.*authentication failed", 3 * TTL)
+        if x.acting():
+            raise AssertionError("a member with a wrong password acts")
+        t = boottime()
+        for i in range(3):
+            c.etcd.kill(i)
+        for i in range(3):
+            c.etcd.start(i)
+        c.etcd.wait_healthy(20)
+        a.wait(r"^keepalive .* auth=[2-9]", 4 * TTL, since=t)
+        a.wait(r"^write ok", 4 * TTL, since=t)
+        if not a.acting():
+            raise AssertionError("mon-a does not act after re-authenticating:\n" + a.tail())
+        if not (c.etcd.get("/record") or "").startswith("writer mon-a "):
+            raise AssertionError("record not written by mon-a")
 
 
 class _StandaloneCtx:
