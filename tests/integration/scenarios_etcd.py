@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,8 +38,9 @@ class Etcd:
     """Three etcd members; start/kill each by index; stop() kills every one still running (SIGTERM, SIGKILL
     after 5 s: a member without quorum can ignore SIGTERM)."""
 
-    def __init__(self, d):
+    def __init__(self, d, tls=None):
         self.dir = d
+        self.tls = tls                  # Certs: clients over https with client certificates required
         self.procs = [None, None, None]
         self.token = "blf-" + os.path.basename(d) + "-" + str(os.getpid())
         self.root_pw = None
@@ -65,10 +67,13 @@ class Etcd:
     def start(self, i):
         cluster = ",".join(f"e{k}=http://{HOST}:{PEER[k]}" for k in range(3))
         log = open(os.path.join(self.dir, f"etcd-e{i}.log"), "ab")
+        scheme = "https" if self.tls else "http"
+        tls = ["--cert-file", self.tls.server_cert, "--key-file", self.tls.server_key, "--client-cert-auth",
+               "--trusted-ca-file", self.tls.ca] if self.tls else []
         self.procs[i] = subprocess.Popen(
-            ["etcd", "--name", f"e{i}", "--data-dir", os.path.join(self.dir, f"etcd-e{i}"),
-             "--listen-client-urls", f"http://{HOST}:{CLIENT[i]}",
-             "--advertise-client-urls", f"http://{HOST}:{CLIENT[i]}",
+            ["etcd", "--name", f"e{i}", "--data-dir", os.path.join(self.dir, f"etcd-e{i}"), *tls,
+             "--listen-client-urls", f"{scheme}://{HOST}:{CLIENT[i]}",
+             "--advertise-client-urls", f"{scheme}://{HOST}:{CLIENT[i]}",
              "--listen-peer-urls", f"http://{HOST}:{PEER[i]}",
              "--initial-advertise-peer-urls", f"http://{HOST}:{PEER[i]}",
              "--initial-cluster", cluster, "--initial-cluster-state", "new",
@@ -119,13 +124,20 @@ class Etcd:
             self.procs[i] = None
 
     def call(self, path, body, timeout=3, token=None):
+        opener = OPENER
+        if self.tls:
+            sslctx = ssl.create_default_context(cafile=self.tls.ca)
+            sslctx.load_cert_chain(self.tls.client_cert, self.tls.client_key)
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                 urllib.request.HTTPSHandler(context=sslctx))
         for port in CLIENT:
-            req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=json.dumps(body).encode(),
-                                         method="POST", headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(f"{'https' if self.tls else 'http'}://{HOST}:{port}{path}",
+                                         data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
             if token:
                 req.add_header("Authorization", token)
             try:
-                with OPENER.open(req, timeout=timeout) as r:
+                with opener.open(req, timeout=timeout) as r:
                     return r.status, json.loads(r.read())
             except urllib.error.HTTPError as e:
                 return e.code, json.loads(e.read() or b"{}")
@@ -205,13 +217,36 @@ def boottime():
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
+class Certs:
+    """A test CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in d."""
+
+    def __init__(self, d):
+        self.ca, ca_key = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
+        self.server_cert, self.server_key = os.path.join(d, "server.pem"), os.path.join(d, "server.key")
+        self.client_cert, self.client_key = os.path.join(d, "client.pem"), os.path.join(d, "client.key")
+        ext = os.path.join(d, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("[s]\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n"
+                    "[c]\nextendedKeyUsage=clientAuth\n")
+        def ossl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", self.ca, "-days", "2",
+             "-subj", "/CN=blfailoverd test etcd CA")
+        for cert, key, cn, section in ((self.server_cert, self.server_key, "127.0.0.1", "s"),
+                                       (self.client_cert, self.client_key, "blfailoverd", "c")):
+            csr = key + ".csr"
+            ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={cn}")
+            ossl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+                 "-days", "2", "-extfile", ext, "-extensions", section)
+
+
 class Cluster:
     """etcd + probes for one scenario, torn down by PID whatever happens."""
 
-    def __init__(self, binary, d):
+    def __init__(self, binary, d, tls=None):
         self.binary = binary
         self.dir = d
-        self.etcd = Etcd(d)
+        self.etcd = Etcd(d, tls)
         self.probes = []
 
     def __enter__(self):
@@ -379,6 +414,23 @@ def test_etcd_auth_token_and_reauthentication(ctx):
             raise AssertionError("mon-a does not act after re-authenticating:\n" + a.tail())
         if not (c.etcd.get("/record") or "").startswith("writer mon-a "):
             raise AssertionError("record not written by mon-a")
+
+
+def test_etcd_tls_with_client_certificates(ctx):
+    """etcd over https requiring client certificates: with the CA, certificate and key passed through etcd.c to
+    curl the probe leads and writes; without a client certificate every endpoint refuses it and it says so
+    (unavailable, no action)."""
+    certs = Certs(ctx.dir)
+    eps = ",".join(f"https://{HOST}:{p}" for p in CLIENT)
+    with Cluster(probe_binary(ctx), ctx.dir, tls=certs) as c:
+        a = c.probe("mon-a", endpoints=eps, args=("--ca-file", certs.ca, "--cert-file", certs.client_cert,
+                                                  "--key-file", certs.client_key))
+        a.wait(r"^acting 1$", 10)
+        a.wait(r"^write ok", 5)
+        n = c.probe("mon-n", endpoints=eps, args=("--ca-file", certs.ca))
+        n.wait(r"^state unavailable reason=.*127\.0\.0\.1:2544[024]", 3 * TTL)
+        if n.acting() or not (c.etcd.get("/record") or "").startswith("writer mon-a "):
+            raise AssertionError("without a client certificate mon-n acts, or the record is not mon-a's")
 
 
 class _StandaloneCtx:
