@@ -16,6 +16,7 @@
 #define CLUSTER_MARGIN_MIN_USEC 500000u         /* margin = max(0.5 s, TTL/5) */
 #define CLUSTER_CAMPAIGN_SLACK_USEC 50000u      /* campaign this long after the leader's lease should be gone */
 #define CLUSTER_FAST_POLL_USEC 100000u          /* poll cadence while the leader's lease is about to end */
+#define CLUSTER_RETRY_USEC 200000u              /* a failed keep-alive (every endpoint tried) is sent again */
 
 enum cluster_state {
         CLUSTER_CONNECTING,     /* no lease yet */
@@ -69,7 +70,7 @@ struct cluster_event {
 
 enum cluster_action_kind {
         CLUSTER_DO_GRANT,               /* at */
-        CLUSTER_DO_KEEPALIVE,           /* at: one in flight at most; on failure retry on the next endpoint */
+        CLUSTER_DO_KEEPALIVE,           /* at: one in flight at most */
         CLUSTER_DO_POLL,                /* at: range over the prefix (and timetolive of the leader's lease) */
         CLUSTER_DO_CAMPAIGN,            /* at: the create-if-absent txn on the leader key with our lease */
         CLUSTER_DO_TICK,                /* at: feed CLUSTER_EV_TICK then (the acting deadline) */

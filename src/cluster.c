@@ -124,7 +124,8 @@ static void on_kept(struct cluster *c, const struct cluster_event *ev, uint64_t 
         }
 }
 
-/* What to retry after a failed request. A keep-alive retries at once (the caller moves to the next endpoint). */
+/* What to retry after a failed request. etcd.c already tried every endpoint for it; a keep-alive is retried
+ * soon (CLUSTER_RETRY_USEC: every endpoint refusing at once must not become a busy loop), the rest later. */
 static void retry(struct cluster *c, enum cluster_op op, uint64_t now, struct cluster_actions *out) {
         uint64_t later = now + c->ttl_usec / 10;
 
@@ -133,7 +134,7 @@ static void retry(struct cluster *c, enum cluster_op op, uint64_t now, struct cl
                 act(out, CLUSTER_DO_GRANT, later);
                 break;
         case CLUSTER_OP_KEEPALIVE:
-                act(out, CLUSTER_DO_KEEPALIVE, now);
+                act(out, CLUSTER_DO_KEEPALIVE, now + CLUSTER_RETRY_USEC);
                 break;
         case CLUSTER_OP_POLL:
         case CLUSTER_OP_CAMPAIGN:

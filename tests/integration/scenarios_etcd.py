@@ -345,8 +345,8 @@ def test_etcd_sigstop_leader_stops_acting_before_any_write(ctx):
 
 def test_etcd_member_loss_and_quorum_loss(ctx):
     """One etcd member down (the first endpoint, where the probes start): the leader keeps acting and writing.
-    Two down: no quorum — every probe stops acting within lease_ttl, says unavailable, writes nothing. Both back:
-    a leader acts and writes again."""
+    Two down: no quorum — every probe stops acting within lease_ttl, says unavailable, writes nothing. All three
+    down: the retries stay bounded. All back: a leader acts and writes again."""
     with Cluster(probe_binary(ctx), ctx.dir) as c:
         a, b = _leader_and_follower(c)
         t1 = boottime()
@@ -365,9 +365,17 @@ def test_etcd_member_loss_and_quorum_loss(ctx):
         late = [(t, x) for p in (a, b) for t, x in p.lines() if t > t_off + 0.5 and x.startswith("write ok")]
         if late:
             raise AssertionError(f"a write succeeded without quorum: {late}")
+        # all three down: every request is refused at once; the retries must stay a trickle, not a busy loop
+        c.etcd.kill(2)
+        t_all = boottime()
+        time.sleep(2)
+        n = sum(1 for t, x in a.lines() if t_all <= t <= t_all + 2 and x.startswith("failed "))
+        print(f"    all etcd down: {n} failed requests in 2 s")
+        if n > 30:
+            raise AssertionError(f"{n} failed requests in 2 s with every endpoint refusing: a busy loop")
         t3 = boottime()
-        c.etcd.start(0)
-        c.etcd.start(1)
+        for i in range(3):
+            c.etcd.start(i)
         c.etcd.wait_healthy(20)
         deadline = time.monotonic() + 4 * TTL + 10
         while time.monotonic() < deadline:
