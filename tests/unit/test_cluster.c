@@ -363,6 +363,20 @@ static void cluster__quorum__a_member_counts_once_and_self_must_be_a_member(void
         assert_false(q.majority);
 }
 
+/* Freshness is measured on the leader's own CLOCK_BOOTTIME, which never goes back: a "changed" time after now can
+ * only be a bug (another clock mixed in) and must not count as fresh — nor may a huge age wrap around. */
+static void cluster__quorum__changed_in_the_future_or_long_ago__not_fresh(void **unused) {
+        struct cluster_view v[] = { failing("mon-b"), failing("mon-c") };
+        struct cluster_quorum_input in = qin(3, 3, v, 2);
+        struct cluster_quorum q;
+
+        v[0].changed_at = T0 + 1;
+        v[1].changed_at = 0;
+        cluster_quorum(&in, &q);
+        assert_int_equal(q.agreeing, 1);
+        assert_false(q.majority);
+}
+
 static void cluster__seen__first_sighting_and_changes_only(void **unused) {
         struct cluster_seen s = { 0 };
 
@@ -395,6 +409,7 @@ int main(void) {
                 cmocka_unit_test(cluster__quorum__other_epoch_site_or_below_threshold_do_not_agree),
                 cmocka_unit_test(cluster__quorum__other_digest_counted_as_mismatch_not_agreement),
                 cmocka_unit_test(cluster__quorum__a_member_counts_once_and_self_must_be_a_member),
+                cmocka_unit_test(cluster__quorum__changed_in_the_future_or_long_ago__not_fresh),
                 cmocka_unit_test(cluster__seen__first_sighting_and_changes_only),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
