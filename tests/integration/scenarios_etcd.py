@@ -145,6 +145,19 @@ class Etcd:
                 continue
         raise OSError("no etcd member answered")
 
+    def raft_leader(self):
+        """The index of the member raft has elected (maintenance/status answers "leader" and its own member_id)."""
+        for i, port in enumerate(CLIENT):
+            req = urllib.request.Request(f"http://{HOST}:{port}/v3/maintenance/status", data=b"{}", method="POST")
+            try:
+                with OPENER.open(req, timeout=2) as r:
+                    st = json.loads(r.read())
+            except OSError:
+                continue
+            if st.get("leader") and st["leader"] == st["header"]["member_id"]:
+                return i
+        raise AssertionError("no etcd member says it is the raft leader")
+
     def get(self, key):
         """The value (text) of key, or None."""
         _, r = self.call("/v3/kv/range", {"key": b64(PREFIX + key)},
@@ -275,11 +288,11 @@ def probe_binary(ctx):
     return os.path.join(os.path.dirname(ctx.bin), "etcdprobe")
 
 
-def _leader_and_follower(c):
-    a = c.probe("mon-a")
+def _leader_and_follower(c, endpoints=ENDPOINTS):
+    a = c.probe("mon-a", endpoints=endpoints)
     a.wait(r"^acting 1$", 10)
     a.wait(r"^write ok", 5)
-    b = c.probe("mon-b")
+    b = c.probe("mon-b", endpoints=endpoints)
     b.wait(r"^leader mon-a$", 10)
     time.sleep(TTL)
     if b.acting() or any(x == "campaign won" for _, x in b.lines()):
@@ -344,19 +357,28 @@ def test_etcd_sigstop_leader_stops_acting_before_any_write(ctx):
 
 
 def test_etcd_member_loss_and_quorum_loss(ctx):
-    """One etcd member down (the first endpoint, where the probes start): the leader keeps acting and writing.
+    """One etcd member down (the first endpoint, where the probes start, a raft follower): the leader keeps acting
+    and writing, and no request fails (each moves on to the next endpoint).
     Two down: no quorum — every probe stops acting within lease_ttl, says unavailable, writes nothing. All three
     down: the retries stay bounded. All back: a leader acts and writes again."""
     with Cluster(probe_binary(ctx), ctx.dir) as c:
-        a, b = _leader_and_follower(c)
+        # the member the probes use first is a raft follower: killing it moves every request to the next
+        # endpoint, with no raft election (whose ~1 s without a leader would fail requests by itself)
+        f = next(i for i in range(3) if i != c.etcd.raft_leader())
+        order = [f] + [i for i in range(3) if i != f]
+        a, b = _leader_and_follower(c, ",".join(f"http://{HOST}:{CLIENT[i]}" for i in order))
         t1 = boottime()
-        c.etcd.kill(0)
+        c.etcd.kill(f)
         time.sleep(2 * TTL)
         a.wait(r"^write ok", 2, since=t1 + TTL)
         if any(x == "acting 0" for t, x in a.lines() if t >= t1):
             raise AssertionError("mon-a stopped acting with one etcd member down:\n" + a.tail())
+        # each request moved on to the next endpoint within itself: not one of them failed
+        failed = [(p.name, x) for p in (a, b) for t, x in p.lines() if t >= t1 and x.startswith("failed ")]
+        if failed:
+            raise AssertionError(f"requests failed with one etcd member down: {failed[:3]}")
         t2 = boottime()
-        c.etcd.kill(1)
+        c.etcd.kill(order[1])
         t_off, _ = a.wait(r"^acting 0$", TTL + 1, since=t2)
         print(f"    quorum lost → mon-a stopped acting after {t_off - t2:.2f} s")
         a.wait(r"^state unavailable", TTL + 1, since=t2)
@@ -366,7 +388,7 @@ def test_etcd_member_loss_and_quorum_loss(ctx):
         if late:
             raise AssertionError(f"a write succeeded without quorum: {late}")
         # all three down: every request is refused at once; the retries must stay a trickle, not a busy loop
-        c.etcd.kill(2)
+        c.etcd.kill(order[2])
         t_all = boottime()
         time.sleep(2)
         n = sum(1 for t, x in a.lines() if t_all <= t <= t_all + 2 and x.startswith("failed "))
