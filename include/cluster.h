@@ -76,7 +76,7 @@ enum cluster_action_kind {
         CLUSTER_DO_TICK,                /* at: feed CLUSTER_EV_TICK then (the acting deadline) */
         CLUSTER_DO_START_ACTING,        /* re-read the record, then the takeover write */
         CLUSTER_DO_STOP_ACTING,         /* kill the running step, write nothing more */
-        CLUSTER_DO_REVOKE,
+        CLUSTER_DO_REVOKE,              /* the current lease (STOP), or the one given up after a refusal */
         CLUSTER_DO_SAY,                 /* a transition into .state: say it (with c->reason) */
 };
 
@@ -88,6 +88,7 @@ struct cluster_actions {
                 enum cluster_action_kind kind;
                 uint64_t at;                    /* CLOCK_BOOTTIME µs; 0: now */
                 enum cluster_state state;       /* SAY: the state entered */
+                int64_t lease;                  /* REVOKE: the lease to revoke */
         } a[CLUSTER_ACTIONS_MAX];
 };
 
@@ -102,6 +103,7 @@ struct cluster {
         char leader[CLUSTER_NAME_MAX];  /* "" unknown or none */
         int64_t leader_lease;
         char reason[CLUSTER_REASON_MAX];        /* why UNAVAILABLE / deposed, in words */
+        bool refused;                   /* etcd refused us (auth, permission): unavailable until a read works */
 };
 
 /* name: this member; ttl: lease_ttl asked for. */

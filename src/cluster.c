@@ -70,10 +70,14 @@ static void set_leader(struct cluster *c, const char *name, int64_t lease) {
         c->leader_lease = lease;
 }
 
-/* Anything answered: out of UNAVAILABLE (back to following; the next poll decides who leads). */
-static void succeeded(struct cluster *c, uint64_t now, struct cluster_actions *out) {
+/* Anything answered: out of UNAVAILABLE (back to following; the next poll decides who leads) — except after a
+ * refusal (auth, permission), which only a read or a txn that works again clears: keep-alives need no token and
+ * would otherwise flip the state every TTL/3. */
+static void succeeded(struct cluster *c, uint64_t now, bool clears_refusal, struct cluster_actions *out) {
         c->last_success = now;
-        if (c->state == CLUSTER_UNAVAILABLE) {
+        if (clears_refusal)
+                c->refused = false;
+        if (c->state == CLUSTER_UNAVAILABLE && !c->refused) {
                 c->reason[0] = '\0';
                 enter(c, c->lease ? CLUSTER_FOLLOWER : CLUSTER_CONNECTING, out);
         }
@@ -94,7 +98,7 @@ static void on_granted(struct cluster *c, const struct cluster_event *ev, uint64
         c->lease = ev->lease;
         c->ttl_usec = (uint64_t) ev->ttl_sec * 1000000u;
         c->last_ok_send = ev->send;
-        succeeded(c, now, out);
+        succeeded(c, now, false, out);
         if (c->state == CLUSTER_CONNECTING)
                 enter(c, CLUSTER_FOLLOWER, out);
         act(out, CLUSTER_DO_POLL, now);
@@ -113,7 +117,7 @@ static void on_kept(struct cluster *c, const struct cluster_event *ev, uint64_t 
         if (ev->send > c->last_ok_send)
                 c->last_ok_send = ev->send;
         c->ttl_usec = (uint64_t) ev->ttl_sec * 1000000u;
-        succeeded(c, now, out);
+        succeeded(c, now, false, out);
         act(out, CLUSTER_DO_KEEPALIVE, c->last_ok_send + c->ttl_usec / 3);
         if (c->state == CLUSTER_LEADER) {
                 if (!cluster_may_act(c, now)) {
@@ -167,12 +171,34 @@ static void check_time(struct cluster *c, uint64_t now, struct cluster_actions *
         }
 }
 
+/* etcd answered, and said no: a configuration problem (credentials, RBAC) that retrying will not fix. */
+static bool refusal(enum etcd_error e) {
+        return e == ETCD_ERROR_AUTH_FAILED || e == ETCD_ERROR_PERMISSION_DENIED || e == ETCD_ERROR_AUTH_NOT_ENABLED;
+}
+
 static void on_failed(struct cluster *c, const struct cluster_event *ev, uint64_t now, struct cluster_actions *out) {
+        bool leading = c->state == CLUSTER_LEADER;
+
         if (ev->op == CLUSTER_OP_KEEPALIVE && ev->error == ETCD_ERROR_LEASE_NOT_FOUND) {
                 lease_lost(c, now, out);
                 return;
         }
         snprintf(c->reason, sizeof c->reason, "%s", ev->reason ? ev->reason : etcd_error_to_string(ev->error));
+        if (refusal(ev->error)) {
+                /* unavailable at once; a leader that cannot read or write gives its lease back, so that a member
+                 * that can takes over now rather than after the TTL */
+                c->refused = true;
+                enter(c, CLUSTER_UNAVAILABLE, out);
+                if (leading) {
+                        act(out, CLUSTER_DO_REVOKE, 0);
+                        out->a[out->n - 1].lease = c->lease;
+                        c->lease = 0;
+                        c->last_ok_send = 0;
+                        act(out, CLUSTER_DO_GRANT, now + c->ttl_usec);
+                }
+                retry(c, ev->op, now, out);
+                return;
+        }
         retry(c, ev->op, now, out);
         check_time(c, now, out);
         if (c->state == CLUSTER_CAMPAIGNING)
@@ -192,7 +218,7 @@ static void key_is_ours(struct cluster *c, uint64_t now, struct cluster_actions 
 }
 
 static void on_polled(struct cluster *c, const struct cluster_event *ev, uint64_t now, struct cluster_actions *out) {
-        succeeded(c, now, out);
+        succeeded(c, now, true, out);
         act(out, CLUSTER_DO_POLL, now + c->ttl_usec / 3);
         if (ev->leader_present && c->lease && ev->leader_lease == c->lease) {
                 key_is_ours(c, now, out);
@@ -228,7 +254,7 @@ static void on_leader_ttl(struct cluster *c, const struct cluster_event *ev, uin
 
 static void on_campaign(struct cluster *c, const struct cluster_event *ev, uint64_t now,
                         struct cluster_actions *out) {
-        succeeded(c, now, out);
+        succeeded(c, now, true, out);
         if (ev->kind == CLUSTER_EV_CAMPAIGN_WON || (ev->leader_present && ev->leader_lease == c->lease && c->lease)) {
                 key_is_ours(c, now, out);
                 return;
@@ -242,8 +268,10 @@ static void on_stop(struct cluster *c, struct cluster_actions *out) {
         bool had_lease = c->lease != 0;
 
         enter(c, CLUSTER_STOPPING, out);
-        if (had_lease)
+        if (had_lease) {
                 act(out, CLUSTER_DO_REVOKE, 0);
+                out->a[out->n - 1].lease = c->lease;
+        }
 }
 
 void cluster_step(struct cluster *c, const struct cluster_event *ev, uint64_t now, struct cluster_actions *out) {

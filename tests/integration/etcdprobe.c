@@ -278,7 +278,8 @@ static void on_revoked(struct etcd *e, const struct etcd_result *r, void *ud) {
         struct probe *p = ud;
 
         out("revoked %s", r->ok ? "ok" : r->message);
-        sd_event_exit(p->event, 0);
+        if (p->stopping)
+                sd_event_exit(p->event, 0);
 }
 
 static void execute(struct probe *p, const struct cluster_actions *a) {
@@ -306,16 +307,17 @@ static void execute(struct probe *p, const struct cluster_actions *a) {
                         (void) sd_event_source_set_enabled(p->timers[T_WRITE], SD_EVENT_OFF);
                         out("acting 0");
                         break;
-                case CLUSTER_DO_REVOKE:
-                        if (etcdmsg_lease(p->cluster.lease, &body) >= 0 &&
+                case CLUSTER_DO_REVOKE:         /* bounded by 1 s: on SIGTERM the exit waits for it */
+                        if (etcdmsg_lease(a->a[i].lease, &body) >= 0 &&
                             etcd_call(p->etcd, "/v3/lease/revoke", body, now_boottime_usec() + USEC_PER_SEC,
                                       on_revoked, p, NULL) >= 0) {
                                 free(body);
-                                return;
+                                break;
                         }
                         free(body);
-                        sd_event_exit(p->event, 0);
-                        return;
+                        if (p->stopping)
+                                sd_event_exit(p->event, 0);
+                        break;
                 case CLUSTER_DO_SAY:
                         out("state %s%s%s", cluster_state_to_string(a->a[i].state),
                             p->cluster.reason[0] ? " reason=" : "", p->cluster.reason);

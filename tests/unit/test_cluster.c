@@ -264,6 +264,42 @@ static void cluster__campaign_won_after_the_deadline__does_not_lead(void **unuse
         assert_false(has(&a, CLUSTER_DO_START_ACTING, NULL));
 }
 
+/* Credentials or RBAC refused (403 on the poll): unavailable at once, a leader gives its lease back (so a member
+ * that can read takes over now), keep-alives alone do not bring it back, a working poll does. */
+static void cluster__refused_by_etcd__unavailable_at_once_leader_revokes(void **unused) {
+        struct cluster c;
+        struct cluster_actions a;
+        uint64_t at;
+
+        leader(&c);
+        step(&c, (struct cluster_event) { .kind = CLUSTER_EV_REQUEST_FAILED, .op = CLUSTER_OP_POLL,
+                                          .error = ETCD_ERROR_PERMISSION_DENIED,
+                                          .reason = "etcdserver: permission denied" }, T0 + S, &a);
+        assert_int_equal(c.state, CLUSTER_UNAVAILABLE);
+        assert_true(has(&a, CLUSTER_DO_STOP_ACTING, NULL));
+        assert_true(has(&a, CLUSTER_DO_REVOKE, NULL));
+        for (size_t i = 0; i < a.n; i++)
+                if (a.a[i].kind == CLUSTER_DO_REVOKE)
+                        assert_true(a.a[i].lease == LEASE);
+        assert_true(has(&a, CLUSTER_DO_GRANT, &at));
+        assert_int_equal(at, T0 + S + 10 * S);          /* not at once: no grant/revoke ping-pong */
+        assert_false(cluster_may_act(&c, T0 + S));
+        step(&c, (struct cluster_event) { .kind = CLUSTER_EV_GRANTED, .lease = 77, .ttl_sec = 10, .send = T0 + 11 * S },
+             T0 + 11 * S, &a);
+        step(&c, (struct cluster_event) { .kind = CLUSTER_EV_KEPT, .ttl_sec = 10, .send = T0 + 12 * S }, T0 + 12 * S, &a);
+        assert_int_equal(c.state, CLUSTER_UNAVAILABLE);         /* a keep-alive needs no token: not proof */
+        step(&c, (struct cluster_event) { .kind = CLUSTER_EV_POLLED, .leader_present = true, .leader_name = "mon-b",
+                                          .leader_lease = 42 }, T0 + 12 * S, &a);
+        assert_int_equal(c.state, CLUSTER_FOLLOWER);
+        /* a follower refused: unavailable, nothing to revoke */
+        step(&c, (struct cluster_event) { .kind = CLUSTER_EV_REQUEST_FAILED, .op = CLUSTER_OP_POLL,
+                                          .error = ETCD_ERROR_AUTH_FAILED, .reason = "authentication failed" },
+             T0 + 13 * S, &a);
+        assert_int_equal(c.state, CLUSTER_UNAVAILABLE);
+        assert_false(has(&a, CLUSTER_DO_REVOKE, NULL));
+        assert_true(c.lease == 77);
+}
+
 static void cluster__stop__leader_stops_acting_and_revokes(void **unused) {
         struct cluster c;
         struct cluster_actions a;
@@ -403,6 +439,7 @@ int main(void) {
                 cmocka_unit_test(cluster__leader_key_taken__deposed_by_poll_or_guard),
                 cmocka_unit_test(cluster__own_key_found_with_a_stale_lease__leads_only_after_a_fresh_keepalive),
                 cmocka_unit_test(cluster__campaign_won_after_the_deadline__does_not_lead),
+                cmocka_unit_test(cluster__refused_by_etcd__unavailable_at_once_leader_revokes),
                 cmocka_unit_test(cluster__stop__leader_stops_acting_and_revokes),
                 cmocka_unit_test(cluster__quorum_needed__n_1_to_5),
                 cmocka_unit_test(cluster__quorum__fresh_views_count_stale_and_strangers_do_not),
