@@ -44,7 +44,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 # ---------------------------------------------------------------- build
 .PHONY: all
-all: $(BUILD)/blfailoverd $(BUILD)/pgwriter
+all: $(BUILD)/blfailoverd $(BUILD)/pgwriter $(BUILD)/etcdprobe
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
 	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -c -o $@ $<
@@ -62,6 +62,10 @@ $(BUILD)/blfailoverd: $(BUILD)/obj/main.o $(BUILD)/libblf.a
 $(BUILD)/pgwriter: tests/integration/pgwriter.c | $(BUILD)/obj
 	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# The etcd tests' stand-in member (tests/integration/etcdprobe.c): cluster.c + etcd.c on the loop, not the daemon.
+$(BUILD)/etcdprobe: tests/integration/etcdprobe.c $(BUILD)/libblf.a | $(BUILD)/obj
+	@echo "  CC $@"; $(CC) $(BLF_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libblf.a $(LDLIBS)
+
 # Seams cut by the linker for one test driver: UNIT_WRAP_<driver> lists the functions it wraps (__wrap_f/__real_f).
 UNIT_WRAP_test_fileio := fsync rename
 
@@ -70,7 +74,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libblf.a | $(BUILD)/tests
 		$(BUILD)/libblf.a $(LDLIBS) -lcmocka
 
 .PHONY: unit-bins
-unit-bins: $(BUILD)/blfailoverd $(BUILD)/pgwriter $(UNIT_BINS)
+unit-bins: $(BUILD)/blfailoverd $(BUILD)/pgwriter $(BUILD)/etcdprobe $(UNIT_BINS)
 
 -include $(wildcard $(BUILD)/obj/*.d)
 
@@ -90,7 +94,7 @@ unit-bins: $(BUILD)/blfailoverd $(BUILD)/pgwriter $(UNIT_BINS)
 DEB_PKGS := gcc libc6-dev make pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev libsystemd-dev libcmocka-dev \
             libmicrohttpd-dev clang libclang-rt-14-dev openssh-client ca-certificates postgresql-15 postgresql-client-15 \
             nginx-light libnginx-mod-http-lua openssh-server python3 openssl util-linux valgrind prometheus \
-            prometheus-alertmanager systemd man-db mandoc diffutils
+            prometheus-alertmanager etcd-server systemd man-db mandoc diffutils
 
 # apt_install PACKAGES: installs those of PACKAGES not installed yet (as root, or through sudo), no recommends.
 define apt_install

@@ -75,6 +75,29 @@ int health_post(struct health *h, const char *url, const char *content_type, con
                 uint64_t timeout_usec, health_request_fn done, void *userdata, struct health_request **ret);
 struct health_request *health_request_free(struct health_request *q);   /* cancels without a callback; NULL ok */
 
+/* The general request (etcd's gateway): health_post's rules, plus a method, extra headers, the answer's body kept
+ * up to body_max bytes (one byte more fails it: HEALTH_PROTOCOL_ERROR, "larger than"), and per-request TLS. The
+ * body is kept for any status (error bodies say why). Every pointer is copied or used before this returns. */
+struct health_request_opts {
+        const char *url;
+        const char *method;             /* "POST" (NULL) or "GET" */
+        const char *content_type;       /* NULL: no Content-Type header */
+        const char *body;               /* POST only */
+        size_t body_len;
+        const char *const *headers;     /* extra "Name: value" lines, NULL-terminated; NULL: none */
+        uint64_t timeout_usec;          /* the whole request, connect included */
+        size_t body_max;                /* 0: read and drop the answer */
+        const char *ca_file;            /* NULL: curl's default bundle */
+        const char *cert_file, *key_file;       /* client certificate (PEM), NULL: none */
+        bool insecure;                  /* no peer/host verification */
+};
+int health_request_start(struct health *h, const struct health_request_opts *o, health_request_fn done,
+                         void *userdata, struct health_request **ret);
+/* The answer's body (NUL-terminated, *ret_len bytes); "" when none was kept. Valid until the request is freed. */
+const char *health_request_body(const struct health_request *q, size_t *ret_len);
+/* Bytes on the wire: the request with its headers; the answer's headers and body. */
+void health_request_bytes(const struct health_request *q, uint64_t *ret_sent, uint64_t *ret_received);
+
 /* "http://user:secret@host/x?token=t" → "http://host/x?token=***": userinfo dropped, query values masked (keys
  * kept). malloc'd, NULL on ENOMEM. */
 char *health_url_redact(const char *url);

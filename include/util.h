@@ -36,6 +36,8 @@ static inline void freep(void *p) { free(*(void **) p); }
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in microseconds */
 uint64_t now_monotonic_usec(void);
 uint64_t now_realtime_usec(void);
+/* CLOCK_BOOTTIME: keeps counting while the host is suspended (the cluster's lease arithmetic, docs/design/cluster.md §5) */
+uint64_t now_boottime_usec(void);
 
 /* strv: NULL-terminated arrays of malloc'd strings */
 char **strv_copy(char *const *v);

@@ -573,13 +573,43 @@ struct health_request {
         health_request_fn done;
         void *userdata;
         bool busy;
+        bool truncated;                 /* the answer went past body_max: stopped there */
         uint64_t started_usec;
+        size_t body_max;                /* 0: the body is read and dropped */
+        size_t body_len;
+        char *body;                     /* body_max + 1 bytes (a NUL after body_len), or NULL */
+        uint64_t bytes_sent, bytes_received;
         char errbuf[CURL_ERROR_SIZE];
 };
 
-/* The answer's body is not needed: read and dropped so the connection can be reused. */
-static size_t on_write_discard(char *data, size_t size, size_t nmemb, void *userdata) {
-        return size * nmemb;
+/* Keeps the first body_max bytes; one byte more fails the transfer (CURLE_WRITE_ERROR): an answer cannot grow
+ * without bound in memory. Without a buffer the body is read and dropped so the connection can be reused. */
+static size_t on_write_request(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct health_request *q = userdata;
+        size_t n = size * nmemb, room;
+
+        if (!q->body)
+                return n;
+        room = q->body_max - q->body_len;
+        if (n > room) {
+                q->truncated = true;
+                return 0;
+        }
+        memcpy(q->body + q->body_len, data, n);
+        q->body_len += n;
+        q->body[q->body_len] = '\0';
+        return n;
+}
+
+static void request_count_bytes(struct health_request *q) {
+        long req = 0, hdr = 0;
+        curl_off_t down = 0;
+
+        (void) curl_easy_getinfo(q->easy, CURLINFO_REQUEST_SIZE, &req);
+        (void) curl_easy_getinfo(q->easy, CURLINFO_HEADER_SIZE, &hdr);
+        (void) curl_easy_getinfo(q->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+        q->bytes_sent = (uint64_t) (req > 0 ? req : 0);
+        q->bytes_received = (uint64_t) (hdr > 0 ? hdr : 0) + (uint64_t) (down > 0 ? down : 0);
 }
 
 static void request_finish(struct health_request *q, CURLcode code) {
@@ -588,9 +618,13 @@ static void request_finish(struct health_request *q, CURLcode code) {
 
         (void) curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &http_code);
         r.http_code = http_code;
+        request_count_bytes(q);
         if (code == CURLE_OK)
                 r.status = health_evaluate(http_code, NULL, 0, NULL);
-        else {
+        else if (code == CURLE_WRITE_ERROR && q->truncated) {
+                r.status = HEALTH_PROTOCOL_ERROR;
+                snprintf(r.error, sizeof r.error, "the answer is larger than %zu bytes", q->body_max);
+        } else {
                 r.status = status_from_curle(code);
                 snprintf(r.error, sizeof r.error, "%s", q->errbuf[0] ? q->errbuf : curl_easy_strerror(code));
         }
@@ -599,12 +633,28 @@ static void request_finish(struct health_request *q, CURLcode code) {
         q->done(q, &r, q->userdata);    /* last: it may free q */
 }
 
-static CURLcode request_setup_easy(struct health_request *q, const char *url, const char *body, size_t body_len,
-                                   long timeout_ms) {
+/* Per-request TLS (etcd's client certificate and CA): verified unless o->insecure. */
+static CURLcode request_setup_tls(CURL *e, const struct health_request_opts *o) {
+        CURLcode c;
+
+        if ((c = curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L)) ||
+            (c = curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L)))
+                return c;
+        if (o->ca_file && (c = curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file)))
+                return c;
+        if (o->cert_file && (c = curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert_file)))
+                return c;
+        if (o->key_file && (c = curl_easy_setopt(e, CURLOPT_SSLKEY, o->key_file)))
+                return c;
+        return CURLE_OK;
+}
+
+static CURLcode request_setup_easy(struct health_request *q, const struct health_request_opts *o, long timeout_ms) {
+        bool get = o->method && strcmp(o->method, "GET") == 0;
         CURL *e = q->easy;
         CURLcode c;
 
-        if ((c = curl_easy_setopt(e, CURLOPT_URL, url)) ||
+        if ((c = curl_easy_setopt(e, CURLOPT_URL, o->url)) ||
             (c = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https")) ||
             (c = curl_easy_setopt(e, CURLOPT_PROXY, "")) ||
             (c = curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms)) ||
@@ -613,49 +663,70 @@ static CURLcode request_setup_easy(struct health_request *q, const char *url, co
             (c = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L)) ||
             (c = curl_easy_setopt(e, CURLOPT_USERAGENT, HEALTH_USER_AGENT)) ||
             (c = curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers)) ||
-            (c = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len)) ||
-            (c = curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body)) ||
-            (c = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write_discard)) ||
+            (c = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write_request)) ||
+            (c = curl_easy_setopt(e, CURLOPT_WRITEDATA, q)) ||
             (c = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->errbuf)) ||
             (c = curl_easy_setopt(e, CURLOPT_PRIVATE, q)))
                 return c;
-        return CURLE_OK;
+        if (!get && ((c = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) o->body_len)) ||
+                     (c = curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body ? o->body : ""))))
+                return c;
+        return request_setup_tls(e, o);
 }
 
-static int request_prepare(struct health_request *q, const char *url, const char *content_type, const char *body,
-                           size_t body_len, long timeout_ms) {
+static int request_headers(struct health_request *q, const struct health_request_opts *o) {
         _cleanup_free_ char *header = NULL;
-        struct curl_slist *l;
+        struct curl_slist *l = NULL, *n;
 
-        if (asprintf(&header, "Content-Type: %s", content_type) < 0)
+        if (o->content_type && asprintf(&header, "Content-Type: %s", o->content_type) < 0)
                 return -ENOMEM;
-        q->easy = curl_easy_init();
         /* "Expect:" off: curl would otherwise wait up to a second for "100 Continue" on bodies over 1 KiB. */
-        l = curl_slist_append(NULL, header);
-        q->headers = l ? curl_slist_append(l, "Expect:") : NULL;
-        if (!q->headers)
-                curl_slist_free_all(l);
-        if (!q->easy || !q->headers)
-                return -ENOMEM;
-        return errno_from_curle(request_setup_easy(q, url, body, body_len, timeout_ms));
+        l = curl_slist_append(NULL, "Expect:");
+        if (l && header && !(n = curl_slist_append(l, header)))
+                l = (curl_slist_free_all(l), NULL);
+        for (size_t i = 0; l && o->headers && o->headers[i]; i++)
+                if (!(n = curl_slist_append(l, o->headers[i])))
+                        l = (curl_slist_free_all(l), NULL);
+        q->headers = l;
+        return l ? 0 : -ENOMEM;
 }
 
-int health_post(struct health *h, const char *url, const char *content_type, const char *body, size_t body_len,
-                uint64_t timeout_usec, health_request_fn done, void *userdata, struct health_request **ret) {
+static int request_prepare(struct health_request *q, const struct health_request_opts *o, long timeout_ms) {
+        int r;
+
+        q->easy = curl_easy_init();
+        if (!q->easy)
+                return -ENOMEM;
+        if (o->body_max > 0) {
+                q->body_max = o->body_max;
+                q->body = malloc(o->body_max + 1);
+                if (!q->body)
+                        return -ENOMEM;
+                q->body[0] = '\0';
+        }
+        if ((r = request_headers(q, o)) < 0)
+                return r;
+        return errno_from_curle(request_setup_easy(q, o, timeout_ms));
+}
+
+int health_request_start(struct health *h, const struct health_request_opts *o, health_request_fn done,
+                         void *userdata, struct health_request **ret) {
         struct health_request *q;
         long timeout_ms;
         CURLMcode c;
         int r;
 
-        if (!h || !url || !content_type || !body || !done || !ret)
+        if (!h || !o || !o->url || !done || !ret || (o->body_len && !o->body))
                 return -EINVAL;
-        if ((r = target_timeout_ms(timeout_usec, &timeout_ms)) < 0 || (r = url_check(url)) < 0)
+        if (o->method && strcmp(o->method, "GET") != 0 && strcmp(o->method, "POST") != 0)
+                return -EINVAL;
+        if ((r = target_timeout_ms(o->timeout_usec, &timeout_ms)) < 0 || (r = url_check(o->url)) < 0)
                 return r;
         q = calloc(1, sizeof *q);
         if (!q)
                 return -ENOMEM;
         *q = (struct health_request) { .kind = XFER_REQUEST, .health = h, .done = done, .userdata = userdata };
-        r = request_prepare(q, url, content_type, body, body_len, timeout_ms);
+        r = request_prepare(q, o, timeout_ms);
         if (r >= 0) {
                 q->started_usec = now_monotonic_usec();
                 c = curl_multi_add_handle(h->multi, q->easy);
@@ -671,6 +742,27 @@ int health_post(struct health *h, const char *url, const char *content_type, con
         return 0;
 }
 
+int health_post(struct health *h, const char *url, const char *content_type, const char *body, size_t body_len,
+                uint64_t timeout_usec, health_request_fn done, void *userdata, struct health_request **ret) {
+        struct health_request_opts o = { .url = url, .method = "POST", .content_type = content_type, .body = body,
+                                         .body_len = body_len, .timeout_usec = timeout_usec };
+
+        if (!content_type || !body)
+                return -EINVAL;
+        return health_request_start(h, &o, done, userdata, ret);
+}
+
+const char *health_request_body(const struct health_request *q, size_t *ret_len) {
+        if (ret_len)
+                *ret_len = q && q->body ? q->body_len : 0;
+        return q && q->body ? q->body : "";
+}
+
+void health_request_bytes(const struct health_request *q, uint64_t *ret_sent, uint64_t *ret_received) {
+        *ret_sent = q ? q->bytes_sent : 0;
+        *ret_received = q ? q->bytes_received : 0;
+}
+
 struct health_request *health_request_free(struct health_request *q) {
         if (!q)
                 return NULL;
@@ -680,6 +772,7 @@ struct health_request *health_request_free(struct health_request *q) {
         if (q->easy)
                 curl_easy_cleanup(q->easy);
         curl_slist_free_all(q->headers);
+        free(q->body);
         free(q);
         return NULL;
 }

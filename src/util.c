@@ -20,6 +20,10 @@ uint64_t now_realtime_usec(void) {
         return clock_usec(CLOCK_REALTIME);
 }
 
+uint64_t now_boottime_usec(void) {
+        return clock_usec(CLOCK_BOOTTIME);
+}
+
 size_t strv_length(char *const *v) {
         size_t n = 0;
 

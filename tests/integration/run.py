@@ -39,7 +39,8 @@ import topology as T  # noqa: E402
 # Scenario modules, in run order: the core, then each feature's own file.
 SCENARIO_MODULES = ("scenarios", "scenarios_safety", "scenarios_observability", "scenarios_bounds",
                     "scenarios_actors", "scenarios_sshmux", "scenarios_resolve", "scenarios_promises",
-                    "scenarios_lifecycle", "scenarios_rejoin_faults", "scenarios_switchover_faults")
+                    "scenarios_lifecycle", "scenarios_rejoin_faults", "scenarios_switchover_faults",
+                    "scenarios_etcd")
 
 
 class ScenarioFailure(AssertionError):

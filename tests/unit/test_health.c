@@ -673,6 +673,8 @@ struct post {
         unsigned calls;
         struct health_result result;
         struct health_request *q;
+        char body[128];
+        uint64_t sent, received;
 };
 
 static void on_posted(struct health_request *q, const struct health_result *r, void *userdata) {
@@ -681,6 +683,18 @@ static void on_posted(struct health_request *q, const struct health_result *r, v
         p->calls++;
         p->result = *r;
         p->q = health_request_free(q);          /* freeing from inside the callback is allowed */
+}
+
+/* For general requests: also keeps a copy of the body and the byte counts. */
+static void on_request(struct health_request *q, const struct health_result *r, void *userdata) {
+        struct post *p = userdata;
+        size_t n;
+        const char *b = health_request_body(q, &n);
+
+        assert_int_equal(strlen(b), n);
+        snprintf(p->body, sizeof p->body, "%s", b);
+        health_request_bytes(q, &p->sent, &p->received);
+        on_posted(q, r, userdata);
 }
 
 static void post_once(struct fixture *f, struct post *p, const char *url, unsigned timeout_ms) {
@@ -735,6 +749,51 @@ static void health__post_bad_arguments_and_free_in_flight__no_callback(void **st
         assert_int_equal(health_post(f->health, url, "text/plain", "x", 1, USEC_PER_SEC, on_posted, &p, &p.q), 0);
 }
 
+/* ---------------------------------------------------------------- general requests (etcd's gateway) */
+
+static void request_once(struct fixture *f, struct post *p, const struct health_request_opts *o) {
+        uint64_t deadline = now_monotonic_usec() + WAIT_MAX_USEC;
+
+        *p = (struct post) {};
+        assert_int_equal(health_request_start(f->health, o, on_request, p, &p->q), 0);
+        while (p->calls == 0 && now_monotonic_usec() < deadline)
+                assert_true(sd_event_run(f->event, 50 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(p->calls, 1);
+        assert_null(p->q);
+}
+
+static void health__request__body_kept_for_any_status_and_bounded(void **state) {
+        static const char *const auth[] = { "Authorization: tok", NULL };
+        struct fixture *f = *state;
+        struct health_request_opts o = { .method = "GET", .headers = auth, .timeout_usec = 2 * USEC_PER_SEC,
+                                         .body_max = 1024 };
+        char url[128];
+        struct post p;
+
+        o.url = url;
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/body", f->server.port);
+        request_once(f, &p, &o);
+        assert_int_equal(p.result.status, HEALTH_OK);
+        assert_string_equal(p.body, "{\"status\":\"degraded\"}");
+        assert_true(p.sent > 0 && p.received > strlen(p.body));
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/500", f->server.port);
+        o.method = "POST", o.body = "{}", o.body_len = 2, o.content_type = "application/json";
+        request_once(f, &p, &o);
+        assert_int_equal(p.result.status, HEALTH_HTTP_STATUS);
+        assert_string_equal(p.body, "error");                   /* an error body says why */
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/big", f->server.port);
+        request_once(f, &p, &o);
+        assert_int_equal(p.result.status, HEALTH_PROTOCOL_ERROR);
+        assert_non_null(strstr(p.result.error, "larger than 1024 bytes"));
+        o.body_max = 0;                                         /* dropped */
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/body", f->server.port);
+        request_once(f, &p, &o);
+        assert_int_equal(p.result.status, HEALTH_OK);
+        assert_string_equal(p.body, "");
+        o.method = "PUT";
+        assert_int_equal(health_request_start(f->health, &o, on_request, &p, &p.q), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(health__evaluate__table),
@@ -758,6 +817,7 @@ int main(void) {
                 T(health__big_body__capped_and_evaluated),
                 T(health__cancel__aborted_before_return),
                 T(health__double_start__ebusy),
+                T(health__request__body_kept_for_any_status_and_bounded),
                 T(health__free_target_in_flight__no_callback),
                 T(health__free_with_targets_in_flight__frees_them_silently),
                 T(health__post__2xx_ok_500_status_hang_timeout_refused_connect),
