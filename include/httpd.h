@@ -20,8 +20,9 @@ typedef int (*httpd_handler_fn)(const char *path, struct httpd_response *ret, vo
 
 struct httpd;
 
-/* address: "HOST:PORT", "[v6]:PORT" (config.c has validated the shape; a host name is resolved here, once, at
- * start). Binds and listens right away: -EADDRINUSE, -EACCES, -EADDRNOTAVAIL... come back from here, and
+/* address: "HOST:PORT", "[v6]:PORT" (config.c has validated the shape). A host name is looked up here, in place:
+ * only at start, before the loop runs; on a running loop the caller looks it up first and passes the address
+ * (observe.c, after a reload). Binds and listens right away: -EADDRINUSE, -EACCES, -EADDRNOTAVAIL... come back from here, and
  * *ret_what says which call failed ("resolve", "bind", ...). */
 int httpd_new(sd_event *e, const char *address, httpd_handler_fn handler, void *userdata, struct httpd **ret,
               const char **ret_what);

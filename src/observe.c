@@ -13,6 +13,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "resolve.h"
 #include "state.h"
 #include "util.h"
 #include "webhook.h"
@@ -41,6 +42,9 @@ struct observe {
         struct metrics metrics;
         struct alert_state alerts;
         struct httpd *httpd;
+        struct resolve_query *listen_lookup;    /* a reload named metrics.listen by a host name: looked up off the loop */
+        sd_event_source *listen_deadline;
+        char *listen_wanted;                    /* that metrics.listen, until its lookup ends */
         struct webhook *webhook;
         struct alertmanager *alertmanager;
         char generator_url[320];        /* /health on metrics.listen, "" when off */
@@ -91,7 +95,14 @@ static int serve(const char *path, struct httpd_response *ret, void *userdata) {
         return ret->body ? 0 : -ENOMEM;
 }
 
-static int start_httpd(struct observe *o, const char *listen) {
+/* Serves on `bind` (the address itself, or a host name's looked-up address with its port); `listen` is the config's
+ * value, kept to see whether a reload changed it. */
+static char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}
+
+static int start_httpd(struct observe *o, const char *listen, const char *bind) {
         const char *what = NULL;
         int r;
 
@@ -100,7 +111,7 @@ static int start_httpd(struct observe *o, const char *listen) {
         o->httpd = httpd_free(o->httpd);
         if (!listen)
                 return 0;
-        r = httpd_new(o->event, listen, serve, o, &o->httpd, &what);
+        r = httpd_new(o->event, bind, serve, o, &o->httpd, &what);
         if (r < 0)
                 return log_error_errno(r, "metrics: cannot serve on metrics.listen %s: %s failed: %s (pick a free "
                                        "address and port, or remove metrics.listen)", listen, what, strerror(-r));
@@ -109,6 +120,89 @@ static int start_httpd(struct observe *o, const char *listen) {
                 return -ENOMEM;
         log_info("metrics: serving /metrics and /health on http://%s", listen);
         return 0;
+}
+
+/* ---- metrics.listen changed by a reload: a host name is looked up off the loop --------------------------- */
+
+#define LISTEN_LOOKUP_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+static void listen_lookup_end(struct observe *o) {
+        o->listen_lookup = resolve_query_free(o->listen_lookup);
+        o->listen_deadline = sd_event_source_disable_unref(o->listen_deadline);
+        o->listen_wanted = mfree_str(o->listen_wanted);
+}
+
+/* "host:port" / "[v6]:port" → the host, brackets off; NULL when it has no port. */
+static char *listen_host(const char *listen, const char **ret_port) {
+        const char *colon = strrchr(listen, ':');
+        size_t start = listen[0] == '[', n;
+
+        if (!colon)
+                return NULL;
+        n = (size_t) (colon - listen) - start - (start && colon > listen && colon[-1] == ']');
+        *ret_port = colon + 1;
+        return strndup(listen + start, n);
+}
+
+static void on_listen_resolved(struct resolve_query *q, const struct resolve_result *res, void *userdata) {
+        struct observe *o = userdata;
+        const char *port = NULL;
+        _cleanup_free_ char *host = listen_host(o->listen_wanted, &port), *bind = NULL, *wanted = NULL;
+
+        (void) q;
+        if (res->error < 0 || !host) {
+                log_error("metrics: metrics.listen %s: %s cannot be looked up (%s); still serving on %s. Fix the name "
+                          "(or use an address) and reload", o->listen_wanted, host ? host : "its host",
+                          res->message ? res->message : strerror(-res->error), o->listen ? o->listen : "nothing");
+                listen_lookup_end(o);
+                return;
+        }
+        wanted = o->listen_wanted;
+        o->listen_wanted = NULL;
+        if (asprintf(&bind, strchr(res->addrs[0], ':') ? "[%s]:%s" : "%s:%s", res->addrs[0], port) < 0)
+                bind = NULL;
+        listen_lookup_end(o);
+        if (bind)
+                (void) start_httpd(o, wanted, bind);    /* logged there */
+}
+
+static int on_listen_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct observe *o = userdata;
+
+        (void) s;
+        (void) usec;
+        log_error("metrics: metrics.listen %s: its host name was not looked up within %.0fs; still serving on %s. "
+                  "Fix the name (or use an address) and reload", o->listen_wanted,
+                  (double) LISTEN_LOOKUP_TIMEOUT_USEC / 1e6, o->listen ? o->listen : "nothing");
+        listen_lookup_end(o);
+        return 0;
+}
+
+/* An address is bound at once; a host name keeps the old listener until its lookup, in a worker thread, answers:
+ * a slow resolver must not stall the checks (at start, before the loop runs, the lookup is made in place). */
+static void change_listen(struct observe *o, const char *listen) {
+        const char *port = NULL;
+        _cleanup_free_ char *host = listen ? listen_host(listen, &port) : NULL;
+        int r;
+
+        listen_lookup_end(o);
+        if (!listen || !host || resolve_is_ip_literal(host)) {
+                (void) start_httpd(o, listen, listen);  /* logged there */
+                return;
+        }
+        o->listen_wanted = strdup(listen);
+        r = o->listen_wanted ? resolve_start(o->event, host, on_listen_resolved, o, &o->listen_lookup) : -ENOMEM;
+        if (r >= 0)
+                r = sd_event_add_time_relative(o->event, &o->listen_deadline, CLOCK_MONOTONIC,
+                                               LISTEN_LOOKUP_TIMEOUT_USEC, USEC_PER_MSEC, on_listen_deadline, o);
+        if (r < 0) {
+                log_error_errno(r, "metrics: metrics.listen %s: cannot look %s up: %s; still serving on %s", listen,
+                                host, strerror(-r), o->listen ? o->listen : "nothing");
+                listen_lookup_end(o);
+                return;
+        }
+        log_info("metrics: metrics.listen is now %s: looking %s up; still serving on %s meanwhile", listen, host,
+                 o->listen ? o->listen : "nothing");
 }
 
 /* ---- alerts and hooks ----------------------------------------------------------------------------------- */
@@ -267,8 +361,8 @@ static int setup_delivery(struct observe *o, const struct config *c) {
 void observe_reload(struct observe *o, const struct config *c) {
         int r;
 
-        if (!same(o->listen, c->metrics.listen))
-                (void) start_httpd(o, c->metrics.listen);       /* logged there */
+        if (!same(o->listen, c->metrics.listen) && !(o->listen_wanted && same(o->listen_wanted, c->metrics.listen)))
+                change_listen(o, c->metrics.listen);
         r = setup_delivery(o, c);
         if (r < 0)
                 log_error_errno(r, "alerts/hooks: cannot set up after the reload: %s", strerror(-r));
@@ -290,7 +384,7 @@ int observe_new(sd_event *e, struct health *h, struct event_bus *bus, const stru
         if (r >= 0)
                 r = sd_event_source_set_enabled(o->write_timer, SD_EVENT_OFF);
         if (r >= 0)
-                r = start_httpd(o, c->metrics.listen);
+                r = start_httpd(o, c->metrics.listen, c->metrics.listen);
         if (r >= 0)
                 r = alertmanager_new(e, h, &o->alertmanager);
         if (r >= 0)
@@ -314,6 +408,7 @@ struct observe *observe_free(struct observe *o) {
                 write_status(o);
         }
         sd_event_source_disable_unref(o->write_timer);
+        listen_lookup_end(o);
         httpd_free(o->httpd);
         webhook_free(o->webhook);
         alertmanager_free(o->alertmanager);

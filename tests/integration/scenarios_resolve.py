@@ -6,6 +6,7 @@ name that resolves (from the bind-mounted hosts file) must work end to end, thro
 """
 import datetime
 import os
+import signal
 import socket
 import sys
 import threading
@@ -147,5 +148,55 @@ def test_resolve_name_from_hosts_works_end_to_end(ctx):
         ctx.expect_eq(state_outcome(ctx), "succeeded", "recorded outcome")
         ctx.expect_eq(dns.queries, 0, "DNS queries for a name the hosts file has")
         ctx.stop_daemon(d)
+    finally:
+        dns.stop()
+
+
+METRICS_PORTS = (25446, 25447)          # the observability range; runs are serialized by the topology lock
+
+
+def metrics_up(port):
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://{T.HOST}:{port}/metrics", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def test_resolve_metrics_listen_renamed_on_reload_off_the_loop(ctx):
+    """A reload that names metrics.listen by a host name looks it up off the loop: with the DNS never answering, the
+    checks keep their cadence, /metrics stays on the old address, and the lookup gives up at its deadline saying
+    so; a name from the hosts file then moves /metrics to the new address."""
+    dns = BlackholeDns()
+    try:
+        cfg = ctx.config(interval=CADENCE, timeout=0.15)
+        cfg["metrics"] = {"listen": f"{T.HOST}:{METRICS_PORTS[0]}"}
+        d = ns_daemon(ctx, cfg, ns_files(ctx, hosts_extra="127.0.0.1 metrics-ok.blf.test\n"), ready=False)
+        d.wait_log("info: started: watching", ctx.t(10))
+        ctx.expect(metrics_up(METRICS_PORTS[0]), "/metrics is not served on the first address")
+        cfg["metrics"] = {"listen": f"metrics-hang.blf.test:{METRICS_PORTS[1]}"}
+        ctx.write_config(cfg)
+        m = d.mark()
+        start = time.monotonic()
+        d.signal(signal.SIGHUP)
+        d.wait_log(LOG.RELOADED, ctx.t(5), since=m)
+        time.sleep(4)
+        times = ctx.topo.active.health_times_since(start)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        worst = max(gaps, default=10.0)
+        ctx.expect(dns.queries > 0, "no query reached the blackhole DNS: the name was never looked up")
+        ctx.expect(worst <= (CADENCE + CADENCE_SLACK) * ctx.factor,
+                   f"the reload's lookup stalled the checks: a gap of {worst * 1000:.0f} ms")
+        ctx.expect(metrics_up(METRICS_PORTS[0]), "/metrics left the old address before the new one was looked up")
+        d.wait_log("its host name was not looked up within", ctx.t(12), since=m)
+        ctx.expect(metrics_up(METRICS_PORTS[0]), "/metrics left the old address after the lookup gave up")
+        cfg["metrics"] = {"listen": f"metrics-ok.blf.test:{METRICS_PORTS[1]}"}
+        ctx.write_config(cfg)
+        m = d.mark()
+        d.signal(signal.SIGHUP)
+        d.wait_log(f"serving /metrics and /health on http://metrics-ok.blf.test:{METRICS_PORTS[1]}", ctx.t(5), since=m)
+        ctx.expect(metrics_up(METRICS_PORTS[1]), "/metrics is not served on the looked-up address")
+        ctx.stop_daemon(d, within=ctx.t(2))
     finally:
         dns.stop()
