@@ -104,6 +104,9 @@ void manager_endpoint_start_check(struct endpoint *ep);
 void manager_dbprobes_ask(struct manager *m);
 void manager_start_confirm(struct manager *m);
 void manager_command_finish(struct manager *m, int code);
+/* One operation at a time on the pair: when one runs, refuses `command` (logged, exit 3 to the caller) and returns
+ * true. */
+bool manager_refuse_while_busy(struct manager *m, const char *command);
 bool manager_failover_interrupted(const struct manager *m);
 int manager_start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume,
                            bool over_record);

@@ -22,7 +22,8 @@ struct siteop_pair {
         unsigned target;                /* the old primary, becoming the source's standby */
         uint64_t stream_timeout_usec;   /* streaming: switchover.stream_timeout or rejoin.stream_timeout */
         bool reclone_fallback;          /* rewind broke the target half-way: re-clone instead of failing */
-        const char *control_path[CONFIG_SITES]; /* each site's warm ssh master socket (sshmux.h), or NULL */
+        char *control_path[CONFIG_SITES];       /* each site's warm ssh master socket (sshmux.h), or NULL: copies,
+                                                 * so a master replaced meanwhile cannot pull them away */
         /* filled by the steps */
         bool fork_known;                /* a dry run (or the rewind) named the fork */
         uint64_t fork_lsn;
@@ -47,6 +48,21 @@ int siteop_nginx_bytes(const struct config *c, unsigned serving, unsigned standb
                        size_t *ret_current_len, char **ret_new, size_t *ret_len, char *detail, size_t size);
 /* "<site file>.blfailoverd.bak", malloc'd */
 char *siteop_nginx_backup_path(const struct config *c);
+
+/* Writes the site file with those roles — its backup first, then the file, each atomically, so a crash in between
+ * leaves the old file and a copy of it. Returns 1 and the previous bytes in *ret_original (for a restore), 0 when
+ * the file already has them (nothing written), or -errno with `detail` saying what failed. */
+int siteop_nginx_write(const struct config *c, unsigned serving, unsigned standby, char **ret_original,
+                       size_t *ret_original_len, char *detail, size_t size);
+/* Puts `original` back (atomically); -errno with `detail`, which says where the backup is. */
+int siteop_nginx_restore(const struct config *c, const char *original, size_t len, char *detail, size_t size);
+/* The dry runs' "Change to FILE:" and the unified diff of those roles; -errno with the problem logged. */
+int siteop_print_nginx_change(FILE *out, const struct config *c, unsigned serving, unsigned standby,
+                              const char *what);
+
+/* Copies each site's master socket path (NULL: none) into the pair; siteop_pair_done frees them. */
+int siteop_pair_set_control_paths(struct siteop_pair *p, const char *const paths[CONFIG_SITES]);
+void siteop_pair_done(struct siteop_pair *p);
 
 /* The shared steps; ctx begins with a struct siteop_pair. */
 void siteop_step_new_checkpoint(struct op *op, void *ctx);     /* CHECKPOINT on the source + its pg_control TLI */

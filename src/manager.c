@@ -356,6 +356,17 @@ void manager_command_finish(struct manager *m, int code) {
         log_info("control: command finished, exit %d", code);
 }
 
+bool manager_refuse_while_busy(struct manager *m, const char *command) {
+        const char *busy = m->failover ? "failover" : m->switchover ? "switchover" : m->rejoin ? "rejoin" : NULL;
+
+        if (!busy)
+                return false;
+        log_error("%s refused: a %s is in progress (see --status); run it again once that has finished", command,
+                  busy);
+        manager_command_finish(m, EXIT_REFUSED);
+        return true;
+}
+
 static void on_failover_done(struct failover *f, bool succeeded, void *userdata) {
         struct manager *m = userdata;
 

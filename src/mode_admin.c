@@ -18,12 +18,8 @@ void manager_command_clear_state(struct manager *m, bool forget_roles) {
         struct state kept;
         int r;
 
-        if (m->failover || m->switchover || m->rejoin) {
-                log_error("--clear-state refused: a %s is in progress; clear the record once it has finished",
-                          m->failover ? "failover" : m->switchover ? "switchover" : "rejoin");
-                manager_command_finish(m, EXIT_REFUSED);
+        if (manager_refuse_while_busy(m, "--clear-state"))
                 return;
-        }
         if (manager_load_reload_config(m, &fresh) < 0) {
                 log_error("--clear-state refused: %s has errors (above); the record is kept and the daemon goes on "
                           "with the config it runs", m->config_path);

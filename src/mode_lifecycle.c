@@ -72,12 +72,8 @@ void manager_command_switchover(struct manager *m, const char *to) {
         };
         int r;
 
-        if (m->failover || m->switchover || m->rejoin) {
-                log_error("--switchover refused: a %s is in progress (see --status)", m->failover ? "failover"
-                          : m->switchover ? "switchover" : "rejoin");
-                manager_command_finish(m, EXIT_REFUSED);
+        if (manager_refuse_while_busy(m, "--switchover"))
                 return;
-        }
         manager_load_state(m);          /* we hold the lock: the record on disk is the truth */
         if (m->failed_over && m->state.outcome == STATE_NONE) {
                 log_error("--switchover refused: the record in %s cannot be read; inspect it (--status)",
@@ -126,12 +122,8 @@ void manager_command_rejoin(struct manager *m, bool reclone) {
         };
         int r;
 
-        if (m->failover || m->switchover || m->rejoin) {
-                log_error("--rejoin refused: a %s is in progress (see --status)", m->failover ? "failover"
-                          : m->switchover ? "switchover" : "rejoin");
-                manager_command_finish(m, EXIT_REFUSED);
+        if (manager_refuse_while_busy(m, "--rejoin"))
                 return;
-        }
         manager_load_state(m);          /* we hold the lock: the record on disk is the truth */
         if (m->failed_over && m->state.outcome == STATE_NONE) {
                 log_error("--rejoin refused: the record in %s cannot be read; inspect it (--status)",

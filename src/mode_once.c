@@ -159,12 +159,8 @@ void manager_command_once(struct manager *m, bool force) {
         const struct config *c = m->config;
         int r;
 
-        if (m->failover || m->switchover || m->rejoin) {
-                log_error("--once refused: a %s is already in progress (see --status)", m->failover ? "failover"
-                          : m->switchover ? "switchover" : "rejoin");
-                manager_command_finish(m, EXIT_REFUSED);
+        if (manager_refuse_while_busy(m, "--once"))
                 return;
-        }
         manager_load_state(m);          /* we hold the lock: the record on disk is the truth */
         if (m->failed_over && !force) {
                 manager_command_finish(m, once_refuse_recorded(m));

@@ -26,9 +26,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "diff.h"
 #include "exitcode.h"
-#include "fileio.h"
 #include "log.h"
 #include "op.h"
 #include "pgtext.h"
@@ -42,7 +40,6 @@
 
 struct rejoin {
         struct siteop_pair pair;                /* first: the shared steps take this context */
-        char *control_path[CONFIG_SITES];       /* copies: a master replaced meanwhile must not pull them away */
         bool serving_stack_needed;              /* finishing a switchover that stopped before stack_start_new */
         const struct config *config;
         unsigned s, o;                          /* serving site, old primary */
@@ -78,7 +75,7 @@ static void run_o_command(struct op *op, struct rejoin *rj, const struct config_
                           const struct template_vars *extra, op_judge_command_fn judge) {
         struct template_vars vars = extra ? *extra : (struct template_vars) {};
 
-        vars.control_path = rj->control_path[rj->o];
+        vars.control_path = rj->pair.control_path[rj->o];
         siteop_run(op, rj->config, rj->o, cmd, role, &vars, judge);
 }
 
@@ -676,14 +673,10 @@ static void run_clone(struct op *op, void *ctx) {
 /* ---- nginx: O becomes S's backup ------------------------------------------------------------------------ */
 
 static void restore_nginx(struct op *op, struct rejoin *rj, const char *why) {
-        const char *path = rj->config->nginx.config;
-        int r = fileio_write_atomic(path, rj->nginx_original, rj->nginx_original_len, 0644);
+        char detail[512];
 
-        if (r < 0)
-                op_step_done(op, false, -1, "%s; and %s cannot be restored: %s; its previous content is in "
-                             "%s.blfailoverd.bak", why, path, strerror(-r), path);
-        else
-                op_step_done(op, false, -1, "%s; %s restored byte for byte (nginx was not reloaded)", why, path);
+        (void) siteop_nginx_restore(rj->config, rj->nginx_original, rj->nginx_original_len, detail, sizeof detail);
+        op_step_done(op, false, -1, "%s; %s", why, detail);
 }
 
 static void judge_reload(struct op *op, void *ctx, const struct spawn_result *res) {
@@ -714,41 +707,26 @@ static void judge_nginx_test(struct op *op, void *ctx, const struct spawn_result
 static void run_nginx(struct op *op, void *ctx) {
         struct rejoin *rj = ctx;
         const struct config *c = rj->config;
-        _cleanup_free_ char *current = NULL, *rewritten = NULL, *backup = siteop_nginx_backup_path(c);
-        size_t current_len = 0, len = 0;
+        char *original = NULL;
+        size_t original_len = 0;
         char detail[512];
-        int r;
+        int r = siteop_nginx_write(c, rj->s, rj->o, &original, &original_len, detail, sizeof detail);
 
-        if (!backup) {
-                op_step_done(op, false, -1, "out of memory");
-                return;
-        }
-        r = siteop_nginx_bytes(c, rj->s, rj->o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
         if (r < 0) {
                 op_step_done(op, false, -1, "%s", detail);
                 return;
         }
         /* Already in shape: reloaded all the same — a switchover that failed at its reload left the file right and
          * nginx still sending traffic to the old primary. */
-        if (len == current_len && memcmp(current, rewritten, len) == 0) {
-                op_say(op, false, "%s already has %s serving and %s as backup; reloading nginx so it uses it",
-                       c->nginx.config, site(rj, rj->s)->nginx_server, site(rj, rj->o)->nginx_server);
+        if (r == 0) {
+                op_say(op, false, "%s; reloading nginx so it uses it", detail);
                 op_run_command(op, strv_copy(c->nginx.reload_command.argv), c->nginx.reload_command.timeout_usec,
                                judge_reload);
                 return;
         }
-        r = fileio_write_atomic(backup, current, current_len, 0600);
-        if (r == 0)
-                r = fileio_write_atomic(c->nginx.config, rewritten, len, 0644);
-        if (r < 0) {
-                op_step_done(op, false, -1, "cannot write %s or its backup %s: %s", c->nginx.config, backup,
-                             strerror(-r));
-                return;
-        }
         free(rj->nginx_original);
-        rj->nginx_original = current;
-        current = NULL;
-        rj->nginx_original_len = current_len;
+        rj->nginx_original = original;
+        rj->nginx_original_len = original_len;
         op_run_command(op, strv_copy(c->nginx.test_command.argv), c->nginx.test_command.timeout_usec,
                        judge_nginx_test);
 }
@@ -766,7 +744,7 @@ static void run_stack_start_serving(struct op *op, void *ctx) {
                 return;
         }
         siteop_run(op, rj->config, rj->s, &site(rj, rj->s)->stack_start, "active",
-                   &(struct template_vars) { .control_path = rj->control_path[rj->s] }, NULL);
+                   &(struct template_vars) { .control_path = rj->pair.control_path[rj->s] }, NULL);
 }
 
 static void run_done(struct op *op, void *ctx) {
@@ -943,12 +921,9 @@ int rejoin_start(const struct rejoin_params *p, struct rejoin **ret, char *why, 
                 .done = p->done, .userdata = p->userdata,
                 .serving_stack_needed = serving_stack_needed(p->record),
         };
-        for (unsigned i = 0; i < CONFIG_SITES; i++) {
-                if (p->ssh_control_path[i] && !(rj->control_path[i] = strdup(p->ssh_control_path[i]))) {
-                        rejoin_free(rj);
-                        return -ENOMEM;
-                }
-                rj->pair.control_path[i] = rj->control_path[i];
+        if (siteop_pair_set_control_paths(&rj->pair, p->ssh_control_path) < 0) {
+                rejoin_free(rj);
+                return -ENOMEM;
         }
         struct op_params params = {
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
@@ -969,8 +944,7 @@ struct rejoin *rejoin_free(struct rejoin *rj) {
         if (!rj)
                 return NULL;
         op_free(rj->op);
-        for (unsigned i = 0; i < CONFIG_SITES; i++)
-                free(rj->control_path[i]);
+        siteop_pair_done(&rj->pair);
         free(rj->nginx_original);
         free(rj);
         return NULL;
@@ -1033,10 +1007,8 @@ static void print_step_detail(FILE *out, const struct config *c, unsigned o, enu
 }
 
 int rejoin_dry_run(const struct config *c, const struct state *record, bool reclone, FILE *out) {
-        _cleanup_free_ char *current = NULL, *rewritten = NULL;
-        size_t current_len = 0, len = 0;
         unsigned s = 0, o = 1;
-        char why[512] = "", detail[512];
+        char why[512] = "";
         int r;
 
         r = pick_sites(c, record, &s, &o, why, sizeof why);
@@ -1053,13 +1025,5 @@ int rejoin_dry_run(const struct config *c, const struct state *record, bool recl
                         : steps[i].on_failure == OP_BEST_EFFORT ? " [best effort]" : "");
                 print_step_detail(out, c, o, (enum rj_step) i);
         }
-        r = siteop_nginx_bytes(c, s, o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
-        if (r < 0) {
-                log_error("rejoin: dry run: %s", detail);
-                return EXIT_FAILURE;
-        }
-        fprintf(out, "\nChange to %s:\n", c->nginx.config);
-        if (diff_unified(current, current_len, rewritten, len, c->nginx.config, c->nginx.config, out) == 0)
-                fprintf(out, "(none)\n");
-        return 0;
+        return siteop_print_nginx_change(out, c, s, o, "rejoin") < 0 ? EXIT_FAILURE : 0;
 }

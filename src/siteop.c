@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "db.h"
+#include "diff.h"
 #include "fileio.h"
+#include "log.h"
 #include "nginx.h"
 #include "spawn.h"
 #include "state.h"
@@ -115,6 +117,83 @@ int siteop_nginx_bytes(const struct config *c, unsigned serving, unsigned standb
                 *ret_current = NULL;
         }
         return r;
+}
+
+int siteop_nginx_write(const struct config *c, unsigned serving, unsigned standby, char **ret_original,
+                       size_t *ret_original_len, char *detail, size_t size) {
+        _cleanup_free_ char *current = NULL, *rewritten = NULL, *backup = siteop_nginx_backup_path(c);
+        size_t current_len = 0, len = 0;
+        int r;
+
+        if (!backup) {
+                snprintf(detail, size, "out of memory");
+                return -ENOMEM;
+        }
+        r = siteop_nginx_bytes(c, serving, standby, &current, &current_len, &rewritten, &len, detail, size);
+        if (r < 0)
+                return r;
+        if (len == current_len && memcmp(current, rewritten, len) == 0) {
+                snprintf(detail, size, "%s already has %s serving and %s as backup", c->nginx.config,
+                         c->sites[serving].nginx_server, c->sites[standby].nginx_server);
+                return 0;
+        }
+        r = fileio_write_atomic(backup, current, current_len, 0600);
+        if (r == 0)
+                r = fileio_write_atomic(c->nginx.config, rewritten, len, 0644);
+        if (r < 0) {
+                snprintf(detail, size, "cannot write %s or its backup %s: %s", c->nginx.config, backup, strerror(-r));
+                return r;
+        }
+        snprintf(detail, size, "wrote %s: %s serves, %s backup (previous version in %s)", c->nginx.config,
+                 c->sites[serving].nginx_server, c->sites[standby].nginx_server, backup);
+        *ret_original = current;
+        *ret_original_len = current_len;
+        current = NULL;
+        return 1;
+}
+
+int siteop_nginx_restore(const struct config *c, const char *original, size_t len, char *detail, size_t size) {
+        int r = fileio_write_atomic(c->nginx.config, original, len, 0644);
+
+        if (r < 0)
+                snprintf(detail, size, "cannot restore %s: %s; its previous content is in %s.blfailoverd.bak: copy it "
+                         "back by hand", c->nginx.config, strerror(-r), c->nginx.config);
+        else
+                snprintf(detail, size, "restored %s byte for byte (nginx was not reloaded)", c->nginx.config);
+        return r;
+}
+
+int siteop_print_nginx_change(FILE *out, const struct config *c, unsigned serving, unsigned standby,
+                              const char *what) {
+        _cleanup_free_ char *current = NULL, *rewritten = NULL;
+        size_t current_len = 0, len = 0;
+        char detail[512];
+        int r = siteop_nginx_bytes(c, serving, standby, &current, &current_len, &rewritten, &len, detail,
+                                   sizeof detail);
+
+        if (r < 0) {
+                log_error("%s: dry run: %s", what, detail);
+                return r;
+        }
+        fprintf(out, "\nChange to %s:\n", c->nginx.config);
+        if (diff_unified(current, current_len, rewritten, len, c->nginx.config, c->nginx.config, out) == 0)
+                fprintf(out, "(none)\n");
+        return 0;
+}
+
+int siteop_pair_set_control_paths(struct siteop_pair *p, const char *const paths[CONFIG_SITES]) {
+        for (unsigned i = 0; i < CONFIG_SITES; i++)
+                if (paths[i] && !(p->control_path[i] = strdup(paths[i])))
+                        return -ENOMEM;
+        return 0;
+}
+
+void siteop_pair_done(struct siteop_pair *p) {
+        for (unsigned i = 0; i < CONFIG_SITES; i++)
+        {
+                free(p->control_path[i]);
+                p->control_path[i] = NULL;
+        }
 }
 
 /* ---- new_checkpoint ------------------------------------------------------------------------------------- */

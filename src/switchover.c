@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "db.h"
-#include "diff.h"
 #include "exitcode.h"
 #include "fileio.h"
 #include "log.h"
@@ -71,7 +70,6 @@ struct switchover {
         struct siteop_pair pair;                /* first: the shared O-side steps (siteop.h) take this context */
         const struct config *config;
         unsigned o, n;                          /* site indexes: old primary, new primary */
-        char *control_path[CONFIG_SITES];       /* copies: a master replaced meanwhile must not pull them away */
         struct op *op;
         struct pgtext_controldata old_cd;       /* O after the clean stop */
         char *nginx_original;                   /* the site file before nginx_write, for the put back */
@@ -97,7 +95,7 @@ static uint64_t connect_timeout(const struct switchover *sw) {
 
 static void run_site_command(struct op *op, struct switchover *sw, unsigned i, const struct config_command *cmd,
                              const char *role, op_judge_command_fn judge) {
-        struct template_vars extra = { .control_path = sw->control_path[i] };
+        struct template_vars extra = { .control_path = sw->pair.control_path[i] };
 
         siteop_run(op, sw->config, i, cmd, role, &extra, judge);
 }
@@ -290,46 +288,24 @@ static void run_drill_nginx(struct op *op, void *ctx) {
 
 static void run_nginx_write(struct op *op, void *ctx) {
         struct switchover *sw = ctx;
-        const struct config *c = sw->config;
-        _cleanup_free_ char *current = NULL, *rewritten = NULL, *backup = siteop_nginx_backup_path(c);
-        size_t current_len = 0, len = 0;
+        char *original = NULL;
+        size_t original_len = 0;
         char detail[512];
         int r;
 
-        if (!backup) {
-                op_step_done(op, false, -1, "out of memory");
-                return;
-        }
         /* A pair's first operation: the record names who serves from its first write on (a put back keeps it). */
         if (!op_record(op)->serving[0]) {
                 snprintf(op_record(op)->serving, sizeof op_record(op)->serving, "%s", site(sw, sw->o)->name);
                 snprintf(op_record(op)->standby, sizeof op_record(op)->standby, "%s", site(sw, sw->n)->name);
         }
-        r = siteop_nginx_bytes(c, sw->n, sw->o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
-        if (r < 0) {
-                op_step_done(op, false, -1, "%s", detail);
-                return;
+        r = siteop_nginx_write(sw->config, sw->n, sw->o, &original, &original_len, detail, sizeof detail);
+        if (r > 0) {
+                free(sw->nginx_original);
+                sw->nginx_original = original;
+                sw->nginx_original_len = original_len;
+                sw->nginx_written = true;
         }
-        if (len == current_len && memcmp(current, rewritten, len) == 0) {
-                op_step_done(op, true, -1, "%s already has %s serving and %s as backup", c->nginx.config,
-                             site(sw, sw->n)->nginx_server, site(sw, sw->o)->nginx_server);
-                return;
-        }
-        /* Backup first, then the file: a crash in between leaves the old file and a copy of it. */
-        r = fileio_write_atomic(backup, current, current_len, 0600);
-        if (r == 0)
-                r = fileio_write_atomic(c->nginx.config, rewritten, len, 0644);
-        if (r < 0) {
-                op_step_done(op, false, -1, "cannot write %s or its backup %s: %s", c->nginx.config, backup,
-                             strerror(-r));
-                return;
-        }
-        sw->nginx_original = current;
-        current = NULL;
-        sw->nginx_original_len = current_len;
-        sw->nginx_written = true;
-        op_step_done(op, true, -1, "wrote %s: %s serves, %s backup (previous version in %s)", c->nginx.config,
-                     site(sw, sw->n)->nginx_server, site(sw, sw->o)->nginx_server, backup);
+        op_step_done(op, r >= 0, -1, "%s", detail);
 }
 
 static void run_nginx_test(struct op *op, void *ctx) {
@@ -637,21 +613,18 @@ static void run_pb_stack_start_old(struct op *op, void *ctx) {
 
 static void run_pb_nginx_restore(struct op *op, void *ctx) {
         struct switchover *sw = ctx;
-        const char *path = sw->config->nginx.config;
-        int r;
+        char detail[512];
 
         if (!sw->nginx_written) {
-                op_step_done(op, true, -1, "%s was not changed", path);
+                op_step_done(op, true, -1, "%s was not changed", sw->config->nginx.config);
                 return;
         }
-        r = fileio_write_atomic(path, sw->nginx_original, sw->nginx_original_len, 0644);
-        if (r < 0) {
-                op_step_done(op, false, -1, "cannot restore %s: %s; its previous content is in %s.blfailoverd.bak: "
-                             "copy it back by hand", path, strerror(-r), path);
+        if (siteop_nginx_restore(sw->config, sw->nginx_original, sw->nginx_original_len, detail, sizeof detail) < 0) {
+                op_step_done(op, false, -1, "%s", detail);
                 return;
         }
         sw->nginx_written = false;
-        op_step_done(op, true, -1, "restored %s byte for byte (nginx was never reloaded)", path);
+        op_step_done(op, true, -1, "%s", detail);
 }
 
 
@@ -798,12 +771,7 @@ static void resume_nginx_original(struct switchover *sw, const struct state *jou
 }
 
 static int copy_control_paths(struct switchover *sw, const struct switchover_params *p) {
-        for (unsigned i = 0; i < CONFIG_SITES; i++) {
-                if (p->ssh_control_path[i] && !(sw->control_path[i] = strdup(p->ssh_control_path[i])))
-                        return -ENOMEM;
-                sw->pair.control_path[i] = sw->control_path[i];
-        }
-        return 0;
+        return siteop_pair_set_control_paths(&sw->pair, p->ssh_control_path);
 }
 
 /* An interrupted switchover (the daemon or the command died): before the promotion it is put back — the moment the
@@ -909,8 +877,7 @@ struct switchover *switchover_free(struct switchover *sw) {
         if (!sw)
                 return NULL;
         op_free(sw->op);
-        for (unsigned i = 0; i < CONFIG_SITES; i++)
-                free(sw->control_path[i]);
+        siteop_pair_done(&sw->pair);
         free(sw->nginx_original);
         free(sw);
         return NULL;
@@ -966,10 +933,8 @@ static void print_step_detail(FILE *out, const struct config *c, unsigned o, uns
 }
 
 int switchover_dry_run(const struct config *c, const struct state *record, FILE *out) {
-        _cleanup_free_ char *current = NULL, *rewritten = NULL;
-        size_t current_len = 0, len = 0;
         unsigned o = 0, n = 1;
-        char why[512], detail[512];
+        char why[512];
         int r;
 
         r = pick_sites(c, record, NULL, &o, &n, why, sizeof why);
@@ -988,13 +953,5 @@ int switchover_dry_run(const struct config *c, const struct state *record, FILE 
         fprintf(out, "A failure before the promotion puts back, in this order:\n");
         for (size_t i = 0; i < ELEMENTSOF(put_back); i++)
                 fprintf(out, "  %zu. %-18s %s\n", i + 1, put_back[i].name, put_back[i].purpose);
-        r = siteop_nginx_bytes(c, n, o, &current, &current_len, &rewritten, &len, detail, sizeof detail);
-        if (r < 0) {
-                log_error("switchover: dry run: %s", detail);
-                return EXIT_FAILURE;
-        }
-        fprintf(out, "\nChange to %s:\n", c->nginx.config);
-        if (diff_unified(current, current_len, rewritten, len, c->nginx.config, c->nginx.config, out) == 0)
-                fprintf(out, "(none)\n");
-        return 0;
+        return siteop_print_nginx_change(out, c, n, o, "switchover") < 0 ? EXIT_FAILURE : 0;
 }
