@@ -20,6 +20,8 @@ enum alert_kind {
         ALERT_STANDBY_DOWN,             /* the standby API fails; resolved when it passes again */
         ALERT_REPLICATION_LAG,          /* lag above alerts.lag_warning; resolved below it */
         ALERT_PAUSED,                   /* maintenance pause; resolved by --resume */
+        ALERT_OPERATION_FAILED,         /* a switchover or rejoin failed (or was put back); resolved when one
+                                         * succeeds or the record is cleared */
         _ALERT_KIND_MAX,
 };
 
@@ -35,7 +37,7 @@ struct alert {
         uint64_t starts_usec;           /* CLOCK_REALTIME */
         uint64_t ends_usec;             /* resolved: when; firing: 0 */
         char gate[32];                  /* ALERT_FAILOVER_HELD only */
-        char step[32];                  /* ALERT_FAILOVER_FAILED only */
+        char step[32];                  /* ALERT_FAILOVER_FAILED, ALERT_OPERATION_FAILED only */
         char description[ALERT_TEXT_MAX];
 };
 

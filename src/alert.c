@@ -23,6 +23,7 @@ static const struct {
         [ALERT_STANDBY_DOWN]       = { "BlfailoverdStandbyDown", "warning", "The standby API fails its health checks; no failover can run" },
         [ALERT_REPLICATION_LAG]    = { "BlfailoverdReplicationLag", "warning", "The standby database lags behind in replaying WAL" },
         [ALERT_PAUSED]             = { "BlfailoverdPaused", "warning", "The pair is paused for maintenance: no automatic failover until blfailoverd --resume" },
+        [ALERT_OPERATION_FAILED]   = { "BlfailoverdOperationFailed", "critical", "A switchover or rejoin failed; blfailoverd --status says what is left (a latched pair: finish with blfailoverd --rejoin)" },
 };
 
 const char *alert_kind_name(enum alert_kind k) {
@@ -113,8 +114,17 @@ size_t alert_on_event(struct alert_state *s, const struct event *ev, uint64_t no
         case EVENT_RESUMED:
                 return resolve(s, ALERT_PAUSED, ev->message, now, out, 0, max);
         case EVENT_RECORD_CLEARED:     /* the pair was rebuilt: the last failover's news is over */
+        case EVENT_OPERATION_SUCCEEDED: /* a rejoin or switchover made the pair whole again: so is it */
                 n = resolve(s, ALERT_FAILOVER_SUCCEEDED, ev->message, now, out, n, max);
-                return resolve(s, ALERT_FAILOVER_FAILED, ev->message, now, out, n, max);
+                n = resolve(s, ALERT_FAILOVER_FAILED, ev->message, now, out, n, max);
+                return resolve(s, ALERT_OPERATION_FAILED, ev->message, now, out, n, max);
+        case EVENT_OPERATION_FAILED:
+        case EVENT_OPERATION_PUT_BACK:
+                n = resolve(s, ALERT_OPERATION_FAILED, ev->message, now, out, n, max);  /* the newest one says */
+                n = fire(s, ALERT_OPERATION_FAILED, ev->message, now, out, n, max);
+                if (n > 0 && ev->step)
+                        snprintf(out[n - 1].step, sizeof out[n - 1].step, "%s", ev->step);
+                return n;
         case EVENT_ENDPOINT_FAILING:
                 return on_endpoint(s, ev, false, now, out, max);
         case EVENT_ENDPOINT_HEALTHY:

@@ -33,10 +33,15 @@ static const char *result_word(const struct event *ev) {
         switch (ev->kind) {
         case EVENT_STEP_SUCCEEDED:
         case EVENT_FAILOVER_SUCCEEDED:
+        case EVENT_OPERATION_SUCCEEDED:
                 return "ok";
         case EVENT_STEP_FAILED:
         case EVENT_FAILOVER_FAILED:
+        case EVENT_OPERATION_FAILED:
+        case EVENT_OPERATION_PUT_BACK:
                 return "failed";
+        case EVENT_OPERATION_REFUSED:
+                return "refused";
         case EVENT_FAILOVER_HELD:
                 return "held";
         case EVENT_ENDPOINT_HEALTHY:
@@ -46,6 +51,7 @@ static const char *result_word(const struct event *ev) {
         case EVENT_THRESHOLD_REACHED:
                 return "reached";
         case EVENT_FAILOVER_STARTED:
+        case EVENT_OPERATION_STARTED:
         case EVENT_STEP_STARTED:
                 return "started";
         default:

@@ -105,6 +105,32 @@ static void alert__record_cleared__resolves_the_failover_alerts(void **unused) {
         assert_int_equal(feed(&s, ev_of(EVENT_RECORD_CLEARED, NULL, "cleared"), NOW + 3, a), 0);
 }
 
+/* A switchover or rejoin that fails (or is put back) fires once per failure with its step; the next that succeeds
+ * resolves it, and a successful rejoin also ends the failover's own news (the pair is whole again). */
+static void alert__operation_failed__fires_with_step_resolved_by_success(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+        struct event failed = ev_of(EVENT_OPERATION_FAILED, NULL, "switchover: failed at step switch");
+
+        failed.step = "switch";
+        assert_int_equal(feed(&s, ev_of(EVENT_FAILOVER_STARTED, NULL, "started"), NOW, a), 1);
+        assert_int_equal(feed(&s, ev_of(EVENT_FAILOVER_SUCCEEDED, NULL, "succeeded"), NOW + 1, a), 2);
+        assert_int_equal(feed(&s, failed, NOW + 2, a), 1);
+        assert_int_equal(a[0].kind, ALERT_OPERATION_FAILED);
+        assert_false(a[0].resolved);
+        assert_string_equal(a[0].step, "switch");
+        assert_string_equal(alert_kind_name(ALERT_OPERATION_FAILED), "BlfailoverdOperationFailed");
+        assert_int_equal(feed(&s, ev_of(EVENT_OPERATION_SUCCEEDED, NULL, "rejoin: succeeded"), NOW + 3, a), 2);
+        assert_int_equal(a[0].kind, ALERT_FAILOVER_SUCCEEDED);
+        assert_true(a[0].resolved);
+        assert_int_equal(a[1].kind, ALERT_OPERATION_FAILED);
+        assert_true(a[1].resolved);
+        assert_int_equal(feed(&s, ev_of(EVENT_OPERATION_SUCCEEDED, NULL, "again"), NOW + 4, a), 0);
+        /* a put back is a failure too */
+        assert_int_equal(feed(&s, ev_of(EVENT_OPERATION_PUT_BACK, NULL, "put back"), NOW + 5, a), 1);
+        assert_int_equal(a[0].kind, ALERT_OPERATION_FAILED);
+}
+
 static void alert__standby__fires_and_resolves_other_events_nothing(void **unused) {
         struct alert_state s = {};
         struct alert a[4];
@@ -302,6 +328,18 @@ static void hooks__env__documented_variables(void **unused) {
         assert_string_equal(env[8], "BLF_GATE=confirm");
         assert_string_equal(env[9], "BLF_EXIT_STATUS=");
         strv_free(env);
+        /* the lifecycle operations say how they ended too */
+        ev = (struct event) { .kind = EVENT_OPERATION_PUT_BACK, .step = "stop_old_primary", .exit_status = 4,
+                              .message = "switchover: failed at step stop_old_primary; put back" };
+        assert_int_equal(hooks_event_env(&ev, "a", "b", &env), 0);
+        assert_string_equal(env[0], "BLF_EVENT=operation_put_back");
+        assert_string_equal(env[4], "BLF_RESULT=failed");
+        strv_free(env);
+        ev = (struct event) { .kind = EVENT_OPERATION_REFUSED, .step = "check_replication", .exit_status = 3,
+                              .message = "switchover: refused" };
+        assert_int_equal(hooks_event_env(&ev, "a", "b", &env), 0);
+        assert_string_equal(env[4], "BLF_RESULT=refused");
+        strv_free(env);
 }
 
 static void hooks__full_env__minimal_then_blf(void **unused) {
@@ -330,6 +368,7 @@ int main(void) {
                 cmocka_unit_test(alert__threshold__fires_once_resolves_on_recovery),
                 cmocka_unit_test(alert__failover_sequence__in_order),
                 cmocka_unit_test(alert__record_cleared__resolves_the_failover_alerts),
+                cmocka_unit_test(alert__operation_failed__fires_with_step_resolved_by_success),
                 cmocka_unit_test(alert__paused__fires_once_resolves_on_resume),
                 cmocka_unit_test(alert__standby__fires_and_resolves_other_events_nothing),
                 cmocka_unit_test(alert__lag__above_warning_fires_below_resolves_off_is_silent),
