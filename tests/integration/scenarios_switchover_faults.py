@@ -349,6 +349,11 @@ def _after_promotion_scenario(step):
                 say(f"--rejoin took {r.duration:.2f}s")
                 expect_record(ctx, serving="b", epoch=1, latch="none")
                 pair.wait_streams("b", "a", ctx.t(30))
+                # whichever step failed, the pair is whole: nginx sends traffic to b (reloaded even when the file
+                # was already right), and b's stack runs (started when the switchover did not get to it)
+                L.expect_nginx_serves(ctx, "b")
+                ctx.expect(stack_calls(ctx, "b")[-1:] == ["up"],
+                           f"b's stack is not up after --rejoin: {stack_calls(ctx, 'b')}")
                 wlog = w.finish()
             inv = T.check_invariants(pair, wlog, w.argv[-1])
             ctx.expect_eq(inv["primary"], "b", "primary after --rejoin")
