@@ -159,6 +159,26 @@ struct config_key_mark {
         struct config_mark mark;
 };
 
+/* cluster: optional — several monitors over etcd (docs/design/cluster.md §3). enabled false: standalone, as
+ * before. name, prefix and lease_ttl need a restart; the rest may change on reload. */
+#define CONFIG_CLUSTER_MEMBERS_MAX 15
+#define CONFIG_ETCD_ENDPOINTS_MAX 16
+struct config_cluster {
+        bool enabled;                   /* the file has cluster: */
+        char *name;                     /* this member; default the short host name; one of members */
+        char **members;                 /* every monitor's name, unique, 1..CONFIG_CLUSTER_MEMBERS_MAX */
+        size_t n_members;
+        char *prefix;                   /* default /blfailoverd/<pair>: the two site names sorted, joined by "+" */
+        uint64_t lease_ttl_usec;        /* whole seconds, 2s..300s; default 10s */
+        uint64_t timeout_usec;          /* one etcd request; default min(2s, lease_ttl/4); at most lease_ttl/4 */
+        char **endpoints;               /* etcd.endpoints: http(s)://host:port, 1..CONFIG_ETCD_ENDPOINTS_MAX */
+        size_t n_endpoints;
+        char *ca_file, *cert_file, *key_file;   /* etcd.*: optional; cert and key both or neither */
+        char *user;                     /* etcd.user: optional, needs password_file */
+        char *password_file;
+        char *password;                 /* read from password_file at load; never logged */
+};
+
 struct config {
         char *path;                     /* the file it came from, for messages */
         char *state_dir;                /* default /var/lib/blfailoverd */
@@ -187,6 +207,7 @@ struct config {
         unsigned serving;               /* the site the runtime fields point at (config_apply_roles) */
         struct config_switchover switchover;
         struct config_rejoin rejoin;
+        struct config_cluster cluster;          /* cluster: optional */
 
         struct config_key_mark *marks;  /* every key seen in the file, in file order */
         size_t n_marks;

@@ -62,6 +62,17 @@ enum monitor_decision {
         MONITOR_HOLD_SPLIT_BRAIN,       /* the primary DB answers as writable and there is no fence */
         MONITOR_HOLD_CONFIRM,           /* the second opinion sees the active alive: our view is suspect */
         MONITOR_HOLD_PAUSED,            /* maintenance pause (--pause): no automatic action */
+        MONITOR_HOLD_QUORUM,            /* a cluster: fewer than a majority of the monitors see the active failing */
+        MONITOR_HOLD_CLUSTER,           /* a cluster: this member does not lead, or etcd is unavailable, or the
+                                         * members' configs differ: it does not act */
+};
+
+/* A monitor cluster's say (docs/design/cluster.md §7, §10); NULL in monitor_view when standalone. */
+struct monitor_cluster {
+        bool acting;                    /* this member leads and may act now (cluster_may_act) */
+        bool mismatch;                  /* a fresh view from a member with another config digest */
+        size_t agreeing;                /* members (this one included) whose fresh view sees the active failing */
+        size_t needed;                  /* a majority of the members */
 };
 
 struct monitor_view {
@@ -78,6 +89,7 @@ struct monitor_view {
         const struct monitor_db *primary_db;    /* NULL: no primary configured */
         bool fence_configured;
         enum monitor_confirm confirm;
+        const struct monitor_cluster *cluster;  /* NULL: standalone */
 };
 
 struct monitor_verdict {

@@ -48,6 +48,36 @@ struct status_db {
         char error[256];
 };
 
+/* A monitor cluster as this member sees it (docs/design/cluster.md §9, §10); enabled false when standalone. */
+#define STATUS_CLUSTER_MEMBERS_MAX 15
+struct status_cluster_member {
+        char name[64];
+        bool seen;                      /* its view is in etcd now */
+        bool fresh;                     /* it changed within 2 × health.interval, on this member's clock */
+        bool agrees;                    /* fresh, same epoch and active, at or past the threshold */
+        bool digest_ok;                 /* same members, threshold, intervals and sites */
+        char active_health[16];         /* "up", "down", "unknown" */
+        unsigned active_failures;
+        char standby_health[16];
+        unsigned standby_failures;
+        double age_seconds;             /* since its view last changed; -1: never seen */
+};
+struct status_cluster {
+        bool enabled;
+        char name[64];                  /* this member */
+        char role[16];                  /* "connecting", "follower", "campaigning", "leader", "unavailable" */
+        char leader[64];                /* "" none known */
+        bool acting;                    /* this member may act now */
+        bool etcd_up;                   /* the last request to etcd succeeded */
+        double lease_seconds_left;      /* leader: until its acting deadline; -1 otherwise */
+        char reason[256];               /* why unavailable or not acting, "" when fine */
+        char endpoint[128];             /* the etcd endpoint in use */
+        int64_t record_revision;        /* of <prefix>/record when last read; 0 none */
+        unsigned agreeing, needed;
+        unsigned n_members;
+        struct status_cluster_member members[STATUS_CLUSTER_MEMBERS_MAX];
+};
+
 struct status {
         int pid;
         bool running;                   /* false once the daemon stopped cleanly */
@@ -65,6 +95,7 @@ struct status {
         char held_gate[32];             /* "" unless a gate holds the failover right now */
         char held_detail[512];
         char not_started[512];          /* "" unless a due failover cannot start (its record cannot be written) */
+        struct status_cluster cluster;
 };
 
 /* Which site nginx sends traffic to, per the last operation: its new side once its `switch` step ran (a failover's or

@@ -83,6 +83,10 @@ void gates_describe_hold(const struct gate_facts *f, enum monitor_decision d, ch
         case MONITOR_HOLD_PAUSED:
                 gates_describe_pause(f->pause, buf, size);
                 break;
+        case MONITOR_HOLD_QUORUM:
+        case MONITOR_HOLD_CLUSTER:
+                snprintf(buf, size, "%s", f->cluster_words ? f->cluster_words : monitor_decision_to_string(d));
+                break;
         default:
                 snprintf(buf, size, "%s", monitor_decision_to_string(d));
         }

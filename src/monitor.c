@@ -36,11 +36,19 @@ static bool primary_writable(const struct monitor_db *db) {
 /* The gates, in the order a human would check them; the first that says no is the one reported. */
 struct monitor_verdict monitor_decide(const struct monitor_view *v) {
         struct monitor_verdict verdict = { .decision = MONITOR_WAIT };
+        const struct monitor_cluster *c = v->cluster;
+        bool quorum = c && c->agreeing >= c->needed;
 
-        if (!v->manual && v->active->consecutive_failures < v->threshold)
+        /* In a cluster a majority's view makes the failover due, the leader's own counter being one of them; a
+         * counter at the threshold without that majority is held (said), so a monitor cut off alone never acts. */
+        if (!v->manual && v->active->consecutive_failures < v->threshold && !quorum)
                 return verdict;
         if (v->failover_running || v->confirm == MONITOR_CONFIRM_RUNNING)
                 verdict.decision = MONITOR_BUSY;
+        else if (c && !v->manual && !quorum)
+                verdict.decision = MONITOR_HOLD_QUORUM;
+        else if (c && (!c->acting || c->mismatch))
+                verdict.decision = MONITOR_HOLD_CLUSTER;
         else if (v->failed_over)
                 verdict.decision = MONITOR_HOLD_ALREADY_DONE;
         else if (v->paused && !v->manual)
@@ -79,6 +87,8 @@ static const char *const decision_names[] = {
         [MONITOR_HOLD_SPLIT_BRAIN] = "split_brain",
         [MONITOR_HOLD_CONFIRM] = "confirm",
         [MONITOR_HOLD_PAUSED] = "paused",
+        [MONITOR_HOLD_QUORUM] = "quorum",
+        [MONITOR_HOLD_CLUSTER] = "cluster",
 };
 
 const char *monitor_decision_to_string(enum monitor_decision d) {
