@@ -27,6 +27,12 @@ struct failover_params {
         const char *trigger;            /* "automatic", "manual", "resumed" */
         struct plan_options options;
         const struct state *resume;     /* an interrupted record to continue from its first unfinished step */
+        /* A monitor cluster (NULL standalone): each journal write reaches etcd before the step after it starts —
+         * sync(sync_userdata, done, f) calls done(f, r) later, r < 0 when this monitor may no longer act: then no
+         * step starts and the failover waits to be freed (the next leader resumes the journal). */
+        int (*sync)(void *sync_userdata, void (*done)(void *f, int r), void *f);
+        void (*sync_cancel)(void *sync_userdata, void *f);
+        void *sync_userdata;
         char *why;                      /* optional: gets why the start was refused when the record could not be
                                          * written (then not logged here: the caller says it once) */
         size_t why_size;

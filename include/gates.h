@@ -24,8 +24,9 @@ struct gate_facts {
         const char *latch;                              /* the record's latch (state_latch_to_string, or
                                                          * "unreadable"); NULL: "failover" */
         const char *cluster_words;                      /* a cluster: why this member does not act ("following
-                                                         * mon-a", "etcd unavailable: …") or who agrees ("quorum: 1
-                                                         * of 3 …"), from member.c; NULL standalone */
+                                                         * mon-a", "etcd unavailable: …"); NULL standalone */
+        const char *quorum_words;                       /* who sees the active failing ("quorum: 1 of 3 members
+                                                         * …, 2 needed"); NULL standalone */
 };
 
 /* "HTTP status 500", "timeout: Operation timed out after 300 milliseconds", ... */

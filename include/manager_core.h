@@ -64,9 +64,11 @@ struct manager {
         struct sshmux *sshmux;                  /* daemon mode only: the warm ssh master (NULL: fresh logins) */
         struct sshmux *site_mux[CONFIG_SITES];  /* daemon mode, sites form: one per database host with ssh */
         struct failover *failover;
+        struct member *member;                  /* a monitor cluster (cluster:): who may act; NULL standalone */
         struct switchover *switchover;          /* a planned role change in progress */
         struct rejoin *rejoin;                  /* the old primary becoming a standby, in progress */
         bool reload_after_op;                   /* a SIGHUP came during a switchover/rejoin: reload when it ends */
+        bool stopping;                          /* SIGTERM in a cluster: waiting for the lease's revocation */
         bool exit_when_done;                    /* a one-shot --switchover: the loop ends with the command */
         bool roles_stale;                       /* a re-arm could not re-read the config: no automatic failover */
         bool op_for_caller;                     /* the switchover or rejoin answers the command in m->call */
@@ -119,6 +121,23 @@ int manager_load_reload_config(struct manager *m, struct config **ret);
 int manager_apply_config(struct manager *m, struct config *fresh);
 int manager_run_loop(struct manager *m);
 void manager_command_out(struct manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What the record says was interrupted (a failover, a switchover) is finished or put back: at start standalone,
+ * on taking the lead in a cluster. */
+void manager_resume_interrupted(struct manager *m);
+
+/* ---- a monitor cluster (mode_cluster.c); each is a no-op standalone -------------------------------------- */
+int manager_cluster_start(struct manager *m);
+/* After a check: this member's view goes to etcd. */
+void manager_cluster_publish(struct manager *m);
+/* false standalone; else the cluster's say for monitor_decide. */
+bool manager_cluster_fill(struct manager *m, struct monitor_cluster *ret);
+/* The journal barrier for the executors (zeroed standalone). */
+struct op_sync manager_cluster_sync(struct manager *m);
+/* Refuses (exit 75, finished) a pair-changing command where this member may not act. */
+bool manager_cluster_refuse_command(struct manager *m, const char *command);
+void manager_cluster_status(struct manager *m, struct status_cluster *s);
+const char *manager_cluster_words(struct manager *m, bool quorum);
 
 /* ---- --once and its drill (mode_once.c) ------------------------------------------------------------------ */
 /* A one-shot --once decides here (true: the daemon's own decision does not run); a --once request to the daemon

@@ -37,7 +37,7 @@ int member_new(sd_event *e, struct health *h, const struct config *c, const stru
 struct member *member_free(struct member *mb);
 /* SIGTERM: a leader revokes its lease (bounded, 1 s) so a successor takes over at once; done runs then. */
 void member_stop(struct member *mb, void (*done)(void *userdata), void *userdata);
-/* endpoints, TLS, auth, timeout and members may change on reload; the caller refused the rest. */
+/* members and intervals follow a reload; the etcd endpoints, TLS, auth and timeout are kept until a restart. */
 int member_reconfigure(struct member *mb, const struct config *c);
 
 /* Leader, lease, before the acting deadline, record adopted: every entry point that can act asks this first. */
@@ -50,6 +50,8 @@ const char *member_why_not(const struct member *mb);
  * write starts only from done(0). Never calls done from inside this function. */
 typedef void (*member_synced_fn)(void *userdata, int r);
 int member_sync(struct member *mb, member_synced_fn done, void *userdata);
+/* Forgets the waits of userdata (it is going away): their done is not called. */
+void member_sync_cancel(struct member *mb, void *userdata);
 
 /* This member's verdict after a check cycle: published as its view (and kept for its own quorum count). */
 struct member_view_input {
@@ -63,6 +65,8 @@ void member_publish_view(struct member *mb, const struct member_view_input *v);
 
 /* The quorum rule over the last poll's views and this member's own (§7). */
 void member_quorum(struct member *mb, struct cluster_quorum *ret);
+/* A fresh view from a member whose config digest differs (members, threshold, intervals, sites). */
+bool member_mismatch(struct member *mb);
 /* The words for the gates (quorum and cluster): valid until the loop runs again. */
 const char *member_gate_words(struct member *mb, bool quorum_hold);
 

@@ -51,6 +51,15 @@ struct op_def {
  * put back), EXIT_FAILURE (failed; the journal says what is left). Called once, from the loop. */
 typedef void (*op_done_fn)(struct op *op, int exit_code, void *userdata);
 
+/* A monitor cluster (all NULL standalone): a forward step starts only once the journal that says it runs is in etcd —
+ * sync(userdata, done, op) calls done(op, r) later; r < 0: this monitor may no longer act, nothing more starts and
+ * the op waits to be freed (the next leader resumes its journal). cancel: op is going away. */
+struct op_sync {
+        int (*sync)(void *userdata, void (*done)(void *op, int r), void *op);
+        void (*cancel)(void *userdata, void *op);
+        void *userdata;
+};
+
 struct op_params {
         sd_event *event;
         struct event_bus *bus;
@@ -65,6 +74,7 @@ struct op_params {
         bool resume_put_back;                   /* ... by putting back (the point of no return was not passed) */
         uint64_t step_timeout_usec;             /* a step that has not ended after this fails (a bug guard: every
                                                  * primitive has its own, shorter deadline) */
+        struct op_sync sync;
         op_done_fn done;
         void *userdata;
 };

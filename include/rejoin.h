@@ -14,6 +14,7 @@
 #include "config.h"
 #include "event.h"
 #include "health.h"
+#include "op.h"
 #include "state.h"
 
 struct rejoin;
@@ -29,6 +30,7 @@ struct rejoin_params {
         bool reclone;                   /* --reclone: re-clone when a rewind is impossible (or rejoin.reclone) */
         bool drill;                     /* --drill: the checklist only (changes nothing, no record), exit 0/3/1 */
         const char *ssh_control_path[CONFIG_SITES];     /* each site's warm ssh master (sshmux.h), or NULL */
+        struct op_sync sync;            /* a monitor cluster: the journal reaches etcd before each step */
         rejoin_done_fn done;
         void *userdata;
 };

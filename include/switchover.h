@@ -11,6 +11,7 @@
 #include "config.h"
 #include "event.h"
 #include "health.h"
+#include "op.h"
 #include "state.h"
 
 struct switchover;
@@ -27,6 +28,7 @@ struct switchover_params {
         bool drill;                     /* --drill: every check that changes nothing, then exit 0 / 3 (a check
                                          * says no) / 1 (a check could not run); no record is written */
         const char *ssh_control_path[CONFIG_SITES];     /* each site's warm ssh master (sshmux.h), or NULL */
+        struct op_sync sync;            /* a monitor cluster: the journal reaches etcd before each step */
         switchover_done_fn done;
         void *userdata;
 };

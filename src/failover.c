@@ -29,6 +29,10 @@ struct failover {
         struct db_query *query;
         struct verify *verify;
         struct health *health;
+        int (*sync)(void *sync_userdata, void (*done)(void *f, int r), void *f);
+        void (*sync_cancel)(void *sync_userdata, void *f);
+        void *sync_userdata;
+        bool deposed;                   /* a cluster took the right to act away: nothing more starts */
         sd_event_source *advance;       /* deferred continuation: never recurse from a child's callback */
         char *nginx_original;           /* what the site file held before nginx_write, for the restore */
         size_t nginx_original_len;
@@ -294,6 +298,8 @@ static void failover_finish(struct failover *f, bool ok) {
         if (!ok)
                 snprintf(f->state.failed_step, sizeof f->state.failed_step, "%s", f->state.steps[f->current].name);
         save_state(f);
+        if (f->sync)    /* the outcome goes to etcd too; nothing waits for it */
+                (void) f->sync(f->sync_userdata, NULL, f);
         if (ok)
                 event_emit(f->bus, &ev, "failover: succeeded in %.3fs: nginx serves %s, standby database promoted, "
                            "standby stack started", (double) ev.duration_usec / 1e6, f->plan->standby_server);
@@ -306,17 +312,10 @@ static void failover_finish(struct failover *f, bool ok) {
         f->done(f, ok, f->userdata);
 }
 
-static void step_start(struct failover *f) {
+static void step_run(struct failover *f) {
         const struct plan_step *ps = &f->plan->steps[f->current];
-        struct state_step *st = &f->state.steps[f->current];
-        _cleanup_free_ char *line = ps->argv ? spawn_argv_to_string(ps->argv) : NULL;
 
-        st->status = STATE_STEP_RUNNING;
-        st->started_usec = now_realtime_usec();
-        f->step_started_usec = now_monotonic_usec();
-        snprintf(st->detail, sizeof st->detail, "%s", line ? line : ps->purpose);
-        save_state(f);
-        emit_step(f, EVENT_STEP_STARTED, st->detail);
+        emit_step(f, EVENT_STEP_STARTED, f->state.steps[f->current].detail);
         switch (ps->action) {
         case PLAN_NGINX_WRITE:
                 step_nginx_write(f);
@@ -334,6 +333,39 @@ static void step_start(struct failover *f) {
                 step_verify(f);
                 break;
         }
+}
+
+/* In a cluster the step starts only once etcd holds "step k running" (and the result before it). */
+static void on_synced(void *userdata, int r) {
+        struct failover *f = userdata;
+
+        if (r < 0) {
+                f->deposed = true;
+                log_warning("failover: step %s not started: this monitor may no longer act (%s); the next leader "
+                            "resumes the journal", f->state.steps[f->current].name, strerror(-r));
+                return;
+        }
+        step_run(f);
+}
+
+static void step_start(struct failover *f) {
+        const struct plan_step *ps = &f->plan->steps[f->current];
+        struct state_step *st = &f->state.steps[f->current];
+        _cleanup_free_ char *line = ps->argv ? spawn_argv_to_string(ps->argv) : NULL;
+        int r;
+
+        st->status = STATE_STEP_RUNNING;
+        st->started_usec = now_realtime_usec();
+        f->step_started_usec = now_monotonic_usec();
+        snprintf(st->detail, sizeof st->detail, "%s", line ? line : ps->purpose);
+        save_state(f);
+        if (!f->sync) {
+                step_run(f);
+                return;
+        }
+        r = f->sync(f->sync_userdata, on_synced, f);
+        if (r < 0)
+                on_synced(f, r);
 }
 
 static int on_advance(sd_event_source *s, void *userdata) {
@@ -497,6 +529,9 @@ int failover_start(sd_event *e, const struct failover_params *params, failover_d
         f->event = sd_event_ref(e);
         f->bus = params->bus;
         f->health = params->health;
+        f->sync = params->sync;
+        f->sync_cancel = params->sync_cancel;
+        f->sync_userdata = params->sync_userdata;
         f->done = done;
         f->userdata = userdata;
         f->current_ok = true;
@@ -515,6 +550,8 @@ struct failover *failover_free(struct failover *f) {
         if (!f->finished && f->child)
                 log_warning("failover: interrupted during step %s; the state records it as unfinished",
                             f->state.steps[f->current].name);
+        if (f->sync_cancel)
+                f->sync_cancel(f->sync_userdata, f);
         spawn_free(f->child);
         db_query_free(f->query);
         verify_free(f->verify);

@@ -84,8 +84,10 @@ void gates_describe_hold(const struct gate_facts *f, enum monitor_decision d, ch
                 gates_describe_pause(f->pause, buf, size);
                 break;
         case MONITOR_HOLD_QUORUM:
+                snprintf(buf, size, "%s", f->quorum_words ? f->quorum_words : "quorum");
+                break;
         case MONITOR_HOLD_CLUSTER:
-                snprintf(buf, size, "%s", f->cluster_words ? f->cluster_words : monitor_decision_to_string(d));
+                snprintf(buf, size, "%s", f->cluster_words ? f->cluster_words : "cluster");
                 break;
         default:
                 snprintf(buf, size, "%s", monitor_decision_to_string(d));

@@ -1,5 +1,6 @@
 /* manager: the daemon's loop — it wires timers, signals, health results and the failover together. */
 #include "manager_core.h"
+#include "member.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -148,6 +149,7 @@ void manager_on_health_done(struct health_target *t, const struct health_result 
         ep->answer_started_mono_usec = ep->started_mono_usec;
         change = monitor_record(&ep->monitor, r->status == HEALTH_OK, ep->manager->config->health.failure_threshold);
         say_change(ep, change);
+        manager_cluster_publish(ep->manager);
         if (ep == &ep->manager->active && change == MONITOR_FAILING)
                 pull_tick_in(ep->manager);
         manager_on_decision(ep->manager);
@@ -394,7 +396,9 @@ bool manager_failover_interrupted(const struct manager *m) {
 int manager_start_failover(struct manager *m, const char *trigger, bool fence_required, const struct state *resume,
                           bool over_record) {
         char why[sizeof m->refused] = "";
+        struct op_sync sync = manager_cluster_sync(m);
         struct failover_params params = {
+                .sync = sync.sync, .sync_cancel = sync.cancel, .sync_userdata = sync.userdata,
                 .config = m->config, .bus = &m->bus, .health = m->health, .trigger = trigger,
                 .options = { .fence_required = fence_required,
                              .ssh_control_path = sshmux_control_path(m->sshmux) },
@@ -440,6 +444,8 @@ struct gate_facts manager_gate_facts(const struct manager *m) {
                 .confirm = m->confirm_state, .pause = m->pause.paused ? &m->pause : NULL,
                 .latch = m->state.op == STATE_OP_NONE && m->failed_over ? "unreadable"
                          : state_latch_to_string(m->state.latch),
+                .cluster_words = manager_cluster_words((struct manager *) m, false),
+                .quorum_words = manager_cluster_words((struct manager *) m, true),
         };
 }
 
@@ -512,6 +518,7 @@ static void observe_status(struct manager *m) {
                 gates_describe_hold(&facts, m->last_said, s.held_detail, sizeof s.held_detail);
         }
         snprintf(s.not_started, sizeof s.not_started, "%s", m->refused);
+        manager_cluster_status(m, &s.cluster);
         observe_update(m->observe, &s);
 }
 
@@ -534,7 +541,10 @@ struct monitor_verdict manager_evaluate(struct manager *m, bool manual) {
                 .primary_db = m->primary_db ? dbprobe_facts(m->primary_db) : NULL,
                 .fence_configured = c->fence.argv != NULL, .confirm = m->confirm_state,
         };
+        struct monitor_cluster cluster;
 
+        if (manager_cluster_fill(m, &cluster))
+                view.cluster = &cluster;
         return monitor_decide(&view);
 }
 
@@ -627,6 +637,8 @@ int manager_apply_config(struct manager *m, struct config *fresh) {
                 r = dbprobes_init(m);
         m->confirm = spawn_free(m->confirm);
         m->confirm_state = fresh->confirm.argv ? MONITOR_CONFIRM_UNKNOWN : MONITOR_CONFIRM_OFF;
+        if (m->member)
+                (void) member_reconfigure(m->member, fresh);
         if (r >= 0 && m->observe)       /* daemon mode */
                 r = sshmux_reload(&m->sshmux, m->event, fresh);
         for (unsigned i = 0; r >= 0 && m->observe && i < CONFIG_SITES; i++)
@@ -697,6 +709,12 @@ static void toggle_debug(struct manager *m) {
         }
 }
 
+static void on_member_stopped(void *userdata) {
+        struct manager *m = userdata;
+
+        sd_event_exit(m->event, EXIT_SUCCESS);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct manager *m = userdata;
         struct event ev = { .kind = EVENT_STOPPING, .exit_status = -1 };
@@ -729,6 +747,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         m->failover = failover_free(m->failover);
         m->switchover = switchover_free(m->switchover);
         m->rejoin = rejoin_free(m->rejoin);
+        if (m->member && !m->stopping) {        /* a leader hands over at once: its lease is revoked (≤ 1 s) */
+                m->stopping = true;
+                member_stop(m->member, on_member_stopped, m);
+                return 0;
+        }
         return sd_event_exit(m->event, m->once || m->exit_when_done ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
@@ -805,6 +828,7 @@ struct manager *manager_free(struct manager *m) {
         failover_free(m->failover);
         switchover_free(m->switchover);
         rejoin_free(m->rejoin);
+        member_free(m->member);         /* before health_free: its requests ride on the health multi */
         observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
         sshmux_free(m->sshmux);         /* kills the ssh master, removes its socket */
         for (unsigned i = 0; i < CONFIG_SITES; i++)
@@ -830,6 +854,29 @@ int manager_run_loop(struct manager *m) {
         if (r < 0)
                 return log_error_errno(r, "event loop failed: %s", strerror(-r)), EXIT_FAILURE;
         return r;
+}
+
+void manager_resume_interrupted(struct manager *m) {
+        if (manager_failover_interrupted(m) && m->pause.paused) {
+                log_warning("failover: the record says a failover was interrupted; the pair is paused: it resumes "
+                            "after blfailoverd --resume");
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;
+        } else if (manager_failover_interrupted(m)) {
+                /* The daemon died mid-failover: finish what the record says is left (failover.c decides if safe). */
+                struct state interrupted = m->state;
+                log_warning("failover: the record says a failover was interrupted; resuming it");
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;
+                if (manager_start_failover(m, "resumed", false, &interrupted, true) < 0)
+                        manager_say_already_done(m);
+        } else if (m->failed_over) {
+                manager_say_already_done(m);
+                m->last_said = MONITOR_HOLD_ALREADY_DONE;
+        }
+        if (switchover_interrupted(&m->state) && m->pause.paused)
+                log_warning("switchover: the record says a switchover was interrupted; the pair is paused: it is "
+                            "put back (or finished, past its promotion) after blfailoverd --resume");
+        else if (switchover_interrupted(&m->state))
+                manager_command_switchover(m, NULL);
 }
 
 int manager_run_daemon(struct manager *m) {
@@ -859,26 +906,11 @@ int manager_run_daemon(struct manager *m) {
                    h->failure_threshold);
         if (m->pause.paused)
                 manager_say_paused(m, "");
-        if (manager_failover_interrupted(m) && m->pause.paused) {
-                log_warning("failover: the record says a failover was interrupted; the pair is paused: it resumes "
-                            "after blfailoverd --resume");
-                m->last_said = MONITOR_HOLD_ALREADY_DONE;
-        } else if (manager_failover_interrupted(m)) {
-                /* The daemon died mid-failover: finish what the record says is left (failover.c decides if safe). */
-                struct state interrupted = m->state;
-                log_warning("failover: the record says a failover was interrupted; resuming it");
-                m->last_said = MONITOR_HOLD_ALREADY_DONE;
-                if (manager_start_failover(m, "resumed", false, &interrupted, true) < 0)
-                        manager_say_already_done(m);
-        } else if (m->failed_over) {
-                manager_say_already_done(m);
-                m->last_said = MONITOR_HOLD_ALREADY_DONE;
-        }
-        if (switchover_interrupted(&m->state) && m->pause.paused)
-                log_warning("switchover: the record says a switchover was interrupted; the pair is paused: it is "
-                            "put back (or finished, past its promotion) after blfailoverd --resume");
-        else if (switchover_interrupted(&m->state))
-                manager_command_switchover(m, NULL);
+        r = manager_cluster_start(m);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the cluster member: %s", strerror(-r)), EXIT_FAILURE;
+        if (!m->member)         /* in a cluster, the member that takes the lead resumes */
+                manager_resume_interrupted(m);
         manager_update_status(m);
         notify_ready(&m->notify);
         return manager_run_loop(m);
@@ -916,6 +948,8 @@ static void on_control_request(struct control_call *call, const struct control_r
         log_notice("control: %s%s requested by pid %d (uid %u)", control_command_to_string(req->command),
                    req->force ? " --force" : "", (int) req->pid, (unsigned) req->uid);
         log_set_tee(tee_to_caller, m);
+        if (manager_cluster_refuse_command(m, control_command_to_string(req->command)))
+                return;
         switch (req->command) {
         case CONTROL_ONCE:
                 manager_command_once(m, req->force);

@@ -68,6 +68,7 @@ void manager_command_switchover(struct manager *m, const char *to) {
         struct switchover_params p = {
                 .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
                 .to = to && *to ? to : NULL, .drill = m->lifecycle_drill, .done = on_switchover_done, .userdata = m,
+                .sync = manager_cluster_sync(m),
                 .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
         };
         int r;
@@ -118,6 +119,7 @@ void manager_command_rejoin(struct manager *m, bool reclone) {
         struct rejoin_params p = {
                 .event = m->event, .bus = &m->bus, .health = m->health, .config = m->config, .record = &m->state,
                 .reclone = reclone, .drill = m->lifecycle_drill, .done = on_rejoin_done, .userdata = m,
+                .sync = manager_cluster_sync(m),
                 .ssh_control_path = { sshmux_control_path(m->site_mux[0]), sshmux_control_path(m->site_mux[1]) },
         };
         int r;

@@ -25,6 +25,8 @@ struct op {
         const struct op_def *def;
         void *ctx;
         struct state record;
+        struct op_sync sync;
+        bool deposed;                   /* a cluster took the right to act away: nothing more starts */
         bool journaling;                /* the first step past the checklist started: the record is ours */
         enum phase phase;
         size_t current;                 /* index into the phase's table */
@@ -327,6 +329,8 @@ static void finish(struct op *op, int code) {
                                                                                                       : STATE_FAILED;
                 op->record.finished_usec = now_realtime_usec();
                 save(op);
+                if (op->sync.sync && !op->deposed)     /* the outcome goes to etcd too; nothing waits for it */
+                        (void) op->sync.sync(op->sync.userdata, NULL, op);
         }
         switch (code) {
         case EXIT_SUCCESS:
@@ -416,6 +420,29 @@ static int step_slot(struct op *op) {
         return -ENOENT;
 }
 
+static void step_run(struct op *op) {
+        int r = sd_event_add_time_relative(op->event, &op->step_timer, CLOCK_MONOTONIC, op->step_timeout_usec, 1000,
+                                           on_step_timeout, op);
+
+        if (r < 0) {
+                op_step_done(op, false, -1, "cannot arm the step's deadline: %s", strerror(-r));
+                return;
+        }
+        step_def(op)->run(op, op->ctx);
+}
+
+static void on_synced(void *userdata, int r) {
+        struct op *op = userdata;
+
+        if (r < 0) {
+                op->deposed = true;
+                log_warning("%s: step %s not started: this monitor may no longer act (%s); the next leader resumes "
+                            "the journal", op->def->what, step_def(op)->name, strerror(-r));
+                return;
+        }
+        step_run(op);
+}
+
 static void step_start(struct op *op) {
         const struct op_step *sd = step_def(op);
         struct state_step *st;
@@ -445,13 +472,13 @@ static void step_start(struct op *op) {
                              STATE_FILE_NAME, strerror(-r));
                 return;
         }
-        r = sd_event_add_time_relative(op->event, &op->step_timer, CLOCK_MONOTONIC, op->step_timeout_usec, 1000,
-                                       on_step_timeout, op);
-        if (r < 0) {
-                op_step_done(op, false, -1, "cannot arm the step's deadline: %s", strerror(-r));
+        if (op->sync.sync && op->phase == PHASE_FORWARD && op->journaling) {
+                r = op->sync.sync(op->sync.userdata, on_synced, op);
+                if (r < 0)
+                        on_synced(op, r);
                 return;
         }
-        sd->run(op, op->ctx);
+        step_run(op);
 }
 
 static void start_put_back(struct op *op) {
@@ -575,6 +602,7 @@ int op_start(const struct op_params *p, struct op **ret) {
         op->health = p->health;
         op->def = p->def;
         op->ctx = p->ctx;
+        op->sync = p->sync;
         op->done = p->done;
         op->userdata = p->userdata;
         op->record = *p->record;
@@ -623,6 +651,8 @@ struct op *op_free(struct op *op) {
                 return NULL;
         if (!op->finished && op->journaling && op->begun)
                 log_warning("%s: interrupted during step %s; the record says so", op->def->what, step_def(op)->name);
+        if (op->sync.cancel)
+                op->sync.cancel(op->sync.userdata, op);
         release_primitive(op);
         sd_event_source_disable_unref(op->advance);
         sd_event_unref(op->event);

@@ -929,7 +929,7 @@ int rejoin_start(const struct rejoin_params *p, struct rejoin **ret, char *why, 
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
                 .record = p->record, .trigger = "manual", .from = p->config->sites[o].name,
                 .to = p->config->sites[s].name, .def = p->drill ? &rejoin_drill_def : &rejoin_def, .ctx = rj,
-                .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done, .userdata = rj,
+                .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done, .userdata = rj, .sync = p->sync,
         };
         r = op_start(&params, &rj->op);
         if (r < 0) {

@@ -200,23 +200,29 @@ static char *env_entry(const char *name, const char *value) {
         return e;
 }
 
-/* PATH, LANG=C.UTF-8, HOME — built before fork(), since the child may not allocate. */
+/* PATH, LANG=C.UTF-8, HOME, and in a monitor cluster BLFAILOVERD_MEMBER (who ran a step: member.c sets it in the
+ * daemon's own environment) — built before fork(), since the child may not allocate. */
 static char **env_minimal(void) {
-        const char *path = getenv("PATH"), *home = getenv("HOME");
-        char **v = calloc(4, sizeof(char *));
+        const char *path = getenv("PATH"), *home = getenv("HOME"), *member = getenv("BLFAILOVERD_MEMBER");
+        char **v = calloc(5, sizeof(char *));
+        size_t k = 2;
 
         if (!v)
                 return NULL;
         v[0] = env_entry("PATH", path && *path ? path : DEFAULT_PATH);
         v[1] = strdup("LANG=C.UTF-8");
-        v[2] = home ? env_entry("HOME", home) : NULL;
-        if (!v[0] || !v[1] || (home && !v[2])) {
-                for (size_t i = 0; i < 3; i++)
-                        free(v[i]);
-                free(v);
-                return NULL;
-        }
+        if (home && !(v[k++] = env_entry("HOME", home)))
+                goto fail;
+        if (member && *member && !(v[k++] = env_entry("BLFAILOVERD_MEMBER", member)))
+                goto fail;
+        if (!v[0] || !v[1])
+                goto fail;
         return v;
+fail:
+        for (size_t i = 0; i < 4; i++)
+                free(v[i]);
+        free(v);
+        return NULL;
 }
 
 char **spawn_env_minimal_with(char *const extra[]) {
@@ -225,12 +231,12 @@ char **spawn_env_minimal_with(char *const extra[]) {
 
         if (!base)
                 return NULL;
-        v = reallocarray(base, 3 + n + 1, sizeof(char *));
+        v = reallocarray(base, 4 + n + 1, sizeof(char *));
         if (!v) {
                 strv_free(base);
                 return NULL;
         }
-        /* env_minimal leaves HOME out (NULL) when there is none: append after what is there. */
+        /* env_minimal leaves HOME (and the member) out when there is none: append after what is there. */
         k = strv_length(v);
         for (size_t i = 0; i < n; i++, k++) {
                 v[k + 1] = NULL;

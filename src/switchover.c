@@ -799,7 +799,7 @@ static int switchover_resume(const struct switchover_params *p, struct switchove
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
                 .record = journal, .trigger = "resumed", .from = journal->from, .to = journal->to,
                 .def = &switchover_def, .ctx = sw, .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done,
-                .userdata = sw, .resume = true, .resume_put_back = backwards,
+                .userdata = sw, .resume = true, .resume_put_back = backwards, .sync = p->sync,
         };
         return op_start(&params, &sw->op);
 }
@@ -862,7 +862,7 @@ int switchover_start(const struct switchover_params *p, struct switchover **ret,
                 .event = p->event, .bus = p->bus, .health = p->health, .state_dir = p->config->state_dir,
                 .record = p->record, .trigger = "manual", .from = p->config->sites[o].name,
                 .to = p->config->sites[n].name, .def = p->drill ? &switchover_drill_def : &switchover_def, .ctx = sw,
-                .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done, .userdata = sw,
+                .step_timeout_usec = STEP_GUARD_USEC, .done = on_op_done, .userdata = sw, .sync = p->sync,
         };
         r = op_start(&params, &sw->op);
         if (r < 0) {

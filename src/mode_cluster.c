@@ -1,0 +1,144 @@
+/* mode_cluster: the manager's side of a monitor cluster (member.h): who may act, the record as etcd holds it, the
+ * views this member publishes, the gates' words, and the journal barrier handed to the executors. Standalone
+ * (no `cluster:`) none of this runs and m->member is NULL. */
+#include "manager_core.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "exitcode.h"
+#include "member.h"
+
+static const char *health_word(const struct monitor_endpoint *e) {
+        return e->health == MONITOR_UP ? "up" : e->health == MONITOR_DOWN ? "down" : "unknown";
+}
+
+static void stop_running(struct manager *m) {
+        const char *what = m->failover ? "failover" : m->switchover ? "switchover" : m->rejoin ? "rejoin" : NULL;
+
+        if (!what)
+                return;
+        log_warning("cluster: this member may no longer act: the %s in progress stops here (its running step is "
+                    "killed); the next leader resumes it from the journal", what);
+        m->failover = failover_free(m->failover);
+        m->switchover = switchover_free(m->switchover);
+        m->rejoin = rejoin_free(m->rejoin);
+        if (m->call)
+                manager_command_finish(m, EXIT_FAILURE);
+}
+
+static void reread_record(struct manager *m) {
+        manager_load_pause(m);
+        /* the sites form follows the record's roles (a failover or switchover another member ran) */
+        if (m->config->sites_form && !m->failover && !m->switchover && !m->rejoin)
+                manager_rearm_after_op(m);
+        else
+                manager_load_state(m);
+        m->last_said = MONITOR_WAIT;    /* the holds are news again */
+}
+
+static void on_acting_changed(struct member *mb, bool acting, void *userdata) {
+        struct manager *m = userdata;
+
+        if (!acting) {
+                stop_running(m);
+                manager_load_state(m);
+                manager_update_status(m);
+                return;
+        }
+        reread_record(m);
+        /* The takeover: what the last leader left unfinished is finished here, by today's resume rules. */
+        manager_resume_interrupted(m);
+        manager_on_decision(m);
+        manager_update_status(m);
+}
+
+static void on_record_changed(struct member *mb, void *userdata) {
+        struct manager *m = userdata;
+
+        log_info("cluster: the record changed in etcd (written by the leader); the local copy follows");
+        reread_record(m);
+        manager_update_status(m);
+}
+
+static void on_views_changed(struct member *mb, void *userdata) {
+        struct manager *m = userdata;
+
+        if (!m->failover && !m->switchover && !m->rejoin && !m->once)
+                manager_on_decision(m);
+        manager_update_status(m);
+}
+
+int manager_cluster_start(struct manager *m) {
+        static const struct member_callbacks cb = {
+                .acting_changed = on_acting_changed, .record_changed = on_record_changed,
+                .views_changed = on_views_changed,
+        };
+
+        if (!m->config->cluster.enabled)
+                return 0;
+        return member_new(m->event, m->health, m->config, &cb, m, &m->member);
+}
+
+void manager_cluster_publish(struct manager *m) {
+        const struct config *c = m->config;
+        struct member_view_input v;
+
+        if (!m->member)
+                return;
+        v = (struct member_view_input) {
+                .epoch = (int64_t) m->state.epoch, .active_site = c->sites[c->serving].name,
+                .standby_site = c->sites[1 - c->serving].name, .active_health = health_word(&m->active.monitor),
+                .standby_health = health_word(&m->standby.monitor),
+                .active_failures = m->active.monitor.consecutive_failures,
+                .standby_failures = m->standby.monitor.consecutive_failures,
+                .active_result = m->active.checks ? health_status_to_string(m->active.last.status) : "none",
+                .standby_result = m->standby.checks ? health_status_to_string(m->standby.last.status) : "none",
+        };
+        member_publish_view(m->member, &v);
+}
+
+bool manager_cluster_fill(struct manager *m, struct monitor_cluster *ret) {
+        struct cluster_quorum q;
+
+        if (!m->member)
+                return false;
+        member_quorum(m->member, &q);
+        *ret = (struct monitor_cluster) { .acting = member_may_act(m->member), .mismatch = member_mismatch(m->member),
+                                          .agreeing = q.agreeing, .needed = q.needed };
+        return true;
+}
+
+static int sync_journal(void *userdata, void (*done)(void *f, int r), void *f) {
+        return member_sync(userdata, done, f);
+}
+
+static void sync_cancel(void *userdata, void *f) {
+        member_sync_cancel(userdata, f);
+}
+
+struct op_sync manager_cluster_sync(struct manager *m) {
+        if (!m->member)
+                return (struct op_sync) {};
+        return (struct op_sync) { .sync = sync_journal, .cancel = sync_cancel, .userdata = m->member };
+}
+
+/* A command that changes the pair runs only where the cluster lets it act; until forwarding to the leader is
+ * there, the others say where to run it. Returns true when it refused (the call is finished). */
+bool manager_cluster_refuse_command(struct manager *m, const char *command) {
+        if (!m->member || member_may_act(m->member))
+                return false;
+        log_error("%s refused: %s; run it on the leader%s%s", command, member_why_not(m->member),
+                  member_leader(m->member)[0] ? " " : "", member_leader(m->member));
+        manager_command_finish(m, EXIT_BUSY);
+        return true;
+}
+
+void manager_cluster_status(struct manager *m, struct status_cluster *s) {
+        if (m->member)
+                member_fill_status(m->member, s);
+}
+
+const char *manager_cluster_words(struct manager *m, bool quorum) {
+        return m->member ? member_gate_words(m->member, quorum) : NULL;
+}
