@@ -13,9 +13,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sample_text.h"
 #include "util.h"
-
-#define SAMPLE_PATH "conf/blfailoverd.yml"      /* the tests run from the repository root */
 
 /* 6 lines */
 #define ENDPOINTS \
@@ -364,28 +363,7 @@ static void config__sample_file__parses_without_error(void **state) {
 
 /* The sample with every commented-out example ("# key: ..." lines; prose never starts with "key:") turned on. */
 static char *sample_uncommented(void) {
-        FILE *in = fopen(SAMPLE_PATH, "re");
-        char *text = NULL, line[512];
-        size_t len = 0;
-        FILE *out = open_memstream(&text, &len);
-
-        assert_non_null(in);
-        assert_non_null(out);
-        while (fgets(line, sizeof line, in)) {
-                size_t indent = strspn(line, " ");
-                bool example = false;
-
-                if (line[indent] == '#' && line[indent + 1] == ' ') {
-                        const char *key = line + indent + 1 + strspn(line + indent + 1, " ");
-                        size_t n = strspn(key, "abcdefghijklmnopqrstuvwxyz_");
-
-                        example = n > 0 && key[n] == ':';
-                }
-                fprintf(out, "%.*s%s", (int) indent, line, line + indent + (example ? 2 : 0));     /* drop "# " */
-        }
-        fclose(in);
-        fclose(out);
-        return text;
+        return sample_text(true, NULL);
 }
 
 static void config__sample_examples_uncommented__parse(void **state) {
