@@ -153,6 +153,19 @@ struct config_rejoin {
         uint64_t stream_timeout_usec;   /* default 120s */
 };
 
+/* One problem found in a config: rendered as "FILE:LINE:COL: message". */
+struct config_error {
+        unsigned line;
+        unsigned col;
+        char *message;
+};
+
+struct config_errors {
+        char *file;
+        struct config_error *items;
+        size_t n;
+};
+
 /* A scalar's dotted key path ("failover.nginx.upstream", "failover.standby_stack.command[2]") and its mark. */
 struct config_key_mark {
         char *key;
@@ -211,19 +224,10 @@ struct config {
 
         struct config_key_mark *marks;  /* every key seen in the file, in file order */
         size_t n_marks;
-};
 
-/* One problem found in a config: rendered as "FILE:LINE:COL: message". */
-struct config_error {
-        unsigned line;
-        unsigned col;
-        char *message;
-};
-
-struct config_errors {
-        char *file;
-        struct config_error *items;
-        size_t n;
+        /* Problems worth saying that do not refuse the file (cluster: an even members count, a password file
+         * others can read, a password over http://): -t and a start print them, a reload logs them. */
+        struct config_errors warnings;
 };
 
 /* Parse a file. On success returns 0 and *ret_config (caller frees with config_free).
@@ -272,6 +276,14 @@ int config_parse_size(const char *s, uint64_t *ret_bytes);
 
 /* "trigger_file", "pg_promote": the word the config file uses; NULL for a value out of range. */
 const char *config_promote_method_to_string(enum config_promote_method m);
+
+/* cluster: what a reload cannot change in place: name, prefix, lease_ttl, or cluster: added or removed (the
+ * member's identity, its keys in etcd and its lease; the same rule as state_dir). Returns 1 with the change in
+ * words in why ("cluster.lease_ttl changed from 10s to 20s"), else 0 (why untouched). */
+int config_cluster_restart_needed(const struct config *old, const struct config *fresh, char *why, size_t size);
+
+/* c->warnings as "FILE:LINE:COL: warning: message" lines (FILE: c->path). */
+void config_warnings_print(const struct config *c, FILE *out);
 
 /* Errors list helpers. config_errors_add takes a printf format. */
 void config_errors_init(struct config_errors *errs, const char *file);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -27,6 +28,12 @@
 #define LISTEN_HOST_MAX 253                     /* the longest DNS name */
 #define ENUM_LIST_MAX 128                       /* "trigger_file, pg_promote" fits */
 #define TEMPLATE_ERR_MAX 256
+#define MEMBER_NAME_MAX 63                      /* a DNS label: the short host name is the default */
+#define ETCD_PREFIX_MAX 200
+#define ETCD_PASSWORD_MAX 256
+#define LEASE_TTL_MIN_USEC (2 * USEC_PER_SEC)
+#define LEASE_TTL_MAX_USEC (300 * USEC_PER_SEC)
+#define ETCD_TIMEOUT_DEFAULT_USEC (2 * USEC_PER_SEC)
 
 /* ------------------------------------------------------------------ the table of keys */
 
@@ -53,6 +60,9 @@ enum key_check {
         CHECK_WEBHOOK_URL, /* CHECK_URL, and not Alertmanager's own API (which refuses webhook bodies) */
         CHECK_BASE_URL, /* CHECK_URL, no query or fragment, not already ending in /api/v2/alerts */
         CHECK_SITE_NAME, /* [a-z0-9_-]{1,31}: goes into logs, the record and SQL literals unescaped */
+        CHECK_MEMBER,   /* [A-Za-z0-9][A-Za-z0-9._-]{0,62}: a cluster member's name, part of etcd keys */
+        CHECK_ETCD_URL, /* http(s)://HOST:PORT[/]: no userinfo, path, query or fragment */
+        CHECK_ETCD_PREFIX, /* /..., no trailing '/', printable ASCII without spaces, <= 200 bytes */
 };
 
 struct ctx;
@@ -298,6 +308,24 @@ static const struct key_def rejoin_keys[] = {
         SIZE("max_lag_bytes", rejoin.max_lag_bytes, "16MB", 1),
         DURATION("stream_timeout", rejoin.stream_timeout_usec, "120s"),
 };
+/* cluster: the files are read at load (password_file into cluster.password); cluster_check does the rest. */
+static const struct key_def etcd_keys[] = {
+        ARGV("endpoints", cluster.endpoints, cluster.n_endpoints, REQUIRED, 1, CHECK_ETCD_URL, NULL),
+        STRING("ca_file", cluster.ca_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        STRING("cert_file", cluster.cert_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        STRING("key_file", cluster.key_file, OPTIONAL, CHECK_ABSPATH, NULL),
+        STRING("user", cluster.user, OPTIONAL, CHECK_NONE, NULL),
+        STRING("password_file", cluster.password_file, OPTIONAL, CHECK_ABSPATH, NULL),
+};
+static const struct key_def cluster_keys[] = {
+        STRING("name", cluster.name, OPTIONAL, CHECK_MEMBER, NULL),       /* NULL: the host name, in cluster_check */
+        ARGV("members", cluster.members, cluster.n_members, REQUIRED, 1, CHECK_MEMBER, NULL),
+        STRING("prefix", cluster.prefix, OPTIONAL, CHECK_ETCD_PREFIX, NULL),    /* NULL: from the site names */
+        { .name = "lease_ttl", .type = KEY_DURATION, .offset = OFF(cluster.lease_ttl_usec), .def = "10s",
+          .min = LEASE_TTL_MIN_USEC, .max = LEASE_TTL_MAX_USEC },
+        DURATION("timeout", cluster.timeout_usec, NULL),                /* NULL: min(2s, lease_ttl/4) */
+        SECTION("etcd", etcd_keys),
+};
 static const struct key_def top_keys[] = {
         STRING("state_dir", state_dir, OPTIONAL, CHECK_ABSPATH, "/var/lib/blfailoverd"),
         SECTION("health", health_keys),
@@ -312,6 +340,7 @@ static const struct key_def top_keys[] = {
         STRING_IF("serves_first", serves_first_name, CHECK_SITE_NAME, needed_in_sites_form),
         OPTIONAL_SECTION("switchover", switchover_keys),
         OPTIONAL_SECTION("rejoin", rejoin_keys),
+        PRESENT_SECTION("cluster", cluster_keys, cluster.enabled),
 };
 
 const char *config_promote_method_to_string(enum config_promote_method m) {
@@ -566,6 +595,71 @@ static const char *check_keyvalue(const char *s) {
         return NULL;
 }
 
+static bool is_alnum(char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* Also used on the host name, the default. */
+static const char *check_member(const char *s) {
+        size_t n = strlen(s);
+
+        if (n > MEMBER_NAME_MAX || !is_alnum(s[0]) ||
+            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+                return "must be 1 to 63 of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or a digit";
+        return NULL;
+}
+
+/* Where the port starts in an authority ("host:2379", "[::1]:2379"), or NULL. */
+static const char *authority_port(const char *host, size_t n) {
+        const char *colon = NULL;
+
+        if (host[0] == '[') {
+                const char *close = memchr(host, ']', n);
+
+                return close && (size_t) (close - host) + 1 < n && close[1] == ':' ? close + 2 : NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (host[i] == ':')
+                        colon = host + i;
+        return colon && colon > host ? colon + 1 : NULL;
+}
+
+/* etcd's gateway: the scheme, a host and a port; we add /v3/... ourselves. The value may carry a password in
+ * its userinfo: the messages never quote it. */
+static const char *check_etcd_url(const char *s) {
+        const char *why = check_url(s), *host, *port, *end;
+        size_t n, plen;
+
+        if (why)
+                return why;
+        host = s + (strncasecmp(s, "http://", 7) == 0 ? 7 : 8);
+        n = strcspn(host, "/?#");
+        end = host + n;
+        if (memchr(host, '@', n))
+                return "must not contain user:password@: use cluster.etcd.user and cluster.etcd.password_file";
+        port = authority_port(host, n);
+        plen = port ? (size_t) (end - port) : 0;
+        if (!port || plen == 0 || plen > 5 || strspn(port, "0123456789") < plen || port[0] == '0' ||
+            strtoul(port, NULL, 10) > 65535)
+                return "must have a host and a port from 1 to 65535, like https://10.0.0.1:2379";
+        if (*end && strcmp(end, "/") != 0)
+                return "must have no path, query or fragment, like https://10.0.0.1:2379 (the /v3/ paths are added)";
+        return NULL;
+}
+
+static const char *check_etcd_prefix(const char *s) {
+        size_t n = strlen(s);
+
+        if (s[0] != '/')
+                return "must start with /";
+        if (s[n - 1] == '/')
+                return "must not end with / (the keys are PREFIX/leader, PREFIX/record, ...)";
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) s[i] <= ' ' || (unsigned char) s[i] >= 0x7f)
+                        return "must be printable ASCII without spaces";
+        return n > ETCD_PREFIX_MAX ? "must be at most 200 bytes" : NULL;
+}
+
 static const char *check_value(enum key_check check, const char *s) {
         switch (check) {
         case CHECK_NONE:
@@ -594,6 +688,12 @@ static const char *check_value(enum key_check check, const char *s) {
                 if (strlen(s) > CONFIG_SITE_NAME_MAX || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(s))
                         return "must be 1 to 31 of a-z, 0-9, '_' and '-' (it goes into logs, the record and SQL)";
                 return NULL;
+        case CHECK_MEMBER:
+                return check_member(s);
+        case CHECK_ETCD_URL:
+                return check_etcd_url(s);
+        case CHECK_ETCD_PREFIX:
+                return check_etcd_prefix(s);
         }
         return NULL;
 }
@@ -796,6 +896,23 @@ static void site_free(struct config_site *s) {
                 strv_free(site_command(s, &site_commands[k])->argv);
 }
 
+/* The password is zeroed before it is freed: no copy of a secret outlives the config. */
+static void cluster_done(struct config_cluster *k) {
+        free(k->name);
+        strv_free(k->members);
+        free(k->prefix);
+        strv_free(k->endpoints);
+        free(k->ca_file);
+        free(k->cert_file);
+        free(k->key_file);
+        free(k->user);
+        free(k->password_file);
+        if (k->password)
+                explicit_bzero(k->password, strlen(k->password));
+        free(k->password);
+        *k = (struct config_cluster) {};
+}
+
 void config_free(struct config *c) {
         if (!c)
                 return;
@@ -833,6 +950,8 @@ void config_free(struct config *c) {
         for (unsigned i = 0; i < CONFIG_SITES; i++)
                 site_free(&c->sites[i]);
         free(c->serves_first_name);
+        cluster_done(&c->cluster);
+        config_errors_done(&c->warnings);
         for (size_t i = 0; i < c->n_marks; i++)
                 free(c->marks[i].key);
         free(c->marks);
@@ -1105,9 +1224,14 @@ static void range_error(struct ctx *x, const struct key_def *d, const yaml_node_
                         uint64_t n) {
         char max[32];
 
+        char min[32];
+
         if (d->type == KEY_UINT)
                 value_error(x, v, path, "%s must be between %llu and %llu", path, (unsigned long long) d->min,
                             (unsigned long long) d->max);
+        else if (d->type == KEY_DURATION && d->min > 1)
+                value_error(x, v, path, "%s must be between %s and %s", path, format_duration(d->min, min, sizeof min),
+                            format_duration(d->max, max, sizeof max));
         else if (n < d->min)
                 value_error(x, v, path, "%s must be greater than 0", path);
         else if (d->type == KEY_SIZE)
@@ -1240,6 +1364,11 @@ static void not_a_list(struct ctx *x, const struct key_def *d, const yaml_node_t
         else if (d->check == CHECK_URL)
                 value_error(x, v, path, "%s must be a list like [http://host/health, ...], not %s", path,
                             node_kind(v));
+        else if (d->check == CHECK_ETCD_URL)
+                value_error(x, v, path, "%s must be a list like [https://10.0.0.1:2379, https://10.0.0.2:2379], "
+                            "not %s", path, node_kind(v));
+        else if (d->check == CHECK_MEMBER)
+                value_error(x, v, path, "%s must be a list like [mon-a, mon-b, mon-c], not %s", path, node_kind(v));
         else
                 value_error(x, v, path, "%s must be a list like [nginx, -s, reload], not %s "
                             "(commands never go through a shell)", path, node_kind(v));
@@ -1629,6 +1758,7 @@ static void cross_check_promote(struct ctx *x) {
 }
 
 static void sites_check(struct ctx *x);
+static void cluster_check(struct ctx *x);
 
 static void cross_check(struct ctx *x) {
         const struct config *c = x->c;
@@ -1644,6 +1774,7 @@ static void cross_check(struct ctx *x) {
                         "failover.nginx.standby_server must differ from failover.nginx.active_server");
         cross_check_promote(x);
         sites_check(x);
+        cluster_check(x);
 }
 
 /* ------------------------------------------------------------------ the sites form */
@@ -1813,6 +1944,313 @@ static void sites_check(struct ctx *x) {
         for (unsigned i = 0; i < CONFIG_SITES; i++)
                 for (size_t k = 0; k < ELEMENTSOF(site_commands); k++)
                         sites_check_command(x, i, &site_commands[k]);
+}
+
+/* ------------------------------------------------------------------ cluster: */
+
+__attribute__((format(printf, 3, 4)))
+static void ctx_warn(struct ctx *x, struct config_mark m, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (errors_addv(&x->c->warnings, m.line, m.col, fmt, ap) < 0)
+                x->oom = true;
+        va_end(ap);
+}
+
+static bool cluster_has_member(const struct config_cluster *k, const char *name) {
+        for (size_t i = 0; i < k->n_members; i++)
+                if (strcmp(k->members[i], name) == 0)
+                        return true;
+        return false;
+}
+
+/* The short host name: what `hostname -s` prints, and what each member is most likely listed as. */
+static void cluster_default_name(struct ctx *x) {
+        char host[HOST_NAME_MAX + 1] = "";
+
+        if (gethostname(host, sizeof host) < 0 || !*host) {
+                ctx_add(x, config_mark_of(x->c, "cluster"), "cluster.name is not set and the host name cannot be "
+                        "read: set cluster.name");
+                return;
+        }
+        host[sizeof host - 1] = '\0';
+        host[strcspn(host, ".")] = '\0';
+        if (check_member(host)) {
+                ctx_add(x, config_mark_of(x->c, "cluster"), "cluster.name is not set and the host name is not a "
+                        "valid member name (%s): set cluster.name", check_member(host));
+                return;
+        }
+        if (store_string(x->c, OFF(cluster.name), host) < 0)
+                x->oom = true;
+}
+
+static void cluster_check_name(struct ctx *x) {
+        struct config_cluster *k = &x->c->cluster;
+        bool given = config_mark_of(x->c, "cluster.name").line > 0;
+
+        if (!given)
+                cluster_default_name(x);
+        if (!k->name || !k->members || cluster_has_member(k, k->name))
+                return;
+        if (given)
+                ctx_add(x, config_mark_of(x->c, "cluster.name"), "cluster.name %s is not in cluster.members: add it "
+                        "there, or set cluster.name to this monitor's name", k->name);
+        else
+                ctx_add(x, config_mark_of(x->c, "cluster.members"), "cluster.name defaults to the host name %s, "
+                        "which is not in cluster.members: set cluster.name, or add %s to cluster.members", k->name,
+                        k->name);
+}
+
+/* The quorum is ⌊n/2⌋+1 of these: a duplicate would count one monitor twice. */
+static void cluster_check_members(struct ctx *x) {
+        const struct config_cluster *k = &x->c->cluster;
+        char item[KEY_PATH_MAX];
+
+        if (!k->members)
+                return;
+        if (k->n_members > CONFIG_CLUSTER_MEMBERS_MAX) {
+                ctx_add(x, config_mark_of(x->c, "cluster.members"), "cluster.members has %zu names; at most %d",
+                        k->n_members, CONFIG_CLUSTER_MEMBERS_MAX);
+                return;
+        }
+        for (size_t i = 1; i < k->n_members; i++)
+                for (size_t j = 0; j < i; j++) {
+                        if (strcmp(k->members[i], k->members[j]) != 0)
+                                continue;
+                        snprintf(item, sizeof item, "cluster.members[%zu]", i);
+                        ctx_add(x, config_mark_of(x->c, item), "%s repeats %s (cluster.members[%zu]): each monitor "
+                                "is listed once", item, k->members[i], j);
+                        break;
+                }
+        if (k->n_members == 2)
+                ctx_warn(x, config_mark_of(x->c, "cluster.members"), "2 members: both must agree; the loss of one "
+                         "monitor stops automatic failover");
+        else if (k->n_members % 2 == 0)
+                ctx_warn(x, config_mark_of(x->c, "cluster.members"), "%zu members: %zu must agree; the loss of %zu "
+                         "monitors stops automatic failover, as with %zu members (use an odd number)", k->n_members,
+                         k->n_members / 2 + 1, k->n_members / 2, k->n_members - 1);
+}
+
+/* Whole seconds: etcd grants leases in seconds. timeout ≤ lease_ttl/4 keeps a hung endpoint and a retry within
+ * the keep-alive margin (docs/design/cluster.md §5). */
+static void cluster_check_timing(struct ctx *x) {
+        struct config_cluster *k = &x->c->cluster;
+        uint64_t quarter = k->lease_ttl_usec / 4;
+        char t[32], l[32], q[32];
+
+        if (is_bad(x, "cluster.lease_ttl"))
+                return;
+        if (k->lease_ttl_usec % USEC_PER_SEC != 0) {
+                ctx_add(x, config_mark_of(x->c, "cluster.lease_ttl"), "cluster.lease_ttl must be whole seconds "
+                        "(etcd grants leases in seconds): write 10s, not %s",
+                        format_duration(k->lease_ttl_usec, l, sizeof l));
+                return;
+        }
+        if (k->timeout_usec == 0 && !is_bad(x, "cluster.timeout"))     /* not given: the file can't say 0 */
+                k->timeout_usec = quarter < ETCD_TIMEOUT_DEFAULT_USEC ? quarter : ETCD_TIMEOUT_DEFAULT_USEC;
+        else if (k->timeout_usec > quarter)
+                ctx_add(x, config_mark_of(x->c, "cluster.timeout"), "cluster.timeout (%s) must be at most a quarter "
+                        "of cluster.lease_ttl (%s): %s", format_duration(k->timeout_usec, t, sizeof t),
+                        format_duration(k->lease_ttl_usec, l, sizeof l), format_duration(quarter, q, sizeof q));
+}
+
+/* The pair's name, the same from either site's point of view: the two site names sorted, joined by "+". */
+static void cluster_default_prefix(struct ctx *x) {
+        struct config *c = x->c;
+        const char *a = c->sites_form ? c->sites[0].name : c->active.name;
+        const char *b = c->sites_form ? c->sites[1].name : c->standby.name;
+        _cleanup_free_ char *prefix = NULL;
+
+        if (!a || !b)
+                return;         /* reported as missing */
+        if (strcmp(a, b) > 0) {
+                const char *t = a;
+                a = b;
+                b = t;
+        }
+        if (asprintf(&prefix, "/blfailoverd/%s+%s", a, b) < 0) {
+                x->oom = true;
+                return;
+        }
+        if (check_etcd_prefix(prefix)) {
+                ctx_add(x, config_mark_of(c, "cluster"), "cluster.prefix is not set, and the default made of the "
+                        "site names %s: set cluster.prefix", check_etcd_prefix(prefix));
+                return;
+        }
+        c->cluster.prefix = prefix;
+        prefix = NULL;
+}
+
+static bool is_http(const char *url) {
+        return strncasecmp(url, "http://", 7) == 0;
+}
+
+static void cluster_check_endpoints(struct ctx *x) {
+        const struct config_cluster *k = &x->c->cluster;
+        const char *tls = k->ca_file ? "ca_file" : k->cert_file ? "cert_file" : k->key_file ? "key_file" : NULL;
+        char item[KEY_PATH_MAX];
+        bool warned = false;
+
+        if (!k->endpoints)
+                return;
+        if (k->n_endpoints > CONFIG_ETCD_ENDPOINTS_MAX) {
+                ctx_add(x, config_mark_of(x->c, "cluster.etcd.endpoints"), "cluster.etcd.endpoints has %zu URLs; "
+                        "at most %d", k->n_endpoints, CONFIG_ETCD_ENDPOINTS_MAX);
+                return;
+        }
+        for (size_t i = 0; i < k->n_endpoints; i++) {
+                if (!is_http(k->endpoints[i]))
+                        continue;
+                snprintf(item, sizeof item, "cluster.etcd.endpoints[%zu]", i);
+                if (tls)
+                        ctx_add(x, config_mark_of(x->c, item), "%s is http://, but cluster.etcd.%s is set: TLS "
+                                "files need https:// endpoints", item, tls);
+                else if (k->user && !warned) {
+                        ctx_warn(x, config_mark_of(x->c, item), "%s is http:// and cluster.etcd.user is set: the "
+                                 "password travels in clear; use https://", item);
+                        warned = true;
+                }
+        }
+}
+
+/* Two keys that go together: the one given is reported, naming the other. */
+static void cluster_check_pair(struct ctx *x, const char *a, const char *va, const char *b, const char *vb) {
+        char key[KEY_PATH_MAX];
+
+        if (!va == !vb || is_bad(x, a) || is_bad(x, b))
+                return;
+        snprintf(key, sizeof key, "%s", va ? a : b);
+        ctx_add(x, config_mark_of(x->c, key), "%s needs %s (both or neither)", key, va ? b : a);
+}
+
+static void cluster_check_readable(struct ctx *x, const char *key, const char *path) {
+        int fd;
+
+        if (!path)
+                return;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                ctx_add(x, config_mark_of(x->c, key), "%s: cannot read %s: %s", key, path, strerror(errno));
+        else
+                close(fd);
+}
+
+/* The first line of the password file, without its newline: NULL and *ret_why (a phrase), or the copy. */
+static char *password_line(const char *buf, size_t n, const char **ret_why) {
+        const char *nl = memchr(buf, '\n', n);
+        size_t len = nl ? (size_t) (nl - buf) : n;
+        char *copy;
+
+        *ret_why = len == 0 ? "is empty (the password is its first line)"
+                   : len > ETCD_PASSWORD_MAX ? "has a first line longer than 256 bytes (the password)"
+                   : memchr(buf, '\0', len) ? "contains a NUL byte" : NULL;
+        if (*ret_why)
+                return NULL;
+        copy = strndup(buf, len);
+        if (!copy)
+                *ret_why = "";  /* ENOMEM */
+        return copy;
+}
+
+/* Reads the password at load: a reload sees a changed one, and -t says when it can't be read. */
+static void cluster_read_password(struct ctx *x) {
+        const char *path = x->c->cluster.password_file, *why = NULL;
+        struct config_mark m = config_mark_of(x->c, "cluster.etcd.password_file");
+        char buf[ETCD_PASSWORD_MAX + 2];        /* a line of the maximum and its newline, or one byte more */
+        size_t n = 0;
+        struct stat st;
+        int fd;
+
+        if (!path || is_bad(x, "cluster.etcd.password_file"))
+                return;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                ctx_add(x, m, "cluster.etcd.password_file: cannot read %s: %s", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        if (!S_ISREG(st.st_mode))
+                why = "is not a regular file";
+        while (!why && n < sizeof buf) {
+                ssize_t r = read(fd, buf + n, sizeof buf - n);
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        why = r < 0 ? strerror(errno) : NULL;
+                        break;
+                }
+                n += (size_t) r;
+        }
+        close(fd);
+        if (!why)
+                x->c->cluster.password = password_line(buf, n, &why);
+        explicit_bzero(buf, sizeof buf);
+        if (why && !*why)
+                x->oom = true;
+        else if (why)
+                ctx_add(x, m, "cluster.etcd.password_file %s %s", path, why);
+        else if (st.st_mode & (S_IRGRP | S_IROTH))
+                ctx_warn(x, m, "cluster.etcd.password_file %s is readable by group or others (mode %04o): chmod 600 "
+                         "%s", path, (unsigned) (st.st_mode & 07777), path);
+}
+
+static void cluster_check_auth(struct ctx *x) {
+        const struct config_cluster *k = &x->c->cluster;
+
+        cluster_check_pair(x, "cluster.etcd.cert_file", k->cert_file, "cluster.etcd.key_file", k->key_file);
+        cluster_check_pair(x, "cluster.etcd.user", k->user, "cluster.etcd.password_file", k->password_file);
+        cluster_check_readable(x, "cluster.etcd.ca_file", k->ca_file);
+        cluster_check_readable(x, "cluster.etcd.cert_file", k->cert_file);
+        cluster_check_readable(x, "cluster.etcd.key_file", k->key_file);
+        if (k->user)
+                cluster_read_password(x);
+}
+
+/* cluster: goes with either form of the pair. */
+static void cluster_check(struct ctx *x) {
+        if (!x->c->cluster.enabled || is_bad(x, "cluster"))
+                return;
+        cluster_check_name(x);
+        cluster_check_members(x);
+        cluster_check_timing(x);
+        if (!x->c->cluster.prefix && config_mark_of(x->c, "cluster.prefix").line == 0)
+                cluster_default_prefix(x);
+        cluster_check_endpoints(x);
+        cluster_check_auth(x);
+}
+
+int config_cluster_restart_needed(const struct config *old, const struct config *fresh, char *why, size_t size) {
+        const struct config_cluster *a = &old->cluster, *b = &fresh->cluster;
+        char x[32], y[32];
+
+        if (a->enabled != b->enabled)
+                snprintf(why, size, "cluster: was %s", b->enabled ? "added" : "removed");
+        else if (!a->enabled)
+                return 0;
+        else if (!same_string(a->name, b->name))
+                snprintf(why, size, "cluster.name changed from %s to %s", a->name, b->name);
+        else if (!same_string(a->prefix, b->prefix))
+                snprintf(why, size, "cluster.prefix changed from %s to %s", a->prefix, b->prefix);
+        else if (a->lease_ttl_usec != b->lease_ttl_usec) {
+                snprintf(why, size, "cluster.lease_ttl changed from %s to %s",
+                         format_duration(a->lease_ttl_usec, x, sizeof x), format_duration(b->lease_ttl_usec, y, sizeof y));
+        } else
+                return 0;
+        return 1;
+}
+
+void config_warnings_print(const struct config *c, FILE *out) {
+        for (size_t i = 0; c && i < c->warnings.n; i++) {
+                const struct config_error *w = &c->warnings.items[i];
+
+                if (w->line > 0)
+                        fprintf(out, "%s:%u:%u: warning: %s\n", c->path, w->line, w->col, w->message);
+                else
+                        fprintf(out, "%s: warning: %s\n", c->path, w->message);
+        }
 }
 
 /* The default argv of a database command, {ssh} first when the site has an ssh host. */

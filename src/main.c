@@ -215,6 +215,7 @@ static int load_config(const char *path, bool deep, struct config **ret) {
                 config_free(c);
                 return r;
         }
+        config_warnings_print(c, stderr);
         *ret = c;
         return 0;
 }
@@ -235,6 +236,20 @@ static void print_lifecycle(const struct config *c, const char *path) {
                 printf("; --rejoin %s: %s", c->sites[i].name, why ? why : "ok");
         }
         printf("\n");
+}
+
+/* -t's word on the cluster: who this member is, among whom, and the quorum. It never contacts etcd. */
+static void print_cluster(const struct config *c) {
+        const struct config_cluster *k = &c->cluster;
+
+        if (!k->enabled)
+                return;
+        printf("cluster: member %s of %zu (", k->name, k->n_members);
+        for (size_t i = 0; i < k->n_members; i++)
+                printf("%s%s", i > 0 ? ", " : "", k->members[i]);
+        printf("), etcd %zu endpoint%s, prefix %s, lease_ttl %llus; quorum %zu\n", k->n_endpoints,
+               k->n_endpoints == 1 ? "" : "s", k->prefix, (unsigned long long) (k->lease_ttl_usec / USEC_PER_SEC),
+               k->n_members / 2 + 1);
 }
 
 /* The live view when no daemon ever wrote one: the configured endpoints, nothing checked yet. */
@@ -586,6 +601,7 @@ int main(int argc, char **argv) {
         case MODE_CHECK:
                 printf("configuration OK: %s\n", o.config_path);
                 print_lifecycle(c, o.config_path);
+                print_cluster(c);
                 r = EXIT_SUCCESS;
                 break;
         case MODE_STATUS:

@@ -601,17 +601,27 @@ static int load_checked_config(const char *path, struct config **ret) {
                 config_free(c);
                 return r;
         }
+        for (size_t i = 0; i < c->warnings.n; i++)
+                log_warning("%s:%u:%u: %s", path, c->warnings.items[i].line, c->warnings.items[i].col,
+                            c->warnings.items[i].message);
         *ret = c;
         return 0;
 }
 
-/* The lock and the control socket live in state_dir: moving it means another pair, which takes a restart. */
+/* The lock and the control socket live in state_dir: moving it means another pair, which takes a restart. So
+ * does the cluster member's identity (name, prefix, lease_ttl: its keys and lease in etcd). */
 int manager_load_reload_config(struct manager *m, struct config **ret) {
         struct config *fresh = NULL;
+        char why[256];
         int r = load_checked_config(m->config_path, &fresh);
 
         if (r < 0)
                 return r;
+        if (config_cluster_restart_needed(m->config, fresh, why, sizeof why)) {
+                log_error("config reload rejected: %s: %s; restart the daemon to apply it", m->config_path, why);
+                config_free(fresh);
+                return -EINVAL;
+        }
         if (strcmp(fresh->state_dir, m->config->state_dir) != 0) {
                 log_error("config reload rejected: %s: state_dir changed from %s to %s; the daemon holds the lock "
                           "and control socket there: restart it to move", m->config_path, m->config->state_dir,

@@ -6,14 +6,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <unistd.h>
 
 #define SAMPLE_PATH "conf/blfailoverd.yml"      /* the tests run from the repository root */
+#define SAMPLE_ETCD_FILES "/etc/blfailoverd/etcd"
+
+/* A line of the sample. The cluster example's files (/etc/blfailoverd/etcd*) are read at load: they are pointed
+ * at stand-ins in tests/unit/data/cluster/, by absolute path from the repository root. */
+static inline void sample_put(FILE *out, const char *line) {
+        const char *hit = strstr(line, SAMPLE_ETCD_FILES);
+        char cwd[PATH_MAX];
+
+        if (!hit) {
+                fputs(line, out);
+                return;
+        }
+        if (!getcwd(cwd, sizeof cwd))
+                abort();
+        fprintf(out, "%.*s%s/tests/unit/data/cluster/etcd%s", (int) (hit - line), line, cwd,
+                hit + strlen(SAMPLE_ETCD_FILES));
+}
 
 /* The sample's lines; with `examples`, every "# key: ..." example turned on; with `sites_marker`, the lines
  * starting with that marker (the sites example) turned on too. */
 static inline char *sample_text(bool examples, const char *sites_marker) {
         FILE *in = fopen(SAMPLE_PATH, "re");
-        char *text = NULL, line[512];
+        char *text = NULL, line[512], out_line[512];
         size_t len = 0;
         FILE *out = open_memstream(&text, &len);
 
@@ -24,7 +43,7 @@ static inline char *sample_text(bool examples, const char *sites_marker) {
                 bool example = false;
 
                 if (sites_marker && strncmp(line, sites_marker, strlen(sites_marker)) == 0) {
-                        fputs(line + strlen(sites_marker), out);
+                        sample_put(out, line + strlen(sites_marker));
                         continue;
                 }
                 if (examples && line[indent] == '#' && line[indent + 1] == ' ') {
@@ -33,7 +52,8 @@ static inline char *sample_text(bool examples, const char *sites_marker) {
 
                         example = n > 0 && key[n] == ':';
                 }
-                fprintf(out, "%.*s%s", (int) indent, line, line + indent + (example ? 2 : 0));
+                snprintf(out_line, sizeof out_line, "%.*s%s", (int) indent, line, line + indent + (example ? 2 : 0));
+                sample_put(out, out_line);
         }
         fclose(in);
         fclose(out);

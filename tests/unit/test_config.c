@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "sample_text.h"
 #include "util.h"
-
-#define SAMPLE_PATH "conf/blfailoverd.yml"      /* the tests run from the repository root */
 
 /* 6 lines */
 #define ENDPOINTS \
@@ -364,28 +364,7 @@ static void config__sample_file__parses_without_error(void **state) {
 
 /* The sample with every commented-out example ("# key: ..." lines; prose never starts with "key:") turned on. */
 static char *sample_uncommented(void) {
-        FILE *in = fopen(SAMPLE_PATH, "re");
-        char *text = NULL, line[512];
-        size_t len = 0;
-        FILE *out = open_memstream(&text, &len);
-
-        assert_non_null(in);
-        assert_non_null(out);
-        while (fgets(line, sizeof line, in)) {
-                size_t indent = strspn(line, " ");
-                bool example = false;
-
-                if (line[indent] == '#' && line[indent + 1] == ' ') {
-                        const char *key = line + indent + 1 + strspn(line + indent + 1, " ");
-                        size_t n = strspn(key, "abcdefghijklmnopqrstuvwxyz_");
-
-                        example = n > 0 && key[n] == ':';
-                }
-                fprintf(out, "%.*s%s", (int) indent, line, line + indent + (example ? 2 : 0));     /* drop "# " */
-        }
-        fclose(in);
-        fclose(out);
-        return text;
+        return sample_text(true, NULL);
 }
 
 static void config__sample_examples_uncommented__parse(void **state) {
@@ -1843,6 +1822,366 @@ static void config__conninfo_password__never_in_messages(void **state) {
                           3, 3, "database.primary must differ from database.standby");
 }
 
+/* ------------------------------------------------------------------ cluster: */
+
+/* cluster: with name and members: 3 lines; tests add lease_ttl/timeout/etcd lines below it */
+#define CLUSTER_HEAD \
+        "cluster:\n" \
+        "  name: mon-a\n" \
+        "  members: [mon-a, mon-b, mon-c]\n"
+#define CLUSTER_ETCD_HTTP "  etcd: {endpoints: [http://127.0.0.1:2379]}\n"
+
+/* A file holding `text`, its path in buf (PATH_MAX); removed by the caller. */
+static void write_temp(char *buf, size_t size, const char *text, mode_t mode) {
+        int fd;
+
+        snprintf(buf, size, "/tmp/test_config_cluster.XXXXXX");
+        fd = mkstemp(buf);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        assert_int_equal(fchmod(fd, mode), 0);
+        close(fd);
+}
+
+static void config__cluster_absent__disabled(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, MINIMAL), 0);
+        assert_false(f->config->cluster.enabled);
+        assert_null(f->config->cluster.name);
+        assert_null(f->config->cluster.prefix);
+        assert_int_equal(f->config->warnings.n, 0);
+}
+
+static void config__cluster_defaults__host_name_sorted_sites_timeout_rule(void **state) {
+        struct fixture *f = *state;
+        char host[256] = "", yaml[1024];
+        const struct config_cluster *k;
+
+        assert_int_equal(gethostname(host, sizeof host), 0);
+        host[strcspn(host, ".")] = '\0';
+        /* the active's name sorts after the standby's: the prefix is the same whichever site serves */
+        snprintf(yaml, sizeof yaml, "cluster:\n  members: [%s, mon-b, mon-c]\n" CLUSTER_ETCD_HTTP
+                 "active: {name: zeta, url: http://z:8080/health}\nstandby: {name: alpha, url: http://a:8080/health}\n"
+                 FAILOVER, host);
+        assert_int_equal(load(f, yaml), 0);
+        k = &f->config->cluster;
+        assert_true(k->enabled);
+        assert_string_equal(k->name, host);
+        assert_string_equal(k->prefix, "/blfailoverd/alpha+zeta");
+        assert_int_equal(k->lease_ttl_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(k->timeout_usec, 2 * USEC_PER_SEC);           /* min(2s, 10s/4) */
+        assert_int_equal(k->n_members, 3);
+        assert_int_equal(k->n_endpoints, 1);
+        assert_string_equal(k->endpoints[0], "http://127.0.0.1:2379");
+        assert_null(k->user);
+        assert_null(k->password);
+        assert_int_equal(f->config->warnings.n, 0);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, CLUSTER_HEAD "  lease_ttl: 6s\n" CLUSTER_ETCD_HTTP MINIMAL), 0);
+        assert_int_equal(f->config->cluster.timeout_usec, 1500 * USEC_PER_MSEC);  /* min(2s, 6s/4) */
+        assert_string_equal(f->config->cluster.prefix, "/blfailoverd/active_api+standby_api");
+}
+
+static void config__cluster_in_sites_form__prefix_from_site_names(void **state) {
+        struct fixture *f = *state;
+        char *text = sample_text(true, "#| ");
+
+        drop_runbook_keys(text);
+        drop_block(text, 2, "prefix");
+        assert_int_equal(load(f, text), 0);
+        free(text);
+        assert_true(f->config->sites_form);
+        assert_true(f->config->cluster.enabled);
+        assert_string_equal(f->config->cluster.prefix, "/blfailoverd/a+b");
+        assert_string_equal(f->config->cluster.name, "mon-a");
+        assert_int_equal(f->config->cluster.n_endpoints, 3);
+        assert_string_equal(f->config->cluster.user, "blfailoverd");
+        assert_string_equal(f->config->cluster.password, "not-a-real-password");
+}
+
+static void config__cluster_name_not_in_members__error(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, "cluster:\n  name: mon-x\n  members: [mon-a, mon-b, mon-c]\n" CLUSTER_ETCD_HTTP MINIMAL,
+                          2, 3, "cluster.name mon-x is not in cluster.members: add it there, or set cluster.name to "
+                          "this monitor's name");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "cluster:\n  name: -mon\n  members: [mon-a]\n" CLUSTER_ETCD_HTTP MINIMAL, 2, 9,
+                          "cluster.name must be 1 to 63 of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or "
+                          "a digit");
+}
+
+static void config__cluster_duplicate_member__error_at_the_second(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, "cluster:\n  name: mon-a\n  members: [mon-a, mon-b, mon-a]\n" CLUSTER_ETCD_HTTP MINIMAL,
+                          3, 27, "cluster.members[2] repeats mon-a (cluster.members[0]): each monitor is listed once");
+        config_errors_done(&f->errs);
+        assert_only_error(f, "cluster:\n  name: mon-a\n  members: mon-a\n" CLUSTER_ETCD_HTTP MINIMAL, 3, 12,
+                          "cluster.members must be a list like [mon-a, mon-b, mon-c], not a single value");
+}
+
+static void config__cluster_too_many_members__error(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, "cluster:\n  name: a\n  members: [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p]\n"
+                          CLUSTER_ETCD_HTTP MINIMAL, 3, 3, "cluster.members has 16 names; at most 15");
+}
+
+static void config__cluster_endpoint_with_userinfo__error_without_it(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, CLUSTER_HEAD "  etcd: {endpoints: [http://root:s3cret@e1:2379]}\n" MINIMAL, 4, 22,
+                          "cluster.etcd.endpoints[0] must not contain user:password@: use cluster.etcd.user and "
+                          "cluster.etcd.password_file");
+        assert_null(strstr(f->errs.items[0].message, "s3cret"));
+}
+
+static void config__cluster_endpoint_shapes__checked(void **state) {
+        static const struct { const char *url, *why; } cases[] = {
+                { "http://e1:2379/v3", "must have no path, query or fragment, like https://10.0.0.1:2379 (the /v3/ "
+                                       "paths are added)" },
+                { "http://e1:2379?x=1", "must have no path, query or fragment, like https://10.0.0.1:2379 (the /v3/ "
+                                        "paths are added)" },
+                { "http://e1", "must have a host and a port from 1 to 65535, like https://10.0.0.1:2379" },
+                { "http://e1:65536", "must have a host and a port from 1 to 65535, like https://10.0.0.1:2379" },
+                { "http://:2379", "must have a host and a port from 1 to 65535, like https://10.0.0.1:2379" },
+                { "unix:///run/etcd", "must start with http:// or https://" },
+        };
+        struct fixture *f = *state;
+        char yaml[1024], want[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd: {endpoints: [\"%s\"]}\n" MINIMAL, cases[i].url);
+                snprintf(want, sizeof want, "cluster.etcd.endpoints[0] %s", cases[i].why);
+                assert_only_error(f, yaml, 4, 22, want);
+                config_errors_done(&f->errs);
+        }
+        assert_int_equal(load(f, CLUSTER_HEAD "  etcd: {endpoints: [\"https://[::1]:2379/\", http://E1:1]}\n" MINIMAL), 0);
+}
+
+static void config__cluster_cert_without_key__error(void **state) {
+        struct fixture *f = *state;
+        char pem[64], yaml[1024];
+
+        write_temp(pem, sizeof pem, "pem\n", 0600);
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379]\n    cert_file: %s\n"
+                 MINIMAL, pem);
+        assert_only_error(f, yaml, 6, 5, "cluster.etcd.cert_file needs cluster.etcd.key_file (both or neither)");
+        config_errors_done(&f->errs);
+        /* TLS files need https endpoints */
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379, http://e2:2379]\n"
+                 "    ca_file: %s\n" MINIMAL, pem);
+        assert_only_error(f, yaml, 5, 34, "cluster.etcd.endpoints[1] is http://, but cluster.etcd.ca_file is set: "
+                          "TLS files need https:// endpoints");
+        config_errors_done(&f->errs);
+        assert_only_error(f, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379]\n    ca_file: /nonexistent/ca.pem\n"
+                          MINIMAL, 6, 5, "cluster.etcd.ca_file: cannot read /nonexistent/ca.pem: No such file or "
+                          "directory");
+        unlink(pem);
+}
+
+static void config__cluster_timeout_over_a_quarter_of_ttl__error(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, CLUSTER_HEAD "  lease_ttl: 10s\n  timeout: 3s\n" CLUSTER_ETCD_HTTP MINIMAL, 5, 3,
+                          "cluster.timeout (3s) must be at most a quarter of cluster.lease_ttl (10s): 2500ms");
+        config_errors_done(&f->errs);
+        assert_int_equal(load(f, CLUSTER_HEAD "  lease_ttl: 10s\n  timeout: 2500ms\n" CLUSTER_ETCD_HTTP MINIMAL), 0);
+}
+
+static void config__cluster_lease_ttl_range__errors(void **state) {
+        static const char *const bad[] = { "1s", "301s", "1h" };
+        struct fixture *f = *state;
+        char yaml[1024];
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  lease_ttl: %s\n" CLUSTER_ETCD_HTTP MINIMAL, bad[i]);
+                assert_only_error(f, yaml, 4, 14, "cluster.lease_ttl must be between 2s and 5m");
+                config_errors_done(&f->errs);
+        }
+        assert_only_error(f, CLUSTER_HEAD "  lease_ttl: 2500ms\n" CLUSTER_ETCD_HTTP MINIMAL, 4, 3,
+                          "cluster.lease_ttl must be whole seconds (etcd grants leases in seconds): write 10s, not "
+                          "2500ms");
+        config_errors_done(&f->errs);
+        assert_int_equal(load(f, CLUSTER_HEAD "  lease_ttl: 2s\n" CLUSTER_ETCD_HTTP MINIMAL), 0);
+        assert_int_equal(f->config->cluster.timeout_usec, 500 * USEC_PER_MSEC);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, CLUSTER_HEAD "  lease_ttl: 5m\n" CLUSTER_ETCD_HTTP MINIMAL), 0);
+}
+
+static void config__cluster_prefix__checked(void **state) {
+        static const struct { const char *prefix, *why; } cases[] = {
+                { "/blfailoverd/a+b/", "must not end with / (the keys are PREFIX/leader, PREFIX/record, ...)" },
+                { "blfailoverd/a+b", "must start with /" },
+                { "\"/blf ailoverd\"", "must be printable ASCII without spaces" },
+        };
+        struct fixture *f = *state;
+        char yaml[1024], want[256], longp[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  prefix: %s\n" CLUSTER_ETCD_HTTP MINIMAL, cases[i].prefix);
+                snprintf(want, sizeof want, "cluster.prefix %s", cases[i].why);
+                assert_only_error(f, yaml, 4, 11, want);
+                config_errors_done(&f->errs);
+        }
+        memset(longp, 'p', 201);
+        longp[0] = '/';
+        longp[201] = '\0';
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  prefix: %s\n" CLUSTER_ETCD_HTTP MINIMAL, longp);
+        assert_only_error(f, yaml, 4, 11, "cluster.prefix must be at most 200 bytes");
+        config_errors_done(&f->errs);
+        longp[200] = '\0';
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  prefix: %s\n" CLUSTER_ETCD_HTTP MINIMAL, longp);
+        assert_int_equal(load(f, yaml), 0);
+        assert_string_equal(f->config->cluster.prefix, longp);
+}
+
+static void config__cluster_password_file__read_or_error(void **state) {
+        struct fixture *f = *state;
+        char path[64], yaml[1024], want[512], big[300];
+
+        write_temp(path, sizeof path, "pa ss\nsecond line\n", 0600);
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379]\n    user: blf\n"
+                 "    password_file: %s\n" MINIMAL, path);
+        assert_int_equal(load(f, yaml), 0);
+        assert_string_equal(f->config->cluster.password, "pa ss");
+        assert_int_equal(f->config->warnings.n, 0);
+        config_free(f->config);
+        f->config = NULL;
+        unlink(path);
+        /* unreadable (gone) */
+        snprintf(want, sizeof want, "cluster.etcd.password_file: cannot read %s: No such file or directory", path);
+        assert_only_error(f, yaml, 7, 5, want);
+        config_errors_done(&f->errs);
+        /* empty first line */
+        write_temp(path, sizeof path, "\nsecond\n", 0600);
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379]\n    user: blf\n"
+                 "    password_file: %s\n" MINIMAL, path);
+        snprintf(want, sizeof want, "cluster.etcd.password_file %s is empty (the password is its first line)", path);
+        assert_only_error(f, yaml, 7, 5, want);
+        config_errors_done(&f->errs);
+        unlink(path);
+        /* 257 bytes */
+        memset(big, 'x', 257);
+        big[257] = '\0';
+        write_temp(path, sizeof path, big, 0600);
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379]\n    user: blf\n"
+                 "    password_file: %s\n" MINIMAL, path);
+        snprintf(want, sizeof want, "cluster.etcd.password_file %s has a first line longer than 256 bytes (the "
+                 "password)", path);
+        assert_only_error(f, yaml, 7, 5, want);
+        config_errors_done(&f->errs);
+        unlink(path);
+        /* 256 bytes, no newline: taken */
+        big[256] = '\0';
+        write_temp(path, sizeof path, big, 0644);
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379]\n    user: blf\n"
+                 "    password_file: %s\n" MINIMAL, path);
+        assert_int_equal(load(f, yaml), 0);
+        assert_string_equal(f->config->cluster.password, big);
+        assert_int_equal(f->config->warnings.n, 1);    /* mode 0644 */
+        snprintf(want, sizeof want, "cluster.etcd.password_file %s is readable by group or others (mode 0644): "
+                 "chmod 600 %s", path, path);
+        assert_string_equal(f->config->warnings.items[0].message, want);
+        unlink(path);
+}
+
+static void config__cluster_user_without_password_file__error(void **state) {
+        struct fixture *f = *state;
+
+        assert_only_error(f, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379]\n    user: blf\n" MINIMAL, 6, 5,
+                          "cluster.etcd.user needs cluster.etcd.password_file (both or neither)");
+}
+
+static void config__cluster_user_over_http__warning(void **state) {
+        struct fixture *f = *state;
+        char path[64], yaml[1024];
+
+        write_temp(path, sizeof path, "pw\n", 0600);
+        snprintf(yaml, sizeof yaml, CLUSTER_HEAD "  etcd:\n    endpoints: [https://e1:2379, http://e2:2379]\n"
+                 "    user: blf\n    password_file: %s\n" MINIMAL, path);
+        assert_int_equal(load(f, yaml), 0);
+        unlink(path);
+        assert_int_equal(f->config->warnings.n, 1);
+        assert_string_equal(f->config->warnings.items[0].message, "cluster.etcd.endpoints[1] is http:// and "
+                            "cluster.etcd.user is set: the password travels in clear; use https://");
+        assert_int_equal(f->config->warnings.items[0].line, 5);
+        assert_int_equal(f->config->warnings.items[0].col, 34);
+}
+
+static void config__cluster_even_members__warning(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, "cluster:\n  name: mon-a\n  members: [mon-a, mon-b]\n" CLUSTER_ETCD_HTTP MINIMAL), 0);
+        assert_int_equal(f->config->warnings.n, 1);
+        assert_string_equal(f->config->warnings.items[0].message, "2 members: both must agree; the loss of one "
+                            "monitor stops automatic failover");
+        assert_int_equal(f->config->warnings.items[0].line, 3);
+        assert_int_equal(f->config->warnings.items[0].col, 3);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, "cluster:\n  name: mon-a\n  members: [mon-a]\n" CLUSTER_ETCD_HTTP MINIMAL), 0);
+        assert_int_equal(f->config->warnings.n, 0);
+        config_free(f->config);
+        f->config = NULL;
+        assert_int_equal(load(f, CLUSTER_HEAD CLUSTER_ETCD_HTTP MINIMAL), 0);
+        assert_int_equal(f->config->warnings.n, 0);
+}
+
+static void config__cluster_missing_keys__reported_at_the_section(void **state) {
+        struct fixture *f = *state;
+
+        assert_int_equal(load(f, "cluster:\n  name: mon-a\n" MINIMAL), -EINVAL);
+        assert_error_count(f, 2);
+        assert_error(f, 0, 2, 3, "missing required key cluster.members");
+        assert_error(f, 1, 2, 3, "missing required key cluster.etcd.endpoints");
+}
+
+static struct config *load_ok(const char *yaml) {
+        struct config *c = NULL;
+
+        assert_int_equal(config_load_buffer("test.yml", yaml, strlen(yaml), &c, NULL), 0);
+        return c;
+}
+
+static void config_cluster_restart_needed__identity_changes_only(void **state) {
+        static const struct { const char *yaml, *why; } cases[] = {
+                { "cluster:\n  name: mon-b\n  members: [mon-a, mon-b, mon-c]\n" CLUSTER_ETCD_HTTP,
+                  "cluster.name changed from mon-a to mon-b" },
+                { CLUSTER_HEAD "  prefix: /other\n" CLUSTER_ETCD_HTTP,
+                  "cluster.prefix changed from /blfailoverd/active_api+standby_api to /other" },
+                { CLUSTER_HEAD "  lease_ttl: 20s\n" CLUSTER_ETCD_HTTP, "cluster.lease_ttl changed from 10s to 20s" },
+                { "", "cluster: was removed" },
+                /* what a reload may change */
+                { CLUSTER_HEAD "  timeout: 1s\n  etcd: {endpoints: [http://127.0.0.1:2379, http://127.0.0.2:2379]}\n",
+                  NULL },
+                { "cluster:\n  name: mon-a\n  members: [mon-a, mon-b, mon-c, mon-d, mon-e]\n" CLUSTER_ETCD_HTTP, NULL },
+        };
+        struct config *old = load_ok(CLUSTER_HEAD CLUSTER_ETCD_HTTP MINIMAL), *plain = load_ok(MINIMAL);
+        char why[256], yaml[1024];
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct config *fresh;
+
+                snprintf(yaml, sizeof yaml, "%s" MINIMAL, cases[i].yaml);
+                fresh = load_ok(yaml);
+                strcpy(why, "untouched");
+                assert_int_equal(config_cluster_restart_needed(old, fresh, why, sizeof why), cases[i].why != NULL);
+                assert_string_equal(why, cases[i].why ? cases[i].why : "untouched");
+                config_free(fresh);
+        }
+        assert_int_equal(config_cluster_restart_needed(plain, old, why, sizeof why), 1);
+        assert_string_equal(why, "cluster: was added");
+        assert_int_equal(config_cluster_restart_needed(plain, plain, why, sizeof why), 0);
+        config_free(old);
+        config_free(plain);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -1951,6 +2290,24 @@ int main(void) {
                 T(config__verify_urls__each_checked_at_its_position),
                 T(config__metrics_listen__host_and_port),
                 T(config__conninfo_password__never_in_messages),
+                T(config__cluster_absent__disabled),
+                T(config__cluster_defaults__host_name_sorted_sites_timeout_rule),
+                T(config__cluster_in_sites_form__prefix_from_site_names),
+                T(config__cluster_name_not_in_members__error),
+                T(config__cluster_duplicate_member__error_at_the_second),
+                T(config__cluster_too_many_members__error),
+                T(config__cluster_endpoint_with_userinfo__error_without_it),
+                T(config__cluster_endpoint_shapes__checked),
+                T(config__cluster_cert_without_key__error),
+                T(config__cluster_timeout_over_a_quarter_of_ttl__error),
+                T(config__cluster_lease_ttl_range__errors),
+                T(config__cluster_prefix__checked),
+                T(config__cluster_password_file__read_or_error),
+                T(config__cluster_user_without_password_file__error),
+                T(config__cluster_user_over_http__warning),
+                T(config__cluster_even_members__warning),
+                T(config__cluster_missing_keys__reported_at_the_section),
+                T(config_cluster_restart_needed__identity_changes_only),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
