@@ -234,8 +234,9 @@ class Monitors:
     (slow-step). webhook=PORT: alerts to a receiver there. Use as a context manager; close() stops every member
     (SIGCONT first), proxy and etcd member by PID, whatever happened."""
 
-    def __init__(self, ctx, slow=None, webhook=None):
+    def __init__(self, ctx, slow=None, webhook=None, echo=None):
         self.ctx = ctx
+        self.echo = echo                # (member) -> a line printer: the members' logs streamed (demo-cluster)
         self.slow = slow
         self.webhook = webhook
         self.etcd = Etcd(ctx.dir)
@@ -299,7 +300,8 @@ class Monitors:
         r = ctx.cli(*T.ARGS_CHECK, config=self.paths[MEMBERS[0]], timeout=15)
         ctx.expect_rc(r, T.EXIT_OK, "-t of a member's config with a cluster: section (is member.c merged?)")
         for name in MEMBERS:
-            d = T.Daemon(ctx.bin, self.paths[name], os.path.join(ctx.dir, f"{name}.log"), prefix=ctx._prefix())
+            d = T.Daemon(ctx.bin, self.paths[name], os.path.join(ctx.dir, f"{name}.log"), prefix=ctx._prefix(),
+                         echo=self.echo(name) if self.echo else None)
             ctx.daemons.append(d)       # the runner's teardown and failure report see them too
             self.daemons[name] = d
             d.start()
@@ -502,6 +504,7 @@ def test_cluster_leader_killed_mid_failover_successor_finishes(ctx):
         d.wait_log(LOG.SUCCEEDED, ctx.t(30), fail_on=(LOG.FAILED_AT,))
         text = d.text()
         ctx.expect(LOG.RESUMED in text, f"{new} did not say it resumed the interrupted failover")
+        ctx.expect_eq(d.count_log(LOG.STARTED), 0, f"new failovers started by {new} (it resumes the journal)")
         for step in ("nginx_write", "nginx_test", "promote"):
             ctx.expect(f"failover: step {step} started" not in text, f"{new} ran {step} again")
         ctx.expect(not [e for e in c.steps.sequence(new) if e[2] in ("promote", "nginx_write", "nginx_test")],
