@@ -177,6 +177,12 @@ demo: deps
 	$(MAKE) all
 	$(PYTHON) tests/integration/demo.py --bin $(BUILD)/blfailoverd
 
+# Three monitors on a 3-member etcd (issue 13): the leading monitor killed, then the active; narrated.
+.PHONY: demo-cluster
+demo-cluster: deps
+	$(MAKE) all
+	$(PYTHON) tests/integration/demo_cluster.py --bin $(BUILD)/blfailoverd
+
 # ---------------------------------------------------------------- bench
 # The failover timeline and the running cost on the integration topology, next to the operators' bash loop and
 # repmgrd, and the planned switchover next to Patroni's (patroni + etcd-server, started by the bench on 127.0.0.1;

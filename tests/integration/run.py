@@ -40,7 +40,7 @@ import topology as T  # noqa: E402
 SCENARIO_MODULES = ("scenarios", "scenarios_safety", "scenarios_observability", "scenarios_bounds",
                     "scenarios_actors", "scenarios_sshmux", "scenarios_resolve", "scenarios_promises",
                     "scenarios_lifecycle", "scenarios_rejoin_faults", "scenarios_switchover_faults",
-                    "scenarios_etcd")
+                    "scenarios_etcd", "scenarios_cluster")
 
 
 class ScenarioFailure(AssertionError):

@@ -158,12 +158,23 @@ class Etcd:
                 return i
         raise AssertionError("no etcd member says it is the raft leader")
 
-    def get(self, key):
+    def get(self, key, prefix=PREFIX):
         """The value (text) of key, or None."""
-        _, r = self.call("/v3/kv/range", {"key": b64(PREFIX + key)},
+        _, r = self.call("/v3/kv/range", {"key": b64(prefix + key)},
                          token=self.root_token() if self.root_pw else None)
         kvs = r.get("kvs") or []
         return base64.b64decode(kvs[0].get("value", "")).decode() if kvs else None
+
+    def get_prefix(self, prefix=PREFIX):
+        """{key under prefix (without it): (value text, mod_revision, lease id or 0)}, read linearizably."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        st, r = self.call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)},
+                          token=self.root_token() if self.root_pw else None)
+        if st != 200:
+            raise OSError(f"etcd range {prefix}: HTTP {st} {r}")
+        return {base64.b64decode(kv["key"]).decode()[len(prefix):]:
+                (base64.b64decode(kv.get("value", "")).decode("utf-8", "replace"), int(kv.get("mod_revision", 0)),
+                 int(kv.get("lease", 0))) for kv in r.get("kvs") or []}
 
 
 class Probe:

@@ -13,6 +13,8 @@ Ports (fixed, all inside 25400-25499; the rest of the range is reserved for late
     25420  sshd (key-only, user postgres) -- the "standby DB host" that the promote step ssh-es into
     25450  PostgreSQL 15 lifecycle node "a" (LifecyclePair, per lifecycle scenario; 25450-25459 are theirs)
     25451  PostgreSQL 15 lifecycle node "b"
+    25440-25445  etcd (scenarios_etcd, scenarios_cluster: clients 25440/25442/25444, peers 25441/25443/25445)
+    25470-25476  scenarios_cluster: the members' fault proxies (25470-2), metrics (25473-5), a webhook receiver (25476)
 
 Layout of one run (a fresh /tmp/blf-it-XXXXXXXX, 0755 so postgres and nobody can traverse it):
     owner          "PID STARTTIME" of the process that owns the run (lets a later run clean up after a SIGKILL)
