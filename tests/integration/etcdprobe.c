@@ -213,8 +213,9 @@ static int on_line_timer(sd_event_source *s, uint64_t usec, void *ud) {
                 control_call_log(p->running, "notice", text);
         else
                 control_call_out(p->running, text);
-        return sd_event_source_set_time_relative(s, (uint64_t) p->every_ms * USEC_PER_MSEC) < 0 ? 0 :
-               sd_event_source_set_enabled(s, SD_EVENT_ONESHOT), 0;
+        (void) sd_event_source_set_time_relative(s, (uint64_t) p->every_ms * USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
 }
 
 /* --serve: the manager's stand-in. */
