@@ -69,6 +69,22 @@ void control_call_out(struct control_call *call, const char *text);
  * call; the next command may start at once. The call must not be used after this. */
 void control_call_finish(struct control_call *call, int exit_code);
 
+/* A call that did not come from the socket: a command another cluster member forwarded (memcmd.c). The manager
+ * runs it with the same code as a local one; control_call_log/out/finish hand its progress and exit code to ops
+ * instead of a socket, and control_call_finish calls ops->finish and then frees the call. No ping, no hang-up
+ * watch, and it does not count as the socket's running command (the caller keeps "one at a time" itself). */
+struct control_call_ops {
+        void (*log)(const char *level_name, const char *text, void *userdata);
+        void (*out)(const char *text, void *userdata);
+        void (*finish)(int exit_code, void *userdata);
+};
+int control_call_new_remote(const struct control_call_ops *ops, void *userdata, struct control_call **ret);
+
+/* Pure: the request → its protocol message ("1 once force", "1 switchover to b", "1 pause REASON"), the inverse
+ * of control_parse_request. -EINVAL for a request it would not parse back (a site or reason not in its words),
+ * -ENOBUFS when buf is too small. */
+int control_request_format(const struct control_request *req, char *buf, size_t size);
+
 /* Pure: one request message → the request. -EBADMSG for anything but the protocol's words (and a pause reason
  * that is not one printable line of < PAUSE_REASON_MAX bytes). */
 int control_parse_request(const char *msg, struct control_request *req);

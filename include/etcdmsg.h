@@ -108,3 +108,36 @@ int etcdmsg_parse_txn(const char *body, size_t len, struct etcdmsg_txn_result *r
 /* GET /version: -ENOTSUP when etcdcluster is older than 3.4 (no /v3 gateway); the versions go to ret_* (may be
  * NULL, malloc'd). */
 int etcdmsg_parse_version(const char *body, size_t len, char **ret_server, char **ret_cluster);
+
+/* ---------------------------------------------------------------- a forwarded command (§9; memcmd.c moves it) */
+
+/* The value of `<prefix>/commands/<name>-<n>`: the requester creates it "queued" with the request's protocol
+ * words (control_request_format); the leader sets "running", then the last lines of output and, at the end, "done"
+ * with the exit code. */
+#define ETCDMSG_COMMAND_LINES_MAX 64
+
+struct etcdmsg_command_line {
+        int64_t seq;            /* 1, 2, … in the order produced: the requester relays each one once */
+        char *level;            /* a log line's level name ("notice"); NULL: an "out" line (stdout) */
+        char *text;
+};
+
+struct etcdmsg_command {
+        char *id;               /* the key's last component, "<name>-<n>" */
+        char *from;             /* the requesting member */
+        int64_t uid, pid;       /* the CLI's caller there, for the journal */
+        char *request;          /* "1 once force" */
+        int64_t epoch;          /* the record's epoch the requester saw */
+        char *state;            /* "queued", "running", "done" */
+        struct etcdmsg_command_line *lines;     /* at most ETCDMSG_COMMAND_LINES_MAX, seq increasing */
+        size_t n_lines;
+        bool has_exit;          /* "exit": N; else null */
+        int exit_code;
+};
+
+/* {"id","from","uid","pid","request","epoch","state","log":[{"seq","stream":"log"|"out","level","text"}],"exit"}
+ * (malloc'd; -ENOMEM, -EINVAL without id, from, request or state). */
+int etcdmsg_command_encode(const struct etcdmsg_command *c, char **ret);
+/* -EBADMSG: not that shape (a missing field, more than ETCDMSG_COMMAND_LINES_MAX lines, seq not increasing). */
+int etcdmsg_command_parse(const char *text, size_t len, struct etcdmsg_command *ret);
+void etcdmsg_command_done(struct etcdmsg_command *c);

@@ -21,7 +21,9 @@
 #define CONTROL_FINISH_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
 struct control_call {
-        struct control *control;
+        struct control *control;        /* NULL: a remote call (ops) */
+        const struct control_call_ops *ops;
+        void *ops_userdata;
         int fd;
         sd_event_source *io;            /* the request, then the hang-up watch, then room for "exit N" */
         sd_event_source *timer;         /* the request's deadline, then the ping, then the finish deadline */
@@ -85,6 +87,10 @@ enum call_phase {
 static void call_free(struct control_call *call) {
         struct control *c = call->control;
 
+        if (!c) {
+                free(call);
+                return;
+        }
         if (call->phase == CALL_PENDING && c->n_pending > 0)
                 c->n_pending--;
         if (call->phase == CALL_RUNNING)
@@ -122,14 +128,35 @@ static void send_line(struct control_call *call, const char *prefix, const char 
                 call->dropped++;
 }
 
+int control_call_new_remote(const struct control_call_ops *ops, void *userdata, struct control_call **ret) {
+        struct control_call *call;
+
+        if (!ops || !ops->log || !ops->out || !ops->finish || !ret)
+                return -EINVAL;
+        call = calloc(1, sizeof *call);
+        if (!call)
+                return -ENOMEM;
+        *call = (struct control_call) { .ops = ops, .ops_userdata = userdata, .fd = -1, .phase = CALL_RUNNING };
+        *ret = call;
+        return 0;
+}
+
 void control_call_log(struct control_call *call, const char *level_name, const char *text) {
         char line[CONTROL_MSG_MAX];
 
+        if (call->ops) {
+                call->ops->log(level_name, text, call->ops_userdata);
+                return;
+        }
         if (snprintf(line, sizeof line, "%s: %s", level_name, text) >= 0)
                 send_line(call, "log ", line);
 }
 
 void control_call_out(struct control_call *call, const char *text) {
+        if (call->ops) {
+                call->ops->out(text, call->ops_userdata);
+                return;
+        }
         send_line(call, "out ", text);
 }
 
@@ -172,6 +199,11 @@ static void finish_later(struct control_call *call) {
 }
 
 void control_call_finish(struct control_call *call, int exit_code) {
+        if (call->ops) {
+                call->ops->finish(exit_code, call->ops_userdata);
+                call_free(call);
+                return;
+        }
         snprintf(call->exit_msg, sizeof call->exit_msg, "exit %d", exit_code);
         if (call->phase == CALL_RUNNING)
                 call->control->busy = false;    /* the next command may start while this one's caller catches up */
@@ -227,6 +259,38 @@ int control_parse_request(const char *msg, struct control_request *req) {
         } else
                 return -EBADMSG;
         return 0;
+}
+
+int control_request_format(const struct control_request *req, char *buf, size_t size) {
+        int n;
+
+        switch (req->command) {
+        case CONTROL_ONCE:
+                n = snprintf(buf, size, "1 once%s", req->force ? " force" : "");
+                break;
+        case CONTROL_CLEAR_STATE:
+                n = snprintf(buf, size, "1 clear-state%s", req->forget_roles ? " forget-roles" : "");
+                break;
+        case CONTROL_PAUSE:
+                if (!pause_reason_valid(req->reason))
+                        return -EINVAL;
+                n = snprintf(buf, size, "1 pause%s%s", req->reason[0] ? " " : "", req->reason);
+                break;
+        case CONTROL_RESUME:
+                n = snprintf(buf, size, "1 resume");
+                break;
+        case CONTROL_SWITCHOVER:
+                if (req->site[0] && !site_name_valid(req->site))
+                        return -EINVAL;
+                n = snprintf(buf, size, "1 switchover%s%s", req->site[0] ? " to " : "", req->site);
+                break;
+        case CONTROL_REJOIN:
+                n = snprintf(buf, size, "1 rejoin%s", req->reclone ? " reclone" : "");
+                break;
+        default:
+                return -EINVAL;
+        }
+        return n < 0 ? -EINVAL : (size_t) n >= size ? -ENOBUFS : 0;
 }
 
 static int on_ping(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -583,3 +583,130 @@ int etcdmsg_parse_version(const char *body, size_t len, char **ret_server, char 
         free(cluster);
         return r;
 }
+
+/* ---------------------------------------------------------------- a forwarded command */
+
+static void write_command_line(struct json *j, const struct etcdmsg_command_line *l) {
+        json_object_begin(j);
+        json_key(j, "seq"), json_i64(j, l->seq);
+        json_key(j, "stream"), json_string(j, l->level ? "log" : "out");
+        if (l->level)
+                json_key(j, "level"), json_string(j, l->level);
+        json_key(j, "text"), json_string(j, l->text ? l->text : "");
+        json_object_end(j);
+}
+
+int etcdmsg_command_encode(const struct etcdmsg_command *c, char **ret) {
+        struct body b;
+
+        if (!c->id || !c->from || !c->request || !c->state)
+                return -EINVAL;
+        if (body_begin(&b) < 0)
+                return -ENOMEM;
+        json_key(&b.j, "id"), json_string(&b.j, c->id);
+        json_key(&b.j, "from"), json_string(&b.j, c->from);
+        json_key(&b.j, "uid"), json_i64(&b.j, c->uid);
+        json_key(&b.j, "pid"), json_i64(&b.j, c->pid);
+        json_key(&b.j, "request"), json_string(&b.j, c->request);
+        json_key(&b.j, "epoch"), json_i64(&b.j, c->epoch);
+        json_key(&b.j, "state"), json_string(&b.j, c->state);
+        json_key(&b.j, "log"), json_array_begin(&b.j);
+        for (size_t i = 0; i < c->n_lines; i++)
+                write_command_line(&b.j, &c->lines[i]);
+        json_array_end(&b.j);
+        json_key(&b.j, "exit");
+        if (c->has_exit)
+                json_i64(&b.j, c->exit_code);
+        else
+                json_null(&b.j);
+        return body_end(&b, ret);
+}
+
+void etcdmsg_command_done(struct etcdmsg_command *c) {
+        for (size_t i = 0; i < c->n_lines; i++) {
+                free(c->lines[i].level);
+                free(c->lines[i].text);
+        }
+        free(c->lines);
+        free(c->id);
+        free(c->from);
+        free(c->request);
+        free(c->state);
+        *c = (struct etcdmsg_command) { 0 };
+}
+
+static int parse_command_line(const struct jsonread *j, size_t t, int64_t prev, struct etcdmsg_command_line *l) {
+        char *stream = NULL;
+        int r;
+
+        if (j->tok[t].type != JSONREAD_OBJECT)
+                return -EBADMSG;
+        if ((r = jsonread_get_i64(j, t, "seq", -1, &l->seq)) < 0 || l->seq <= prev ||
+            (r = jsonread_get_string(j, t, "stream", &stream)) < 0 ||
+            (r = jsonread_get_string(j, t, "text", &l->text)) < 0)
+                return free(stream), r < 0 ? r : -EBADMSG;
+        if (strcmp(stream, "log") == 0)
+                r = jsonread_get_string(j, t, "level", &l->level);
+        else if (strcmp(stream, "out") != 0)
+                r = -EBADMSG;
+        free(stream);
+        return r;
+}
+
+static int parse_command_lines(const struct jsonread *j, struct etcdmsg_command *c) {
+        int a = jsonread_get(j, 0, "log"), r;
+
+        if (a == -ENOENT)
+                return 0;
+        if (a < 0 || j->tok[a].type != JSONREAD_ARRAY || j->tok[a].size > ETCDMSG_COMMAND_LINES_MAX)
+                return -EBADMSG;
+        if (j->tok[a].size == 0)
+                return 0;
+        c->lines = calloc(j->tok[a].size, sizeof *c->lines);
+        if (!c->lines)
+                return -ENOMEM;
+        for (size_t i = 0; i < j->tok[a].size; i++, c->n_lines++) {
+                r = parse_command_line(j, (size_t) jsonread_item(j, (size_t) a, i),
+                                       i ? c->lines[i - 1].seq : 0, &c->lines[i]);
+                if (r < 0) {
+                        c->n_lines++;           /* what it allocated is freed with the rest */
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int parse_command_exit(const struct jsonread *j, struct etcdmsg_command *c) {
+        int t = jsonread_get(j, 0, "exit"), r;
+        int64_t code;
+
+        if (t == -ENOENT || (t >= 0 && j->tok[t].type == JSONREAD_NULL))
+                return 0;
+        if (t < 0 || (r = jsonread_i64(j, (size_t) t, &code)) < 0 || code < 0 || code > 255)
+                return -EBADMSG;
+        c->has_exit = true;
+        c->exit_code = (int) code;
+        return 0;
+}
+
+int etcdmsg_command_parse(const char *text, size_t len, struct etcdmsg_command *ret) {
+        struct etcdmsg_command c = { 0 };
+        struct jsonread j;
+        int r = open_answer(&j, text, len);
+
+        if (r < 0)
+                return r;
+        if ((r = jsonread_get_string(&j, 0, "id", &c.id)) < 0 ||
+            (r = jsonread_get_string(&j, 0, "from", &c.from)) < 0 ||
+            (r = jsonread_get_string(&j, 0, "request", &c.request)) < 0 ||
+            (r = jsonread_get_string(&j, 0, "state", &c.state)) < 0 ||
+            (r = jsonread_get_i64(&j, 0, "uid", 0, &c.uid)) < 0 ||
+            (r = jsonread_get_i64(&j, 0, "pid", 0, &c.pid)) < 0 ||
+            (r = jsonread_get_i64(&j, 0, "epoch", -1, &c.epoch)) < 0 || c.epoch < 0 ||
+            (r = parse_command_lines(&j, &c)) < 0 || (r = parse_command_exit(&j, &c)) < 0) {
+                etcdmsg_command_done(&c);
+                return finish(&j, r < 0 ? r : -EBADMSG);
+        }
+        *ret = c;
+        return finish(&j, 0);
+}

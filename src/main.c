@@ -490,17 +490,21 @@ static int run_daemon(struct config *c, const struct options *o) {
         return r;
 }
 
-static void control_words(const struct options *o, char *buf, size_t size) {
-        if (o->mode == MODE_SWITCHOVER)
-                snprintf(buf, size, "1 switchover%s%s", o->to ? " to " : "", o->to ? o->to : "");
-        else if (o->mode == MODE_REJOIN)
-                snprintf(buf, size, "1 rejoin%s", o->reclone ? " reclone" : "");
-        else if (o->mode == MODE_PAUSE)
-                snprintf(buf, size, "1 pause%s%s", o->reason && *o->reason ? " " : "", o->reason ? o->reason : "");
-        else
-                snprintf(buf, size, "%s", o->mode == MODE_CLEAR_STATE ? o->forget_roles ? "1 clear-state forget-roles"
-                         : "1 clear-state" : o->mode == MODE_RESUME
-                         ? "1 resume" : o->force ? "1 once force" : "1 once");
+/* The request the daemon is asked (control.c formats it: one copy of the protocol's words). */
+static int control_words(const struct options *o, char *buf, size_t size) {
+        struct control_request req = { .command = o->mode == MODE_SWITCHOVER ? CONTROL_SWITCHOVER
+                                                  : o->mode == MODE_REJOIN ? CONTROL_REJOIN
+                                                  : o->mode == MODE_PAUSE ? CONTROL_PAUSE
+                                                  : o->mode == MODE_CLEAR_STATE ? CONTROL_CLEAR_STATE
+                                                  : o->mode == MODE_RESUME ? CONTROL_RESUME : CONTROL_ONCE,
+                                       .force = o->force, .reclone = o->reclone, .forget_roles = o->forget_roles };
+
+        if (o->to && snprintf(req.site, sizeof req.site, "%s", o->to) >= (int) sizeof req.site)
+                return -EINVAL;
+        if (o->mode == MODE_PAUSE && o->reason &&
+            snprintf(req.reason, sizeof req.reason, "%s", o->reason) >= (int) sizeof req.reason)
+                return -EINVAL;
+        return control_request_format(&req, buf, size);
 }
 
 /* The daemon holds the lock: it carries the command out, we relay its progress and exit code. Returns an exit code,
@@ -509,7 +513,11 @@ static int forward_to_daemon(const struct config *c, const struct options *o, pi
         char words[CONTROL_MSG_MAX];
         int code = EXIT_FAILURE, r;
 
-        control_words(o, words, sizeof words);
+        if (control_words(o, words, sizeof words) < 0) {
+                log_error("--to %s: not a site name (the sites form's names: a-z, 0-9, '_' and '-', at most 31)",
+                          o->to ? o->to : "");
+                return EXIT_USAGE;
+        }
         r = control_request(c->state_dir, words, stdout, stderr, &code);
 
         if (r == -ECONNREFUSED || r == -ENOENT)

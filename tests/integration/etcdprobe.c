@@ -2,7 +2,11 @@
  * pure leadership machine (cluster.c) driven on the loop by the etcd client (etcd.c), with guarded writes of a
  * record while it may act. Not the daemon: member.c will own this for real; this is the lower layers' test rig.
  * It prints one line per fact on stdout (line-buffered), e.g. "state leading", "acting 1", "write ok 3 rev=9",
- * "keepalive rtt_ms=2.1 ttl=3", "fence failed deposed holder=mon-b", for the test to read. */
+ * "keepalive rtt_ms=2.1 ttl=3", "fence failed deposed holder=mon-b", for the test to read.
+ * With --serve it runs forwarded commands (memcmd.c) while it leads: a pause whose reason is "lines=N exit=C
+ * every=MS" says N lines, one every MS, then exits C. With --command WORDS it forwards WORDS once it knows the
+ * leader (or after 3 polls without one) and prints what comes back: "relay log LEVEL: text", "relay out text",
+ * "relay exit N". --no-campaign keeps it a follower. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -18,6 +22,7 @@
 #include "etcd.h"
 #include "etcdmsg.h"
 #include "health.h"
+#include "memcmd.h"
 #include "util.h"
 
 enum { T_GRANT, T_KEEPALIVE, T_POLL, T_CAMPAIGN, T_TICK, T_WRITE, T_MAX };
@@ -38,6 +43,17 @@ struct probe {
         bool acting;
         const char *user, *ca_file, *cert_file, *key_file;
         char *password;
+        /* forwarded commands */
+        struct memcmd *memcmd;
+        int64_t epoch;
+        bool serve, no_campaign;
+        const char *command;
+        bool command_sent;
+        unsigned polls;
+        struct control_call *running;   /* --serve: the command being run */
+        sd_event_source *line_timer;
+        unsigned lines_left, line_no, every_ms;
+        int exit_code;
 };
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,6 +69,8 @@ static void out(const char *fmt, ...) {
 }
 
 static void feed(struct probe *p, struct cluster_event ev);
+static void maybe_forward(struct probe *p);
+static void sync_membership(struct probe *p);
 
 static void arm(struct probe *p, int t, uint64_t at) {
         (void) sd_event_source_set_time(p->timers[t], at);
@@ -134,11 +152,104 @@ static void on_poll(struct etcd *e, const struct etcd_result *r, void *ud) {
         }
         snprintf(old, sizeof old, "%s", p->cluster.leader);
         feed(p, ev);
+        if (p->memcmd)
+                memcmd_on_poll(p->memcmd, &res);
+        p->polls++;
+        maybe_forward(p);
         if (strcmp(old, p->cluster.leader) != 0)
                 out("leader %s", p->cluster.leader[0] ? p->cluster.leader : "-");
         if (ev.leader_present && ev.leader_lease != p->cluster.lease)
                 ask_leader_ttl(p, ev.leader_lease);
         etcdmsg_range_result_done(&res);
+}
+
+/* ---------------------------------------------------------------- forwarded commands */
+
+static void relay_log(const char *level, const char *text, void *ud) {
+        out("relay log %s: %s", level, text);
+}
+
+static void relay_out(const char *text, void *ud) {
+        out("relay out %s", text);
+}
+
+static void relay_exit(int code, void *ud) {
+        out("relay exit %d", code);
+}
+
+static void maybe_forward(struct probe *p) {
+        static const struct control_call_ops ops = { relay_log, relay_out, relay_exit };
+        struct control_request req;
+        struct control_call *call;
+
+        if (!p->command || p->command_sent || !p->cluster.lease || (!p->cluster.leader[0] && p->polls < 3))
+                return;
+        p->command_sent = true;
+        if (control_parse_request(p->command, &req) < 0 || control_call_new_remote(&ops, p, &call) < 0) {
+                out("command refused bad-words");
+                return;
+        }
+        req.uid = getuid();
+        req.pid = getpid();
+        out("forward %s", p->command);
+        (void) memcmd_forward(p->memcmd, &req, call);
+}
+
+static int on_line_timer(sd_event_source *s, uint64_t usec, void *ud) {
+        struct probe *p = ud;
+        char text[64];
+
+        if (!p->running)
+                return 0;
+        if (p->lines_left == 0) {
+                out("served exit %d", p->exit_code);
+                control_call_finish(p->running, p->exit_code);
+                p->running = NULL;
+                return 0;
+        }
+        p->lines_left--;
+        snprintf(text, sizeof text, "line %u", ++p->line_no);
+        if (p->line_no % 2)
+                control_call_log(p->running, "notice", text);
+        else
+                control_call_out(p->running, text);
+        (void) sd_event_source_set_time_relative(s, (uint64_t) p->every_ms * USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* --serve: the manager's stand-in. */
+static void serve(struct control_call *call, const struct control_request *req, void *ud) {
+        struct probe *p = ud;
+        unsigned lines = 0, every = 100;
+        int code = 0;
+
+        out("serve uid=%u pid=%d %s %s", (unsigned) req->uid, (int) req->pid, control_command_to_string(req->command),
+            req->reason);
+        if (p->running || !cluster_may_act(&p->cluster, now_boottime_usec())) {
+                control_call_log(call, "error", p->running ? "busy" : "not acting");
+                control_call_finish(call, 75);
+                return;
+        }
+        (void) sscanf(req->reason, "lines=%u exit=%d every=%u", &lines, &code, &every);
+        p->running = call;
+        p->lines_left = lines;
+        p->line_no = 0;
+        p->every_ms = every;
+        p->exit_code = code;
+        (void) sd_event_source_set_time_relative(p->line_timer, (uint64_t) every * USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(p->line_timer, SD_EVENT_ONESHOT);
+}
+
+static void sync_membership(struct probe *p) {
+        struct memcmd_membership m = {
+                .lease = p->cluster.lease, .leader = p->cluster.leader, .leader_lease = p->cluster.leader_lease,
+                .epoch = p->epoch, .acting = p->serve && cluster_may_act(&p->cluster, now_boottime_usec()),
+                .unavailable = p->cluster.state == CLUSTER_UNAVAILABLE ? p->cluster.reason : NULL,
+        };
+
+        if (p->memcmd)
+                memcmd_set_membership(p->memcmd, &m);
 }
 
 static void on_campaign(struct etcd *e, const struct etcd_result *r, void *ud) {
@@ -295,6 +406,8 @@ static void execute(struct probe *p, const struct cluster_actions *a) {
                 case CLUSTER_DO_POLL:
                 case CLUSTER_DO_CAMPAIGN:
                 case CLUSTER_DO_TICK:
+                        if (a->a[i].kind == CLUSTER_DO_CAMPAIGN && p->no_campaign)
+                                break;
                         arm(p, timer_of[a->a[i].kind], a->a[i].at ? a->a[i].at : 1);
                         break;
                 case CLUSTER_DO_START_ACTING:
@@ -330,6 +443,7 @@ static void feed(struct probe *p, struct cluster_event ev) {
 
         cluster_step(&p->cluster, &ev, now_boottime_usec(), &a);
         execute(p, &a);
+        sync_membership(p);
         if (p->cluster.state == CLUSTER_STOPPING && a.n == 0 && p->stopping)
                 sd_event_exit(p->event, 0);
 }
@@ -427,6 +541,15 @@ static int setup(struct probe *p, const char *name, char *endpoints, uint64_t tt
         if (!p->dir_key || !p->leader_key || !p->record_key)
                 return -ENOMEM;
         cluster_init(&p->cluster, name, ttl_usec, now_boottime_usec());
+        if (p->serve || p->command) {
+                r = memcmd_new(p->event, p->etcd, p->prefix, name, serve, p, &p->memcmd);
+                if (r >= 0)
+                        r = sd_event_add_time(p->event, &p->line_timer, CLOCK_BOOTTIME, 0, USEC_PER_MSEC,
+                                              on_line_timer, p);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_enabled(p->line_timer, SD_EVENT_OFF);
+        }
         return 0;
 }
 
@@ -438,9 +561,11 @@ int main(int argc, char **argv) {
                 { "user", required_argument, NULL, 'u' }, { "password-file", required_argument, NULL, 'P' },
                 { "ca-file", required_argument, NULL, 'C' }, { "cert-file", required_argument, NULL, 'c' },
                 { "key-file", required_argument, NULL, 'k' },
+                { "epoch", required_argument, NULL, 'E' }, { "serve", no_argument, NULL, 'S' },
+                { "no-campaign", no_argument, NULL, 'N' }, { "command", required_argument, NULL, 'X' },
                 {}
         };
-        struct probe p = { .timeout_usec = 500 * USEC_PER_MSEC, .write_usec = 300 * USEC_PER_MSEC };
+        struct probe p = { .timeout_usec = 500 * USEC_PER_MSEC, .write_usec = 300 * USEC_PER_MSEC, .epoch = 7 };
         const char *name = NULL;
         char *endpoints = NULL;
         uint64_t ttl = 3 * USEC_PER_SEC;
@@ -464,12 +589,16 @@ int main(int argc, char **argv) {
                 case 'C': p.ca_file = optarg; break;
                 case 'c': p.cert_file = optarg; break;
                 case 'k': p.key_file = optarg; break;
+                case 'E': p.epoch = strtoll(optarg, NULL, 10); break;
+                case 'S': p.serve = true; break;
+                case 'N': p.no_campaign = true; break;
+                case 'X': p.command = optarg; break;
                 default: return 2;
                 }
         if (!name || !endpoints || ttl == 0) {
                 fprintf(stderr, "usage: etcdprobe --name N --endpoints URL[,URL…] [--ttl S] [--prefix P] "
                                 "[--timeout-ms M] [--write-ms M] [--user U --password-file F] [--ca-file F] "
-                                "[--cert-file F --key-file F]\n");
+                                "[--cert-file F --key-file F] [--epoch N] [--serve] [--no-campaign] [--command WORDS]\n");
                 return 2;
         }
         r = setup(&p, name, endpoints, ttl);
@@ -482,6 +611,10 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "etcdprobe: %s\n", strerror(-r));
         for (int t = 0; t < T_MAX; t++)
                 sd_event_source_disable_unref(p.timers[t]);
+        if (p.running)
+                control_call_finish(p.running, 1);
+        memcmd_free(p.memcmd);
+        sd_event_source_disable_unref(p.line_timer);
         etcd_free(p.etcd);
         health_free(p.health);
         sd_event_unref(p.event);

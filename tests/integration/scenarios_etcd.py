@@ -474,6 +474,57 @@ def test_etcd_tls_with_client_certificates(ctx):
             raise AssertionError("without a client certificate mon-n acts, or the record is not mon-a's")
 
 
+def _command_keys(c):
+    _, r = c.etcd.call("/v3/kv/range", {"key": b64(PREFIX + "/commands/"), "range_end": b64(PREFIX + "/commands0")})
+    return [base64.b64decode(kv["key"]).decode() for kv in r.get("kvs") or []]
+
+
+def test_etcd_forwarded_commands(ctx):
+    """memcmd.c on both sides: with no leader a forwarded command is refused at once (75, "no leader"); mon-a
+    leads and serves; mon-b's command is carried out by mon-a: its 7 lines relayed once each, in order, log and
+    out kept apart, exit 3 carried, the key deleted after; an old epoch is refused (75, "roles changed"); mon-a
+    killed mid-command → the requester says the leader lost the lease and exits 1. Requesters never campaign."""
+    with Cluster(probe_binary(ctx), ctx.dir) as c:
+        x = c.probe("mon-x", args=("--no-campaign", "--command", "1 pause lines=1 exit=0 every=50"))
+        t, _ = x.wait(r"^forward ", 15)
+        t_exit, _ = x.wait(r"^relay exit 75$", 2, since=t)
+        x.wait(r"^relay log error: refused: the cluster has no leader \(etcd: no member holds the leader key\)", 1)
+        print(f"    no leader: refused after {(t_exit - t) * 1000:.0f} ms")
+        a = c.probe("mon-a", args=("--serve",))
+        a.wait(r"^acting 1$", 10)
+        b = c.probe("mon-b", args=("--no-campaign", "--command", "1 pause lines=7 exit=3 every=150"))
+        t_fwd, _ = b.wait(r"^forward ", 10)
+        t_done, _ = b.wait(r"^relay exit 3$", 20)
+        print(f"    forwarded command of 7 lines × 150 ms: {t_done - t_fwd:.2f} s from asking to exit")
+        relayed = [x for _, x in b.lines() if x.startswith("relay ") and " line " in x]
+        expected = [f"relay log notice: line {i}" if i % 2 else f"relay out line {i}" for i in range(1, 8)]
+        if relayed != expected:
+            raise AssertionError(f"relayed lines {relayed} != {expected}")
+        a.wait(r"^serve uid=\d+ pid=\d+ pause lines=7", 1)
+        a.wait(r"^served exit 3$", 1)
+        deadline = time.monotonic() + 3
+        while _command_keys(c) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _command_keys(c):
+            raise AssertionError(f"command keys left after the exit: {_command_keys(c)}")
+        e = c.probe("mon-e", args=("--no-campaign", "--epoch", "6", "--command", "1 pause lines=1 exit=0 every=50"))
+        e.wait(r"^relay exit 75$", 15)
+        e.wait(r"^relay log error: refused: the roles changed since you asked \(epoch 6 → 7\)", 1)
+        if any(x.startswith("serve ") and "lines=1 " in x for _, x in a.lines()):
+            raise AssertionError("mon-a ran a command asked for in another epoch")
+        d = c.probe("mon-d", args=("--no-campaign", "--command", "1 pause lines=100 exit=0 every=200"))
+        d.wait(r"^relay out line 2$", 15)
+        t_kill = boottime()
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        t_lost, _ = d.wait(r"^relay exit 1$", TTL + 5, since=t_kill)
+        d.wait(r"^relay log error: leader mon-a lost the lease mid-command; the next leader resumes the journal", 1)
+        print(f"    leader killed mid-command: the requester said so {t_lost - t_kill:.2f} s later")
+        seqs = [x for _, x in d.lines() if x.startswith("relay ") and " line " in x]
+        if len(seqs) != len(set(seqs)):
+            raise AssertionError(f"a line relayed twice: {seqs}")
+
+
 class _StandaloneCtx:
     def __init__(self, probe, d):
         self.bin = os.path.join(os.path.dirname(os.path.abspath(probe)), "blfailoverd")

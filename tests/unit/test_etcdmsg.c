@@ -375,6 +375,81 @@ static void etcdmsg__malformed_answers__ebadmsg(void **unused) {
         free(l.body);
 }
 
+/* ---- a forwarded command's JSON */
+
+static void etcdmsg__command__encoded_byte_for_byte_and_read_back(void **unused) {
+        struct etcdmsg_command_line lines[] = {
+                { .seq = 4, .level = "notice", .text = "step \"promote\" ok" },
+                { .seq = 5, .level = NULL, .text = "result: done" },
+        };
+        struct etcdmsg_command c = { .id = "mon-b-7", .from = "mon-b", .uid = 0, .pid = 4242,
+                                     .request = "1 pause kernel upgrade", .epoch = 7, .state = "done",
+                                     .lines = lines, .n_lines = 2, .has_exit = true, .exit_code = 3 }, back;
+        char *text;
+
+        assert_int_equal(etcdmsg_command_encode(&c, &text), 0);
+        assert_string_equal(text, "{\"id\":\"mon-b-7\",\"from\":\"mon-b\",\"uid\":0,\"pid\":4242,"
+                            "\"request\":\"1 pause kernel upgrade\",\"epoch\":7,\"state\":\"done\",\"log\":["
+                            "{\"seq\":4,\"stream\":\"log\",\"level\":\"notice\",\"text\":\"step \\\"promote\\\" ok\"},"
+                            "{\"seq\":5,\"stream\":\"out\",\"text\":\"result: done\"}],\"exit\":3}");
+        assert_int_equal(etcdmsg_command_parse(text, strlen(text), &back), 0);
+        assert_string_equal(back.id, "mon-b-7");
+        assert_string_equal(back.from, "mon-b");
+        assert_int_equal(back.pid, 4242);
+        assert_string_equal(back.request, "1 pause kernel upgrade");
+        assert_int_equal(back.epoch, 7);
+        assert_string_equal(back.state, "done");
+        assert_int_equal(back.n_lines, 2);
+        assert_int_equal(back.lines[0].seq, 4);
+        assert_string_equal(back.lines[0].level, "notice");
+        assert_string_equal(back.lines[0].text, "step \"promote\" ok");
+        assert_null(back.lines[1].level);
+        assert_string_equal(back.lines[1].text, "result: done");
+        assert_true(back.has_exit);
+        assert_int_equal(back.exit_code, 3);
+        etcdmsg_command_done(&back);
+        free(text);
+}
+
+static void etcdmsg__command__queued_has_null_exit_and_no_lines(void **unused) {
+        struct etcdmsg_command c = { .id = "mon-b-1", .from = "mon-b", .uid = 1000, .pid = 1, .request = "1 once",
+                                     .epoch = 0, .state = "queued" }, back;
+        char *text;
+
+        assert_int_equal(etcdmsg_command_encode(&c, &text), 0);
+        assert_string_equal(text, "{\"id\":\"mon-b-1\",\"from\":\"mon-b\",\"uid\":1000,\"pid\":1,\"request\":\"1 once\","
+                            "\"epoch\":0,\"state\":\"queued\",\"log\":[],\"exit\":null}");
+        assert_int_equal(etcdmsg_command_parse(text, strlen(text), &back), 0);
+        assert_false(back.has_exit);
+        assert_int_equal(back.n_lines, 0);
+        assert_int_equal(back.uid, 1000);
+        etcdmsg_command_done(&back);
+        free(text);
+        c.state = NULL;
+        assert_int_equal(etcdmsg_command_encode(&c, &text), -EINVAL);
+}
+
+static void etcdmsg__command__malformed__ebadmsg(void **unused) {
+        static const char *const bad[] = {
+                "", "[]", "{}", "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"epoch\":1}",           /* no state */
+                "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"state\":\"queued\"}",                 /* no epoch */
+                "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"state\":\"done\",\"epoch\":1,\"exit\":\"x\"}",
+                "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"state\":\"done\",\"epoch\":1,\"exit\":300}",
+                "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"state\":\"running\",\"epoch\":1,\"log\":{}}",
+                /* seq must increase: a line relayed twice otherwise */
+                "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"state\":\"running\",\"epoch\":1,\"log\":["
+                "{\"seq\":2,\"stream\":\"out\",\"text\":\"a\"},{\"seq\":2,\"stream\":\"out\",\"text\":\"b\"}]}",
+                "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"state\":\"running\",\"epoch\":1,\"log\":["
+                "{\"seq\":1,\"stream\":\"err\",\"text\":\"a\"}]}",
+                "{\"id\":\"x\",\"from\":\"b\",\"request\":\"1 once\",\"state\":\"running\",\"epoch\":1,\"log\":["
+                "{\"seq\":1,\"stream\":\"log\",\"text\":\"no level\"}]}",
+        };
+        struct etcdmsg_command c;
+
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                assert_int_equal(etcdmsg_command_parse(bad[i], strlen(bad[i]), &c), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(etcdmsg__simple_bodies__exact),
@@ -392,6 +467,9 @@ int main(void) {
                 cmocka_unit_test(etcdmsg__foreign_error_bodies__words_kept),
                 cmocka_unit_test(etcdmsg__authenticate_and_version),
                 cmocka_unit_test(etcdmsg__malformed_answers__ebadmsg),
+                cmocka_unit_test(etcdmsg__command__encoded_byte_for_byte_and_read_back),
+                cmocka_unit_test(etcdmsg__command__queued_has_null_exit_and_no_lines),
+                cmocka_unit_test(etcdmsg__command__malformed__ebadmsg),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
