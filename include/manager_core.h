@@ -65,6 +65,7 @@ struct manager {
         struct sshmux *site_mux[CONFIG_SITES];  /* daemon mode, sites form: one per database host with ssh */
         struct failover *failover;
         struct member *member;                  /* a monitor cluster (cluster:): who may act; NULL standalone */
+        struct memcmd *memcmd;                  /* ... and the commands forwarded to (or from) the leader */
         struct switchover *switchover;          /* a planned role change in progress */
         struct rejoin *rejoin;                  /* the old primary becoming a standby, in progress */
         bool reload_after_op;                   /* a SIGHUP came during a switchover/rejoin: reload when it ends */
@@ -134,10 +135,13 @@ void manager_cluster_publish(struct manager *m);
 bool manager_cluster_fill(struct manager *m, struct monitor_cluster *ret);
 /* The journal barrier for the executors (zeroed standalone). */
 struct op_sync manager_cluster_sync(struct manager *m);
-/* Refuses (exit 75, finished) a pair-changing command where this member may not act. */
-bool manager_cluster_refuse_command(struct manager *m, const char *command);
+/* Where this member may not act, a command goes to the leader (memcmd.h) and the call is its: true. */
+bool manager_cluster_forward(struct manager *m, struct control_call *call, const struct control_request *req);
 void manager_cluster_status(struct manager *m, struct status_cluster *s);
 const char *manager_cluster_words(struct manager *m, bool quorum);
+
+/* Carries out a command from the CLI — or, on the leader, one another member forwarded. */
+void manager_control_request(struct manager *m, struct control_call *call, const struct control_request *req);
 
 /* ---- --once and its drill (mode_once.c) ------------------------------------------------------------------ */
 /* A one-shot --once decides here (true: the daemon's own decision does not run); a --once request to the daemon

@@ -1,6 +1,7 @@
 /* manager: the daemon's loop — it wires timers, signals, health results and the failover together. */
 #include "manager_core.h"
 #include "member.h"
+#include "memcmd.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -838,6 +839,7 @@ struct manager *manager_free(struct manager *m) {
         failover_free(m->failover);
         switchover_free(m->switchover);
         rejoin_free(m->rejoin);
+        memcmd_free(m->memcmd);         /* after the command in progress finished (above) */
         member_free(m->member);         /* before health_free: its requests ride on the health multi */
         observe_free(m->observe);       /* before health_free: its webhook posts ride on the health multi */
         sshmux_free(m->sshmux);         /* kills the ssh master, removes its socket */
@@ -951,15 +953,11 @@ void manager_command_out(struct manager *m, const char *fmt, ...) {
 
 /* ---- rejoin ------------------------------------------------------------------------------------------- */
 
-static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
-        struct manager *m = userdata;
-
+void manager_control_request(struct manager *m, struct control_call *call, const struct control_request *req) {
         m->call = call;
         log_notice("control: %s%s requested by pid %d (uid %u)", control_command_to_string(req->command),
                    req->force ? " --force" : "", (int) req->pid, (unsigned) req->uid);
         log_set_tee(tee_to_caller, m);
-        if (manager_cluster_refuse_command(m, control_command_to_string(req->command)))
-                return;
         switch (req->command) {
         case CONTROL_ONCE:
                 manager_command_once(m, req->force);
@@ -980,6 +978,14 @@ static void on_control_request(struct control_call *call, const struct control_r
                 manager_command_rejoin(m, req->reclone);
                 break;
         }
+}
+
+static void on_control_request(struct control_call *call, const struct control_request *req, void *userdata) {
+        struct manager *m = userdata;
+
+        if (manager_cluster_forward(m, call, req))
+                return;
+        manager_control_request(m, call, req);
 }
 
 /* Ctrl-C on the command line withdraws a --once that is still deciding; once a failover runs, it runs to its end

@@ -8,10 +8,15 @@
 
 #include "exitcode.h"
 #include "member.h"
+#include "memcmd.h"
 
 static const char *health_word(const struct monitor_endpoint *e) {
         return e->health == MONITOR_UP ? "up" : e->health == MONITOR_DOWN ? "down" : "unknown";
 }
+
+static void tell_memcmd(struct manager *m);
+static void on_polled(struct member *mb, const struct etcdmsg_range_result *all, void *userdata);
+static void run_forwarded(struct control_call *call, const struct control_request *req, void *userdata);
 
 static void stop_running(struct manager *m) {
         const char *what = m->failover ? "failover" : m->switchover ? "switchover" : m->rejoin ? "rejoin" : NULL;
@@ -40,6 +45,8 @@ static void reread_record(struct manager *m) {
 static void on_acting_changed(struct member *mb, bool acting, void *userdata) {
         struct manager *m = userdata;
 
+        if (m->memcmd)
+                tell_memcmd(m);
         if (!acting) {
                 stop_running(m);
                 manager_load_state(m);
@@ -72,12 +79,17 @@ static void on_views_changed(struct member *mb, void *userdata) {
 int manager_cluster_start(struct manager *m) {
         static const struct member_callbacks cb = {
                 .acting_changed = on_acting_changed, .record_changed = on_record_changed,
-                .views_changed = on_views_changed,
+                .views_changed = on_views_changed, .polled = on_polled,
         };
+        int r;
 
         if (!m->config->cluster.enabled)
                 return 0;
-        return member_new(m->event, m->health, m->config, &cb, m, &m->member);
+        r = member_new(m->event, m->health, m->config, &cb, m, &m->member);
+        if (r >= 0)
+                r = memcmd_new(m->event, member_etcd(m->member), m->config->cluster.prefix, m->config->cluster.name,
+                               run_forwarded, m, &m->memcmd);
+        return r;
 }
 
 void manager_cluster_publish(struct manager *m) {
@@ -123,15 +135,52 @@ struct op_sync manager_cluster_sync(struct manager *m) {
         return (struct op_sync) { .sync = sync_journal, .cancel = sync_cancel, .userdata = m->member };
 }
 
-/* A command that changes the pair runs only where the cluster lets it act; until forwarding to the leader is
- * there, the others say where to run it. Returns true when it refused (the call is finished). */
-bool manager_cluster_refuse_command(struct manager *m, const char *command) {
+/* A command reaches a member that may not act: the leader carries it out (memcmd.h relays its output and exit). */
+bool manager_cluster_forward(struct manager *m, struct control_call *call, const struct control_request *req) {
         if (!m->member || member_may_act(m->member))
                 return false;
-        log_error("%s refused: %s; run it on the leader%s%s", command, member_why_not(m->member),
-                  member_leader(m->member)[0] ? " " : "", member_leader(m->member));
-        manager_command_finish(m, EXIT_BUSY);
+        log_notice("control: %s%s requested by pid %d (uid %u): forwarded to the leader %s",
+                   control_command_to_string(req->command), req->force ? " --force" : "", (int) req->pid,
+                   (unsigned) req->uid, member_leader(m->member)[0] ? member_leader(m->member) : "(none)");
+        if (memcmd_forward(m->memcmd, req, call) < 0)
+                control_call_finish(call, EXIT_FAILURE);
         return true;
+}
+
+/* The leader runs what another member forwarded, as if it came from its own socket: one command at a time. */
+static void run_forwarded(struct control_call *call, const struct control_request *req, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->call || !member_may_act(m->member)) {
+                control_call_log(call, "error", m->call ? "refused: another command is in progress on the leader; "
+                                 "run it again once that has finished" : "refused: this member no longer leads");
+                control_call_finish(call, EXIT_BUSY);
+                return;
+        }
+        manager_control_request(m, call, req);
+}
+
+static void tell_memcmd(struct manager *m) {
+        struct memcmd_membership ms = {
+                .lease = member_lease(m->member), .leader = member_leader(m->member),
+                .leader_lease = member_leader_lease(m->member), .epoch = (int64_t) m->state.epoch,
+                .acting = member_may_act(m->member),
+        };
+        struct status_cluster s;
+
+        member_fill_status(m->member, &s);
+        if (strcmp(s.role, "unavailable") == 0)
+                ms.unavailable = s.reason;
+        memcmd_set_membership(m->memcmd, &ms);
+}
+
+static void on_polled(struct member *mb, const struct etcdmsg_range_result *all, void *userdata) {
+        struct manager *m = userdata;
+
+        if (!m->memcmd)
+                return;
+        tell_memcmd(m);
+        memcmd_on_poll(m->memcmd, all);
 }
 
 void manager_cluster_status(struct manager *m, struct status_cluster *s) {
