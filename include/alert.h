@@ -22,6 +22,8 @@ enum alert_kind {
         ALERT_PAUSED,                   /* maintenance pause; resolved by --resume */
         ALERT_OPERATION_FAILED,         /* a switchover or rejoin failed (or was put back); resolved when one
                                          * succeeds or the record is cleared */
+        ALERT_CLUSTER_UNAVAILABLE,      /* this cluster member cannot use etcd (cluster_unavailable); resolved by
+                                         * cluster_available */
         _ALERT_KIND_MAX,
 };
 
@@ -38,6 +40,7 @@ struct alert {
         uint64_t ends_usec;             /* resolved: when; firing: 0 */
         char gate[32];                  /* ALERT_FAILOVER_HELD only */
         char step[32];                  /* ALERT_FAILOVER_FAILED, ALERT_OPERATION_FAILED only */
+        char member[64];                /* ALERT_CLUSTER_UNAVAILABLE only: the member that says so */
         char description[ALERT_TEXT_MAX];
 };
 
@@ -45,6 +48,7 @@ struct alert_state {
         bool firing[_ALERT_KIND_MAX];
         uint64_t starts_usec[_ALERT_KIND_MAX];
         char gate[32];                  /* of the firing ALERT_FAILOVER_HELD */
+        char member[64];                /* of the firing ALERT_CLUSTER_UNAVAILABLE */
 };
 
 /* What this event fires or resolves, in order, into out (at most max; returns how many). */

@@ -31,6 +31,15 @@ enum event_kind {
         EVENT_OPERATION_REFUSED,        /* its checklist said no: nothing changed */
         EVENT_OPERATION_PUT_BACK,       /* failed before the point of no return; everything put back */
         EVENT_OPERATION_FAILED,         /* failed; the record says what is left */
+        /* The monitor cluster (docs/design/cluster.md §10), emitted by member.c on transitions only; `member` is
+         * always this member's name. */
+        EVENT_CLUSTER_LEADING,          /* this member won the leader key and acts */
+        EVENT_CLUSTER_FOLLOWING,        /* another member leads: `peer` names it */
+        EVENT_CLUSTER_UNAVAILABLE,      /* etcd unreachable or refusing: no automatic action; `reason` says why */
+        EVENT_CLUSTER_AVAILABLE,        /* etcd answers again after CLUSTER_UNAVAILABLE */
+        EVENT_CLUSTER_DEPOSED,          /* this leader stopped acting (deadline passed, lease lost, guard failed):
+                                         * `reason` says which */
+        EVENT_CLUSTER_TAKEOVER,         /* this member took over from `peer` (its lease expired or was revoked) */
         _EVENT_KIND_MAX,
 };
 
@@ -48,6 +57,9 @@ struct event {
         int exit_status;                /* -1 when not applicable */
         uint64_t duration_usec;
         unsigned failures, threshold;
+        const char *member;             /* cluster events: this member's name */
+        const char *peer;               /* cluster_following: the leader; cluster_takeover: the previous leader */
+        const char *reason;             /* cluster_unavailable, cluster_deposed: why, in words */
         const char *message;            /* filled in by event_emit */
 };
 
@@ -70,7 +82,7 @@ void event_emit(struct event_bus *bus, struct event *ev, const char *fmt, ...) _
 
 /* The journal fields of an event ("MESSAGE_ID=…", "BLF_EVENT=…", "BLF_STEP=…", …) into buf; returns how many.
  * Pure. Each field is at most EVENT_FIELD_MAX bytes (longer values are cut). */
-#define EVENT_FIELDS_MAX 12
+#define EVENT_FIELDS_MAX 16
 #define EVENT_FIELD_MAX 512
 size_t event_journal_fields(const struct event *ev, char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX]);
 

@@ -24,8 +24,9 @@ bool hooks_wants(enum event_kind k);
 
 /* Pure: "BLF_EVENT=failover_started", "BLF_ACTIVE=…", "BLF_STANDBY=…", "BLF_STEP=…", "BLF_RESULT=…",
  * "BLF_DETAIL=…" (the event's log message), then BLF_ROLE, BLF_ENDPOINT, BLF_GATE, BLF_EXIT_STATUS when the event
- * has them. Unset values are empty. BLF_RESULT: "ok"/"failed" for steps and failovers, "held", "healthy",
- * "failing", "reached", "started", else "". A malloc'd strv. */
+ * has them, and for a cluster event (member set) BLF_MEMBER, BLF_PEER, BLF_REASON. Unset values are empty. BLF_RESULT: "ok"/"failed" for steps and
+ * failovers, "held", "healthy", "failing", "reached", "started", "unavailable"/"available" for the cluster, else "".
+ * A malloc'd strv. */
 int hooks_event_env(const struct event *ev, const char *active, const char *standby, char ***ret);
 
 /* Queues one run with this environment (the strv is taken over, also on failure). */

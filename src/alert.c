@@ -24,6 +24,7 @@ static const struct {
         [ALERT_REPLICATION_LAG]    = { "BlfailoverdReplicationLag", "warning", "The standby database lags behind in replaying WAL" },
         [ALERT_PAUSED]             = { "BlfailoverdPaused", "warning", "The pair is paused for maintenance: no automatic failover until blfailoverd --resume" },
         [ALERT_OPERATION_FAILED]   = { "BlfailoverdOperationFailed", "critical", "A switchover or rejoin failed; blfailoverd --status says what is left (a latched pair: finish with blfailoverd --rejoin)" },
+        [ALERT_CLUSTER_UNAVAILABLE] = { "BlfailoverdClusterUnavailable", "critical", "This monitor cannot use etcd: it takes no automatic action and refuses commands until etcd answers again" },
 };
 
 const char *alert_kind_name(enum alert_kind k) {
@@ -57,6 +58,8 @@ static size_t resolve(struct alert_state *s, enum alert_kind k, const char *why,
         snprintf(out[n].description, sizeof out[n].description, "resolved: %s", why ? why : "");
         if (k == ALERT_FAILOVER_HELD)
                 snprintf(out[n].gate, sizeof out[n].gate, "%s", s->gate);
+        if (k == ALERT_CLUSTER_UNAVAILABLE)
+                snprintf(out[n].member, sizeof out[n].member, "%s", s->member);
         return n + 1;
 }
 
@@ -87,6 +90,28 @@ static size_t on_endpoint(struct alert_state *s, const struct event *ev, bool he
                 n = resolve(s, ALERT_ACTIVE_DOWN, ev->message, now, out, n, max);
                 n = resolve(s, ALERT_FAILOVER_HELD, ev->message, now, out, n, max);
         }
+        return n;
+}
+
+/* Fires once per outage (the first reason stays: a later one is in the log); the member label tells the members
+ * of one cluster apart, which share the pair's labels. The description carries the reason even if the message
+ * does not. */
+static size_t on_cluster_unavailable(struct alert_state *s, const struct event *ev, uint64_t now, struct alert *out,
+                                     size_t max) {
+        char why[ALERT_TEXT_MAX];
+        const char *msg = ev->message ? ev->message : "";
+        size_t n;
+
+        if (s->firing[ALERT_CLUSTER_UNAVAILABLE])
+                return 0;
+        if (ev->reason && ev->reason[0] && !strstr(msg, ev->reason))
+                snprintf(why, sizeof why, "%s%s%s", msg, msg[0] ? ": " : "", ev->reason);
+        else
+                snprintf(why, sizeof why, "%s", msg);
+        n = fire(s, ALERT_CLUSTER_UNAVAILABLE, why, now, out, 0, max);
+        snprintf(s->member, sizeof s->member, "%s", ev->member ? ev->member : "");
+        if (n > 0)
+                snprintf(out[0].member, sizeof out[0].member, "%s", s->member);
         return n;
 }
 
@@ -129,6 +154,10 @@ size_t alert_on_event(struct alert_state *s, const struct event *ev, uint64_t no
                 return on_endpoint(s, ev, false, now, out, max);
         case EVENT_ENDPOINT_HEALTHY:
                 return on_endpoint(s, ev, true, now, out, max);
+        case EVENT_CLUSTER_UNAVAILABLE:
+                return on_cluster_unavailable(s, ev, now, out, max);
+        case EVENT_CLUSTER_AVAILABLE:
+                return resolve(s, ALERT_CLUSTER_UNAVAILABLE, ev->message, now, out, 0, max);
         default:
                 return 0;
         }
@@ -163,7 +192,7 @@ struct label {
         const char *name, *value;
 };
 
-#define LABELS_MAX 9
+#define LABELS_MAX 10
 
 static size_t alert_labels(const struct alert *a, const char *instance, const char *active, const char *standby,
                            char *pair, size_t pair_size, struct label l[LABELS_MAX]) {
@@ -182,6 +211,8 @@ static size_t alert_labels(const struct alert *a, const char *instance, const ch
                 l[n++] = (struct label) { "gate", a->gate };
         if (a->step[0])
                 l[n++] = (struct label) { "step", a->step };
+        if (a->member[0])
+                l[n++] = (struct label) { "member", a->member };
         return n;
 }
 

@@ -25,7 +25,8 @@ struct alertmanager {
 /* ---- the set (pure) ------------------------------------------------------------------------------------- */
 
 static bool same_labels(const struct alert *a, const struct alert *b) {
-        return a->kind == b->kind && strcmp(a->gate, b->gate) == 0 && strcmp(a->step, b->step) == 0;
+        return a->kind == b->kind && strcmp(a->gate, b->gate) == 0 && strcmp(a->step, b->step) == 0 &&
+               strcmp(a->member, b->member) == 0;
 }
 
 /* The resolved alert that ended first, or -1. */

@@ -38,6 +38,12 @@ static const struct {
         [EVENT_OPERATION_REFUSED]       = { "operation_refused", LOG_LEVEL_ERR, "c084520c42864daa921ddbe69dd05478" },
         [EVENT_OPERATION_PUT_BACK]      = { "operation_put_back", LOG_LEVEL_ERR, "ddbe8f90c6d740908caa0b970f3511fd" },
         [EVENT_OPERATION_FAILED]        = { "operation_failed", LOG_LEVEL_ERR, "b40da7b38d0e43ffafcf6fcc04d58dc0" },
+        [EVENT_CLUSTER_LEADING]         = { "cluster_leading", LOG_LEVEL_NOTICE, "c95af36d5f3d48699260f27d91ff490a" },
+        [EVENT_CLUSTER_FOLLOWING]       = { "cluster_following", LOG_LEVEL_INFO, "f18173c5c71948b5b0b7e9efac5a5215" },
+        [EVENT_CLUSTER_UNAVAILABLE]     = { "cluster_unavailable", LOG_LEVEL_ERR, "7a4152f9ec6c41829568fa629e08a462" },
+        [EVENT_CLUSTER_AVAILABLE]       = { "cluster_available", LOG_LEVEL_NOTICE, "d64621b54216478b9b3c2c3ce975e6ea" },
+        [EVENT_CLUSTER_DEPOSED]         = { "cluster_deposed", LOG_LEVEL_WARNING, "3b69300ae33f4d7bb4dcc730f89c190f" },
+        [EVENT_CLUSTER_TAKEOVER]        = { "cluster_takeover", LOG_LEVEL_NOTICE, "2eb0bc1ecd4b4167876b58e9b7f488c0" },
 };
 
 const char *event_kind_to_string(enum event_kind k) {
@@ -116,6 +122,9 @@ size_t event_journal_fields(const struct event *ev, char buf[EVENT_FIELDS_MAX][E
         add_field(buf, &n, "BLF_STEP", ev->step);
         add_field(buf, &n, "BLF_GATE", ev->gate);
         add_field(buf, &n, "BLF_ARGV", ev->argv);
+        add_field(buf, &n, "BLF_MEMBER", ev->member);
+        add_field(buf, &n, "BLF_PEER", ev->peer);
+        add_field(buf, &n, "BLF_REASON", ev->reason);
         if (ev->exit_status >= 0) {
                 snprintf(number, sizeof number, "%d", ev->exit_status);
                 add_field(buf, &n, "BLF_EXIT_STATUS", number);

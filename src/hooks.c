@@ -54,6 +54,10 @@ static const char *result_word(const struct event *ev) {
         case EVENT_OPERATION_STARTED:
         case EVENT_STEP_STARTED:
                 return "started";
+        case EVENT_CLUSTER_UNAVAILABLE:
+                return "unavailable";
+        case EVENT_CLUSTER_AVAILABLE:
+                return "available";
         default:
                 return "";
         }
@@ -68,8 +72,19 @@ static int push(char **v, size_t *n, const char *key, const char *value) {
         return 0;
 }
 
+/* Only a cluster member's events carry these: a standalone daemon's hooks see the environment they always did. */
+static int push_cluster(char **v, size_t *n, const struct event *ev) {
+        int r;
+
+        if (!ev->member)
+                return 0;
+        if ((r = push(v, n, "BLF_MEMBER", ev->member)) < 0 || (r = push(v, n, "BLF_PEER", ev->peer)) < 0)
+                return r;
+        return push(v, n, "BLF_REASON", ev->reason);
+}
+
 int hooks_event_env(const struct event *ev, const char *active, const char *standby, char ***ret) {
-        char **v = calloc(12, sizeof(char *)), status[16];
+        char **v = calloc(16, sizeof(char *)), status[16];
         size_t n = 0;
         int r = 0;
 
@@ -81,7 +96,8 @@ int hooks_event_env(const struct event *ev, const char *active, const char *stan
             (r = push(v, &n, "BLF_STEP", ev->step)) < 0 || (r = push(v, &n, "BLF_RESULT", result_word(ev))) < 0 ||
             (r = push(v, &n, "BLF_DETAIL", ev->message)) < 0 || (r = push(v, &n, "BLF_ROLE", ev->role)) < 0 ||
             (r = push(v, &n, "BLF_ENDPOINT", ev->endpoint)) < 0 || (r = push(v, &n, "BLF_GATE", ev->gate)) < 0 ||
-            (r = push(v, &n, "BLF_EXIT_STATUS", ev->exit_status >= 0 ? status : "")) < 0) {
+            (r = push(v, &n, "BLF_EXIT_STATUS", ev->exit_status >= 0 ? status : "")) < 0 ||
+            (r = push_cluster(v, &n, ev)) < 0) {
                 strv_free(v);
                 return r;
         }

@@ -114,6 +114,11 @@ static void render_histograms(FILE *f, const struct metrics *m, const struct sta
         }
 }
 
+/* The gates quorum and cluster exist only in a cluster: a standalone daemon's exposition stays as it was. */
+static bool cluster_gate_shown(enum monitor_decision d, const struct status *s) {
+        return s->cluster.enabled || (d != MONITOR_HOLD_QUORUM && d != MONITOR_HOLD_CLUSTER);
+}
+
 static void render_failover(FILE *f, const struct metrics *m, const struct status *s, const struct state *record) {
         static const char *const outcomes[] = { "none", "running", "succeeded", "failed" };
         const char *outcome = !record && s->failed_over ? "unreadable" : state_outcome_to_string(record ? record->outcome
@@ -145,6 +150,8 @@ static void render_failover(FILE *f, const struct metrics *m, const struct statu
                 const char *gate = monitor_decision_to_string((enum monitor_decision) d);
                 if (strcmp(gate, "unknown") == 0)
                         break;
+                if (!cluster_gate_shown((enum monitor_decision) d, s))
+                        continue;
                 if (monitor_decision_is_hold((enum monitor_decision) d))
                         fprintf(f, "blfailoverd_failover_held{gate=\"%s\"} %d\n", gate,
                                 strcmp(gate, s->held_gate) == 0);
@@ -197,6 +204,40 @@ static void render_database(FILE *f, const struct status *s) {
                 fprintf(f, "blfailoverd_replication_lag_seconds %.6f\n", sb->lag_seconds);
 }
 
+/* The monitor cluster as this member sees it (docs/design/cluster.md §10); nothing at all when standalone. The
+ * lease gauge exists on the leader only, so that "lease about to run out" rules never match a follower. */
+static void render_cluster(FILE *f, const struct status *s) {
+        const struct status_cluster *c = &s->cluster;
+        bool leads = strcmp(c->role, "leader") == 0;
+
+        if (!c->enabled)
+                return;
+        header(f, "blfailoverd_cluster_leader", "gauge", "1 while this member leads the monitor cluster and may act.");
+        fprintf(f, "blfailoverd_cluster_leader %d\n", leads && c->acting);
+        header(f, "blfailoverd_cluster_members_agreeing", "gauge", "Members whose fresh view sees the active failing "
+               "(this one included).");
+        fprintf(f, "blfailoverd_cluster_members_agreeing %u\n", c->agreeing);
+        header(f, "blfailoverd_cluster_members_needed", "gauge", "Members that must see the active failing for a "
+               "failover to be due (a majority).");
+        fprintf(f, "blfailoverd_cluster_members_needed %u\n", c->needed);
+        header(f, "blfailoverd_cluster_etcd_up", "gauge", "1 when this member's last request to etcd succeeded.");
+        fprintf(f, "blfailoverd_cluster_etcd_up %d\n", c->etcd_up);
+        header(f, "blfailoverd_cluster_lease_seconds_left", "gauge", "The leader's time until its acting deadline "
+               "(absent on the other members).");
+        if (leads && c->lease_seconds_left >= 0)
+                fprintf(f, "blfailoverd_cluster_lease_seconds_left %.3f\n", c->lease_seconds_left);
+        header(f, "blfailoverd_cluster_view_age_seconds", "gauge", "Since each member's view in etcd last changed, "
+               "on this member's clock (members without a view are absent).");
+        for (size_t i = 0; i < c->n_members && i < STATUS_CLUSTER_MEMBERS_MAX; i++) {
+                const struct status_cluster_member *m = &c->members[i];
+                if (!m->seen || m->age_seconds < 0)
+                        continue;
+                fputs("blfailoverd_cluster_view_age_seconds{member=", f);
+                label_value(f, m->name);
+                fprintf(f, "} %.3f\n", m->age_seconds);
+        }
+}
+
 int metrics_render(const struct metrics *m, const struct status *s, const struct state *record, const char *version,
                    char **ret_text, size_t *ret_size) {
         char *text = NULL;
@@ -210,6 +251,7 @@ int metrics_render(const struct metrics *m, const struct status *s, const struct
         render_failover(f, m, s, record);
         render_roles(f, s, record);
         render_database(f, s);
+        render_cluster(f, s);
         header(f, "blfailoverd_paused", "gauge", "1 while the pair is paused for maintenance (no automatic action).");
         fprintf(f, "blfailoverd_paused %d\n", s->paused);
         header(f, "blfailoverd_build_info", "gauge", "Always 1; the version is in the label.");

@@ -42,7 +42,7 @@ bool status_failover_running(const struct status *s, bool daemon_alive, const st
 
 /* ---- the file format: one "key value" per line, a table says where each key lives -------------------------- */
 
-enum field_type { F_STR, F_U64, F_UINT, F_INT, F_LONG, F_BOOL, F_DOUBLE, F_HEALTH };
+enum field_type { F_STR, F_U64, F_I64, F_UINT, F_INT, F_LONG, F_BOOL, F_DOUBLE, F_HEALTH };
 
 struct field {
         const char *key;
@@ -95,6 +95,38 @@ static const struct field db_fields[] = {
         FIELD(status_db, "error", F_STR, error),
 };
 
+/* "cluster.*" lines exist only in a member's file: a standalone daemon writes the same bytes as before. */
+static const struct field cluster_fields[] = {
+        FIELD(status_cluster, "enabled", F_BOOL, enabled),
+        FIELD(status_cluster, "name", F_STR, name),
+        FIELD(status_cluster, "role", F_STR, role),
+        FIELD(status_cluster, "leader", F_STR, leader),
+        FIELD(status_cluster, "acting", F_BOOL, acting),
+        FIELD(status_cluster, "etcd_up", F_BOOL, etcd_up),
+        FIELD(status_cluster, "lease_seconds_left", F_DOUBLE, lease_seconds_left),
+        FIELD(status_cluster, "reason", F_STR, reason),
+        FIELD(status_cluster, "endpoint", F_STR, endpoint),
+        FIELD(status_cluster, "record_revision", F_I64, record_revision),
+        FIELD(status_cluster, "agreeing", F_UINT, agreeing),
+        FIELD(status_cluster, "needed", F_UINT, needed),
+        FIELD(status_cluster, "n_members", F_UINT, n_members),
+};
+
+/* "cluster.member.<i>.<key>", i < n_members. */
+#define MEMBER_PREFIX "cluster.member."
+static const struct field member_fields[] = {
+        FIELD(status_cluster_member, "name", F_STR, name),
+        FIELD(status_cluster_member, "seen", F_BOOL, seen),
+        FIELD(status_cluster_member, "fresh", F_BOOL, fresh),
+        FIELD(status_cluster_member, "agrees", F_BOOL, agrees),
+        FIELD(status_cluster_member, "digest_ok", F_BOOL, digest_ok),
+        FIELD(status_cluster_member, "active_health", F_STR, active_health),
+        FIELD(status_cluster_member, "active_failures", F_UINT, active_failures),
+        FIELD(status_cluster_member, "standby_health", F_STR, standby_health),
+        FIELD(status_cluster_member, "standby_failures", F_UINT, standby_failures),
+        FIELD(status_cluster_member, "age_seconds", F_DOUBLE, age_seconds),
+};
+
 /* The sections of the file: a key "active.name" is field "name" of the struct at offset `base`. */
 static const struct {
         const char *prefix;
@@ -107,7 +139,9 @@ static const struct {
         { "standby.", offsetof(struct status, standby), endpoint_fields, ELEMENTSOF(endpoint_fields) },
         { "standby_db.", offsetof(struct status, standby_db), db_fields, ELEMENTSOF(db_fields) },
         { "primary_db.", offsetof(struct status, primary_db), db_fields, ELEMENTSOF(db_fields) },
+        { "cluster.", offsetof(struct status, cluster), cluster_fields, ELEMENTSOF(cluster_fields) },
 };
+#define CLUSTER_SECTION (ELEMENTSOF(sections) - 1)
 
 static void write_field(FILE *f, const char *prefix, const struct field *fd, const void *base) {
         const char *p = (const char *) base + fd->offset;
@@ -116,6 +150,7 @@ static void write_field(FILE *f, const char *prefix, const struct field *fd, con
         switch (fd->type) {
         case F_STR: textesc_write(f, p); break;
         case F_U64: fprintf(f, "%" PRIu64, *(const uint64_t *) p); break;
+        case F_I64: fprintf(f, "%" PRIi64, *(const int64_t *) p); break;
         case F_UINT: fprintf(f, "%u", *(const unsigned *) p); break;
         case F_INT: fprintf(f, "%d", *(const int *) p); break;
         case F_LONG: fprintf(f, "%ld", *(const long *) p); break;
@@ -124,6 +159,16 @@ static void write_field(FILE *f, const char *prefix, const struct field *fd, con
         case F_HEALTH: fputs(status_health_to_string(*(const enum status_health *) p), f); break;
         }
         fputc('\n', f);
+}
+
+static void write_members(FILE *f, const struct status_cluster *c) {
+        char prefix[40];
+
+        for (size_t i = 0; c->enabled && i < c->n_members && i < STATUS_CLUSTER_MEMBERS_MAX; i++) {
+                snprintf(prefix, sizeof prefix, MEMBER_PREFIX "%zu.", i);
+                for (size_t k = 0; k < ELEMENTSOF(member_fields); k++)
+                        write_field(f, prefix, &member_fields[k], &c->members[i]);
+        }
 }
 
 int status_serialize(const struct status *s, char **ret_text, size_t *ret_size) {
@@ -135,8 +180,9 @@ int status_serialize(const struct status *s, char **ret_text, size_t *ret_size) 
                 return -ENOMEM;
         fputs(STATUS_MAGIC "\n", f);
         for (size_t i = 0; i < ELEMENTSOF(sections); i++)
-                for (size_t k = 0; k < sections[i].n_fields; k++)
+                for (size_t k = 0; k < sections[i].n_fields && (i != CLUSTER_SECTION || s->cluster.enabled); k++)
                         write_field(f, sections[i].prefix, &sections[i].fields[k], (const char *) s + sections[i].base);
+        write_members(f, &s->cluster);
         fputs("end\n", f);
         if (fclose(f) != 0) {
                 free(text);
@@ -184,6 +230,7 @@ static int read_field(const struct field *fd, const char *v, void *base) {
         switch (fd->type) {
         case F_STR: return textesc_read(v, p, fd->size);
         case F_U64: return parse_number(v, false, 0, UINT64_MAX, p, sizeof(uint64_t));
+        case F_I64: return parse_number(v, true, INT64_MIN, INT64_MAX, p, sizeof(int64_t));
         case F_UINT: return parse_number(v, false, 0, UINT32_MAX, p, sizeof(unsigned));
         case F_INT: return parse_number(v, true, INT32_MIN, INT32_MAX, p, sizeof(int));
         case F_LONG:
@@ -210,12 +257,33 @@ static int read_field(const struct field *fd, const char *v, void *base) {
         return -EBADMSG;
 }
 
+/* "cluster.member.<i>.<key>": i in decimal, below STATUS_CLUSTER_MEMBERS_MAX. */
+static int parse_member_line(const char *key, const char *value, struct status_cluster *c) {
+        const char *dot;
+        unsigned long i;
+        char *end;
+
+        if (!starts_number(key, false))
+                return -EBADMSG;
+        errno = 0;
+        i = strtoul(key, &end, 10);
+        if (errno || *end != '.' || i >= STATUS_CLUSTER_MEMBERS_MAX)
+                return -EBADMSG;
+        dot = end + 1;
+        for (size_t k = 0; k < ELEMENTSOF(member_fields); k++)
+                if (strcmp(dot, member_fields[k].key) == 0)
+                        return read_field(&member_fields[k], value, &c->members[i]);
+        return -EBADMSG;
+}
+
 static int parse_line(char *line, struct status *s) {
         char *value = strchr(line, ' ');
 
         if (!value)
                 return -EBADMSG;
         *value++ = 0;
+        if (strncmp(line, MEMBER_PREFIX, strlen(MEMBER_PREFIX)) == 0)
+                return parse_member_line(line + strlen(MEMBER_PREFIX), value, &s->cluster);
         for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
                 size_t n = strlen(sections[i].prefix);
                 if (strncmp(line, sections[i].prefix, n) != 0 || (n == 0 && strchr(line, '.')))
@@ -250,7 +318,7 @@ int status_parse(const char *data, size_t size, struct status *ret) {
                 else if (parse_line(line, &s) < 0)
                         return -EBADMSG;
         }
-        if (!ended)
+        if (!ended || s.cluster.n_members > STATUS_CLUSTER_MEMBERS_MAX)
                 return -EBADMSG;
         *ret = s;
         return 0;
@@ -449,6 +517,54 @@ static void json_record(struct json *j, const struct status_view *v) {
         json_object_end(j);
 }
 
+static void json_member(struct json *j, const struct status_cluster_member *m) {
+        json_object_begin(j);
+        json_key(j, "name"), json_string(j, m->name);
+        json_key(j, "seen"), json_bool(j, m->seen);
+        json_key(j, "fresh"), json_bool(j, m->fresh);
+        json_key(j, "agrees"), json_bool(j, m->agrees);
+        json_key(j, "digest_ok"), json_bool(j, m->digest_ok);
+        json_key(j, "active_health"), json_string(j, m->seen ? m->active_health : NULL);
+        json_key(j, "active_failures"), json_u64(j, m->active_failures);
+        json_key(j, "standby_health"), json_string(j, m->seen ? m->standby_health : NULL);
+        json_key(j, "standby_failures"), json_u64(j, m->standby_failures);
+        json_key(j, "age_seconds");
+        if (m->seen && m->age_seconds >= 0)
+                json_double(j, m->age_seconds);
+        else
+                json_null(j);
+        json_object_end(j);
+}
+
+/* "cluster": this member's view of the monitor cluster (docs/design/cluster.md §9); absent when standalone. */
+static void json_cluster(struct json *j, const struct status_cluster *c) {
+        if (!c->enabled)
+                return;
+        json_key(j, "cluster");
+        json_object_begin(j);
+        json_key(j, "name"), json_string(j, c->name);
+        json_key(j, "role"), json_string(j, c->role);
+        json_key(j, "leader"), json_string(j, c->leader[0] ? c->leader : NULL);
+        json_key(j, "acting"), json_bool(j, c->acting);
+        json_key(j, "etcd_up"), json_bool(j, c->etcd_up);
+        json_key(j, "endpoint"), json_string(j, c->endpoint[0] ? c->endpoint : NULL);
+        json_key(j, "lease_seconds_left");
+        if (c->lease_seconds_left >= 0)
+                json_double(j, c->lease_seconds_left);
+        else
+                json_null(j);
+        json_key(j, "reason"), json_string(j, c->reason[0] ? c->reason : NULL);
+        json_key(j, "record_revision"), json_i64(j, c->record_revision);
+        json_key(j, "agreeing"), json_u64(j, c->agreeing);
+        json_key(j, "needed"), json_u64(j, c->needed);
+        json_key(j, "members");
+        json_array_begin(j);
+        for (size_t i = 0; i < c->n_members && i < STATUS_CLUSTER_MEMBERS_MAX; i++)
+                json_member(j, &c->members[i]);
+        json_array_end(j);
+        json_object_end(j);
+}
+
 void status_print_json(const struct status_view *v, FILE *out) {
         const struct status *s = v->status;
         struct json j;
@@ -492,6 +608,7 @@ void status_print_json(const struct status_view *v, FILE *out) {
         } else
                 json_null(&j);
         json_key(&j, "not_started"), json_string(&j, s->not_started[0] ? s->not_started : NULL);
+        json_cluster(&j, &s->cluster);
         json_state_dir(&j, v);
         json_record(&j, v);
         json_object_end(&j);
@@ -541,6 +658,63 @@ static void human_db(FILE *out, const char *label, const struct status_db *d) {
         }
 }
 
+/* "cluster: member mon-b, follower (leader mon-a), etcd up via http://…": who this member is and who leads. */
+static void human_cluster_self(FILE *out, const struct status_cluster *c) {
+        fprintf(out, "cluster: member %s, ", c->name);
+        if (strcmp(c->role, "unavailable") == 0) {
+                fprintf(out, "UNAVAILABLE: %s\n", c->reason[0] ? c->reason : "etcd cannot be reached");
+                return;
+        }
+        if (strcmp(c->role, "leader") == 0) {
+                fprintf(out, "LEADER, %s", c->acting ? "acting" : "not acting");
+                if (!c->acting && c->reason[0])
+                        fprintf(out, " (%s)", c->reason);
+                if (c->lease_seconds_left >= 0)
+                        fprintf(out, ", lease %.1fs left", c->lease_seconds_left);
+                if (!c->etcd_up)
+                        fprintf(out, ", etcd down via %s", c->endpoint);
+                fputc('\n', out);
+                return;
+        }
+        fprintf(out, "%s (%s%s), etcd %s via %s", c->role, c->leader[0] ? "leader " : "no leader", c->leader,
+                c->etcd_up ? "up" : "down", c->endpoint);
+        if (c->reason[0])
+                fprintf(out, ": %s", c->reason);
+        fputc('\n', out);
+}
+
+/* "  mon-b: active down (3 failures), standby up (0 failures), 1.2s ago, agrees" */
+static void human_cluster_member(FILE *out, const struct status_cluster_member *m) {
+        fprintf(out, "  %s: ", m->name);
+        if (!m->seen) {
+                fprintf(out, "no view\n");
+                return;
+        }
+        fprintf(out, "active %s (%u failures), standby %s (%u failures), ", m->active_health, m->active_failures,
+                m->standby_health, m->standby_failures);
+        if (m->age_seconds >= 0)
+                fprintf(out, "%.1fs ago", m->age_seconds);
+        else
+                fprintf(out, "no view");
+        if (!m->fresh)
+                fprintf(out, ", stale");
+        if (m->agrees)
+                fprintf(out, ", agrees");
+        if (!m->digest_ok)
+                fprintf(out, ", CONFIG DIFFERS");
+        fputc('\n', out);
+}
+
+static void human_cluster(FILE *out, const struct status_cluster *c) {
+        if (!c->enabled)
+                return;
+        human_cluster_self(out, c);
+        for (size_t i = 0; i < c->n_members && i < STATUS_CLUSTER_MEMBERS_MAX; i++)
+                human_cluster_member(out, &c->members[i]);
+        fprintf(out, "quorum: %u of %u members see the active failing, %u needed\n", c->agreeing, c->n_members,
+                c->needed);
+}
+
 void status_print_human(const struct status_view *v, FILE *out) {
         const struct status *s = v->status;
         struct state_roles roles;
@@ -561,6 +735,7 @@ void status_print_human(const struct status_view *v, FILE *out) {
         human_endpoint(out, "standby:", &s->standby, s->threshold);
         human_db(out, "standby database:", &s->standby_db);
         human_db(out, "primary database:", &s->primary_db);
+        human_cluster(out, &s->cluster);
         if (s->paused) {
                 char since[40];
                 json_format_time(s->paused_since_usec, since, sizeof since);

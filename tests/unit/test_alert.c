@@ -356,6 +356,97 @@ static void hooks__full_env__minimal_then_blf(void **unused) {
         strv_free(env);
 }
 
+static struct event cluster_ev(enum event_kind k, const char *message, const char *reason) {
+        return (struct event) { .kind = k, .exit_status = -1, .member = "mon-b", .reason = reason, .message = message };
+}
+
+/* One alert per outage with the member as a label and the reason in the description; cluster_available resolves
+ * it; other events leave it alone. */
+static void alert__cluster_unavailable__fires_once_with_member_and_reason(void **unused) {
+        struct alert_state s = {};
+        struct alert a[4];
+        struct event down = cluster_ev(EVENT_CLUSTER_UNAVAILABLE, "cluster: mon-b cannot use etcd",
+                                       "every endpoint failed: 127.0.0.1:25440 connection refused");
+        struct alert_source src = { "mon2", "active_api", "standby_api", NULL };
+        char *t;
+        size_t size;
+
+        assert_int_equal(alert_on_event(&s, &down, NOW, a, 4), 1);
+        assert_int_equal(a[0].kind, ALERT_CLUSTER_UNAVAILABLE);
+        assert_false(a[0].resolved);
+        assert_string_equal(a[0].member, "mon-b");
+        assert_string_equal(a[0].description, "cluster: mon-b cannot use etcd: every endpoint failed: "
+                                              "127.0.0.1:25440 connection refused");
+        assert_string_equal(alert_kind_name(ALERT_CLUSTER_UNAVAILABLE), "BlfailoverdClusterUnavailable");
+        assert_int_equal(alert_render_alertmanager(a, 1, &src, NOW, 240 * USEC_PER_SEC, &t, &size), 0);
+        assert_non_null(strstr(t, "\"alertname\":\"BlfailoverdClusterUnavailable\",\"severity\":\"critical\""));
+        assert_non_null(strstr(t, "\"pair\":\"active_api/standby_api\",\"member\":\"mon-b\"}"));
+        assert_non_null(strstr(t, "127.0.0.1:25440 connection refused\"}"));
+        free(t);
+        /* a second reason during the same outage: said in the log, not a new alert */
+        down.reason = "etcd has no quorum";
+        assert_int_equal(alert_on_event(&s, &down, NOW + 1, a, 4), 0);
+        assert_int_equal(feed(&s, ev_of(EVENT_CLUSTER_LEADING, NULL, "leading"), NOW + 2, a), 0);
+        assert_int_equal(feed(&s, ev_of(EVENT_ENDPOINT_HEALTHY, "active", "healthy"), NOW + 2, a), 0);
+        assert_int_equal(feed(&s, cluster_ev(EVENT_CLUSTER_AVAILABLE, "cluster: etcd answers again", NULL),
+                              NOW + 5, a), 1);
+        assert_int_equal(a[0].kind, ALERT_CLUSTER_UNAVAILABLE);
+        assert_true(a[0].resolved);
+        assert_string_equal(a[0].member, "mon-b");
+        assert_int_equal(a[0].starts_usec, NOW);
+        assert_int_equal(a[0].ends_usec, NOW + 5);
+        assert_int_equal(feed(&s, cluster_ev(EVENT_CLUSTER_AVAILABLE, "again", NULL), NOW + 6, a), 0);
+        /* a message that already says the reason is not repeated */
+        down.reason = "etcd has no quorum";
+        down.message = "cluster: unavailable: etcd has no quorum";
+        assert_int_equal(alert_on_event(&s, &down, NOW + 7, a, 4), 1);
+        assert_string_equal(a[0].description, "cluster: unavailable: etcd has no quorum");
+}
+
+/* Two members' alerts in one Alertmanager set are two alerts: the member label tells them apart. */
+static void alertmanager__set__member_is_part_of_the_labels(void **unused) {
+        struct alertmanager_set s = {};
+        struct alert a = { .kind = ALERT_CLUSTER_UNAVAILABLE, .starts_usec = NOW }, b = a;
+
+        strcpy(a.member, "mon-a");
+        strcpy(b.member, "mon-b");
+        assert_int_equal(alertmanager_set_apply(&s, &a), 0);
+        assert_int_equal(alertmanager_set_apply(&s, &b), 0);
+        assert_int_equal(s.n, 2);
+        b.resolved = true;
+        assert_int_equal(alertmanager_set_apply(&s, &b), 0);
+        assert_int_equal(s.n, 2);
+        assert_false(s.alerts[0].resolved);
+        assert_true(s.alerts[1].resolved);
+}
+
+static void hooks__env__cluster_events_carry_member_peer_reason(void **unused) {
+        struct event ev = { .kind = EVENT_CLUSTER_TAKEOVER, .exit_status = -1, .member = "mon-b", .peer = "mon-a",
+                            .message = "cluster: mon-b took over from mon-a" };
+        char **env;
+
+        assert_int_equal(hooks_event_env(&ev, "a", "b", &env), 0);
+        assert_string_equal(env[0], "BLF_EVENT=cluster_takeover");
+        assert_string_equal(env[4], "BLF_RESULT=");
+        assert_string_equal(env[10], "BLF_MEMBER=mon-b");
+        assert_string_equal(env[11], "BLF_PEER=mon-a");
+        assert_string_equal(env[12], "BLF_REASON=");
+        assert_null(env[13]);
+        strv_free(env);
+        ev = (struct event) { .kind = EVENT_CLUSTER_UNAVAILABLE, .exit_status = -1, .member = "mon-b",
+                              .reason = "etcd has no quorum", .message = "cluster: unavailable" };
+        assert_int_equal(hooks_event_env(&ev, "a", "b", &env), 0);
+        assert_string_equal(env[0], "BLF_EVENT=cluster_unavailable");
+        assert_string_equal(env[4], "BLF_RESULT=unavailable");
+        assert_string_equal(env[12], "BLF_REASON=etcd has no quorum");
+        strv_free(env);
+        ev.kind = EVENT_CLUSTER_AVAILABLE;
+        assert_int_equal(hooks_event_env(&ev, "a", "b", &env), 0);
+        assert_string_equal(env[4], "BLF_RESULT=available");
+        strv_free(env);
+        assert_true(hooks_wants(EVENT_CLUSTER_DEPOSED));
+}
+
 static void hooks__wants__everything_but_output_and_stop(void **unused) {
         assert_true(hooks_wants(EVENT_FAILOVER_STARTED));
         assert_true(hooks_wants(EVENT_THRESHOLD_REACHED));
@@ -381,6 +472,9 @@ int main(void) {
                 cmocka_unit_test(hooks__env__documented_variables),
                 cmocka_unit_test(hooks__full_env__minimal_then_blf),
                 cmocka_unit_test(hooks__wants__everything_but_output_and_stop),
+                cmocka_unit_test(alert__cluster_unavailable__fires_once_with_member_and_reason),
+                cmocka_unit_test(alertmanager__set__member_is_part_of_the_labels),
+                cmocka_unit_test(hooks__env__cluster_events_carry_member_peer_reason),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

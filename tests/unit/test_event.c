@@ -47,6 +47,41 @@ static void event__endpoint_failing__carries_role_endpoint_count(void **unused) 
                 assert_null(strstr(buf[i], "BLF_EXIT_STATUS"));
 }
 
+static void event__cluster__member_peer_reason_fields(void **unused) {
+        char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX];
+        struct event ev = { .kind = EVENT_CLUSTER_DEPOSED, .exit_status = -1, .member = "mon-a",
+                            .reason = "the lease deadline passed" };
+        size_t n = event_journal_fields(&ev, buf);
+
+        assert_true(has_field(buf, n, "BLF_EVENT=cluster_deposed"));
+        assert_true(has_field(buf, n, "MESSAGE_ID=3b69300ae33f4d7bb4dcc730f89c190f"));
+        assert_true(has_field(buf, n, "BLF_MEMBER=mon-a"));
+        assert_true(has_field(buf, n, "BLF_REASON=the lease deadline passed"));
+        for (size_t i = 0; i < n; i++)
+                assert_null(strstr(buf[i], "BLF_PEER"));
+        ev = (struct event) { .kind = EVENT_CLUSTER_FOLLOWING, .exit_status = -1, .member = "mon-b", .peer = "mon-a" };
+        n = event_journal_fields(&ev, buf);
+        assert_true(has_field(buf, n, "BLF_EVENT=cluster_following"));
+        assert_true(has_field(buf, n, "BLF_PEER=mon-a"));
+        assert_string_equal(event_kind_to_string(EVENT_CLUSTER_LEADING), "cluster_leading");
+        assert_string_equal(event_kind_to_string(EVENT_CLUSTER_UNAVAILABLE), "cluster_unavailable");
+        assert_string_equal(event_kind_to_string(EVENT_CLUSTER_AVAILABLE), "cluster_available");
+        assert_string_equal(event_kind_to_string(EVENT_CLUSTER_TAKEOVER), "cluster_takeover");
+}
+
+/* Every field at once still fits: no field is dropped for want of room. */
+static void event__all_fields__fit(void **unused) {
+        char buf[EVENT_FIELDS_MAX][EVENT_FIELD_MAX];
+        struct event ev = { .kind = EVENT_STEP_FAILED, .role = "r", .endpoint = "e", .step = "s", .gate = "g",
+                            .argv = "a", .exit_status = 1, .duration_usec = 1, .failures = 1, .threshold = 3,
+                            .member = "m", .peer = "p", .reason = "why" };
+        size_t n = event_journal_fields(&ev, buf);
+
+        assert_int_equal(n, 13);
+        assert_true(has_field(buf, n, "BLF_REASON=why"));
+        assert_true(has_field(buf, n, "BLF_FAILURES=1/3"));
+}
+
 static void event__message_ids__distinct_and_well_formed(void **unused) {
         for (int a = 0; a < _EVENT_KIND_MAX; a++) {
                 const char *id = event_kind_message_id((enum event_kind) a);
@@ -92,6 +127,8 @@ int main(void) {
                 cmocka_unit_test(event__step_failed__carries_step_argv_exit_duration),
                 cmocka_unit_test(event__endpoint_failing__carries_role_endpoint_count),
                 cmocka_unit_test(event__message_ids__distinct_and_well_formed),
+                cmocka_unit_test(event__cluster__member_peer_reason_fields),
+                cmocka_unit_test(event__all_fields__fit),
                 cmocka_unit_test(event__emit__formats_once_and_calls_listeners_in_order),
                 cmocka_unit_test(event__too_many_listeners__enospc),
         };

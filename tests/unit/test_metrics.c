@@ -248,6 +248,71 @@ static void metrics__roles__epoch_site_role_latched(void **unused) {
         free(h);
 }
 
+static struct status clustered(void) {
+        struct status s = healthy();
+        struct status_cluster *c = &s.cluster;
+
+        c->enabled = true;
+        strcpy(c->name, "mon-a");
+        strcpy(c->role, "leader");
+        strcpy(c->leader, "mon-a");
+        c->acting = true, c->etcd_up = true, c->lease_seconds_left = 7.25;
+        c->agreeing = 1, c->needed = 2, c->n_members = 3;
+        strcpy(c->members[0].name, "mon-a"), c->members[0].seen = true, c->members[0].age_seconds = 0.5;
+        strcpy(c->members[1].name, "mon-\"b\""), c->members[1].seen = true, c->members[1].age_seconds = 1.25;
+        strcpy(c->members[2].name, "mon-c"), c->members[2].age_seconds = -1;
+        return s;
+}
+
+static void metrics__cluster__gauges_on_a_member_only(void **unused) {
+        struct metrics m = {};
+        struct status s = clustered();
+        char *t = render(&m, &s, NULL);
+
+        assert_non_null(strstr(t, "# HELP blfailoverd_cluster_leader "));
+        assert_non_null(strstr(t, "# TYPE blfailoverd_cluster_leader gauge\nblfailoverd_cluster_leader 1\n"));
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_members_agreeing 1\n"));
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_members_needed 2\n"));
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_etcd_up 1\n"));
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_lease_seconds_left 7.250\n"));
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_view_age_seconds{member=\"mon-a\"} 0.500\n"));
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_view_age_seconds{member=\"mon-\\\"b\\\"\"} 1.250\n"));
+        assert_null(strstr(t, "member=\"mon-c\""));                 /* no view: no sample */
+        assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"quorum\"} 0\n"));
+        free(t);
+        /* a leader past its deadline does not act: not counted as the leader */
+        s.cluster.acting = false;
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_leader 0\n"));
+        free(t);
+        /* a follower: no lease gauge at all */
+        strcpy(s.cluster.role, "follower"), strcpy(s.cluster.leader, "mon-b"), s.cluster.etcd_up = false;
+        s.cluster.lease_seconds_left = -1;
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_leader 0\n"));
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_etcd_up 0\n"));
+        assert_null(strstr(t, "\nblfailoverd_cluster_lease_seconds_left "));
+        free(t);
+        s.cluster.acting = true, s.cluster.lease_seconds_left = 3; /* inconsistent input: still not a leader */
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "\nblfailoverd_cluster_leader 0\n"));
+        assert_null(strstr(t, "\nblfailoverd_cluster_lease_seconds_left "));
+        free(t);
+}
+
+/* Standalone: no cluster metric, and the cluster-only gates are not listed either. */
+static void metrics__standalone__no_cluster_metrics(void **unused) {
+        struct metrics m = {};
+        struct status s = healthy();
+        char *t = render(&m, &s, NULL);
+
+        assert_null(strstr(t, "blfailoverd_cluster_"));
+        assert_null(strstr(t, "gate=\"quorum\""));
+        assert_null(strstr(t, "gate=\"cluster\""));
+        assert_non_null(strstr(t, "blfailoverd_failover_held{gate=\"paused\"} 0\n"));
+        free(t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(metrics__roles__epoch_site_role_latched),
@@ -260,6 +325,8 @@ int main(void) {
                 cmocka_unit_test(metrics__health_json__failed_failover),
                 cmocka_unit_test(metrics__health_json__runbook_shape),
                 cmocka_unit_test(metrics__paused__gauge_and_health_field),
+                cmocka_unit_test(metrics__cluster__gauges_on_a_member_only),
+                cmocka_unit_test(metrics__standalone__no_cluster_metrics),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,6 +199,119 @@ static void monitor__paused__holds_automatic_only(void **state) {
         failing_active.consecutive_failures = 3;
 }
 
+/* A cluster (docs/design/cluster.md §10): a majority's view makes the failover due, the leader alone acts. */
+static struct monitor_view cluster_view(struct monitor_cluster *c, unsigned own_failures) {
+        static struct monitor_endpoint a;
+
+        a = (struct monitor_endpoint) { .health = MONITOR_DOWN, .consecutive_failures = own_failures };
+        return (struct monitor_view) { .active = &a, .standby = &healthy_standby, .threshold = 3,
+                                       .confirm = MONITOR_CONFIRM_OFF, .cluster = c };
+}
+
+static void monitor__cluster_below_threshold_without_quorum__waits(void **state) {
+        struct monitor_cluster c = { .acting = true, .agreeing = 1, .needed = 2 };
+        struct monitor_view v = cluster_view(&c, 2);
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_WAIT);
+        c.agreeing = 0;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_WAIT);
+}
+
+static void monitor__cluster_own_counter_at_threshold_without_quorum__holds_quorum(void **state) {
+        struct monitor_cluster c = { .acting = true, .agreeing = 1, .needed = 2 };
+        struct monitor_view v = cluster_view(&c, 3);
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_QUORUM);
+        assert_string_equal(monitor_decision_to_string(MONITOR_HOLD_QUORUM), "quorum");
+        assert_true(monitor_decision_is_hold(MONITOR_HOLD_QUORUM));
+        c.acting = false;               /* a follower is told about the quorum first: it is the reason to wait */
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_QUORUM);
+}
+
+static void monitor__cluster_quorum_not_acting__holds_cluster(void **state) {
+        struct monitor_cluster c = { .acting = false, .agreeing = 2, .needed = 2 };
+        struct monitor_view v = cluster_view(&c, 3);
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_CLUSTER);
+        assert_string_equal(monitor_decision_to_string(MONITOR_HOLD_CLUSTER), "cluster");
+        assert_true(monitor_decision_is_hold(MONITOR_HOLD_CLUSTER));
+}
+
+static void monitor__cluster_quorum_and_acting__fails_over_subject_to_other_gates(void **state) {
+        struct monitor_cluster c = { .acting = true, .agreeing = 2, .needed = 2 };     /* agreeing == needed */
+        struct monitor_view v = cluster_view(&c, 3);
+        struct monitor_endpoint sick_standby = { .health = MONITOR_DOWN, .consecutive_failures = 1 };
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        c.agreeing = 3;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        v.standby = &sick_standby;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_STANDBY_UNHEALTHY);
+        v.standby = &healthy_standby;
+        v.failed_over = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_ALREADY_DONE);
+        v.failed_over = false;
+        v.paused = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_PAUSED);
+}
+
+/* The leader's own checks may lag the others' by a fast_interval: the majority decides, not its counter. */
+static void monitor__cluster_own_counter_below_but_quorum_and_acting__fails_over(void **state) {
+        struct monitor_cluster c = { .acting = true, .agreeing = 2, .needed = 2 };
+        struct monitor_view v = cluster_view(&c, 1);
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        v = cluster_view(&c, 0);
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        c.acting = false;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_CLUSTER);
+}
+
+/* --once skips the threshold and the quorum, never the cluster gate: only the leader acts. */
+static void monitor__cluster_manual__skips_quorum_not_cluster(void **state) {
+        struct monitor_cluster c = { .acting = false, .agreeing = 0, .needed = 2 };
+        struct monitor_view v = cluster_view(&c, 0);
+
+        v.manual = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_CLUSTER);
+        c.acting = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        v = cluster_view(&c, 3);        /* at the threshold, no quorum: manual still is not held by the quorum */
+        v.manual = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+}
+
+static void monitor__cluster_config_mismatch__holds_cluster(void **state) {
+        struct monitor_cluster c = { .acting = true, .mismatch = true, .agreeing = 3, .needed = 2 };
+        struct monitor_view v = cluster_view(&c, 3);
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_CLUSTER);
+        v.manual = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_HOLD_CLUSTER);
+}
+
+static void monitor__cluster_busy__comes_first(void **state) {
+        struct monitor_cluster c = { .acting = false, .mismatch = true, .agreeing = 1, .needed = 2 };
+        struct monitor_view v = cluster_view(&c, 3);
+
+        v.failover_running = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_BUSY);
+        v.failover_running = false;
+        v.confirm = MONITOR_CONFIRM_RUNNING;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_BUSY);
+}
+
+/* Standalone: agreeing/needed do not exist; the counter alone decides, as before. */
+static void monitor__no_cluster__counter_alone_decides(void **state) {
+        struct monitor_view v = cluster_view(NULL, 2);
+
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_WAIT);
+        v = cluster_view(NULL, 3);
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+        v.manual = true;
+        assert_int_equal(monitor_decide(&v).decision, MONITOR_FAILOVER);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(monitor__failures_count_up_to_threshold__each_said_once),
@@ -213,6 +326,15 @@ int main(void) {
                 cmocka_unit_test(monitor__manual__ignores_threshold_not_gates),
                 cmocka_unit_test(monitor__fast_interval__only_while_counting),
                 cmocka_unit_test(monitor__decision_names__distinct),
+                cmocka_unit_test(monitor__cluster_below_threshold_without_quorum__waits),
+                cmocka_unit_test(monitor__cluster_own_counter_at_threshold_without_quorum__holds_quorum),
+                cmocka_unit_test(monitor__cluster_quorum_not_acting__holds_cluster),
+                cmocka_unit_test(monitor__cluster_quorum_and_acting__fails_over_subject_to_other_gates),
+                cmocka_unit_test(monitor__cluster_own_counter_below_but_quorum_and_acting__fails_over),
+                cmocka_unit_test(monitor__cluster_manual__skips_quorum_not_cluster),
+                cmocka_unit_test(monitor__cluster_config_mismatch__holds_cluster),
+                cmocka_unit_test(monitor__cluster_busy__comes_first),
+                cmocka_unit_test(monitor__no_cluster__counter_alone_decides),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,129 @@ static void status__serialize_then_parse__round_trips(void **unused) {
         free(text);
 }
 
+static char *render(void (*fn)(const struct status_view *, FILE *), const struct status_view *v);
+
+/* A follower of a three-member cluster: mon-a leads and sees the active failing, mon-c's view is gone. */
+static void add_member(struct status_cluster *c, const char *name, const char *active, unsigned failures, double age,
+                       bool agrees, bool digest_ok) {
+        struct status_cluster_member *m = &c->members[c->n_members++];
+
+        snprintf(m->name, sizeof m->name, "%s", name);
+        m->seen = age >= 0;
+        m->fresh = m->seen;
+        m->agrees = agrees;
+        m->digest_ok = digest_ok;
+        snprintf(m->active_health, sizeof m->active_health, "%s", active);
+        m->active_failures = failures;
+        snprintf(m->standby_health, sizeof m->standby_health, "%s", m->seen ? "up" : "");
+        m->age_seconds = age;
+}
+
+static struct status sample_cluster(void) {
+        struct status s = sample();
+        struct status_cluster *c = &s.cluster;
+
+        c->enabled = true;
+        strcpy(c->name, "mon-b");
+        strcpy(c->role, "follower");
+        strcpy(c->leader, "mon-a");
+        c->etcd_up = true;
+        c->lease_seconds_left = -1;
+        strcpy(c->endpoint, "http://127.0.0.1:25440");
+        c->record_revision = 9000000000;
+        c->agreeing = 2, c->needed = 2;
+        add_member(c, "mon-a", "down", 3, 1.25, true, true);
+        add_member(c, "mon-b", "down", 3, 0, true, true);
+        add_member(c, "mon-c \"x\"", "", 0, -1, false, false);
+        return s;
+}
+
+static void status__cluster__round_trips(void **unused) {
+        struct status s = sample_cluster(), back;
+        char *text;
+        size_t size;
+
+        assert_int_equal(status_serialize(&s, &text, &size), 0);
+        assert_int_equal(status_parse(text, size, &back), 0);
+        assert_true(back.cluster.enabled);
+        assert_string_equal(back.cluster.name, "mon-b");
+        assert_string_equal(back.cluster.role, "follower");
+        assert_string_equal(back.cluster.leader, "mon-a");
+        assert_false(back.cluster.acting);
+        assert_true(back.cluster.etcd_up);
+        assert_true(back.cluster.lease_seconds_left < 0);
+        assert_string_equal(back.cluster.endpoint, "http://127.0.0.1:25440");
+        assert_true(back.cluster.record_revision == 9000000000);
+        assert_int_equal(back.cluster.agreeing, 2);
+        assert_int_equal(back.cluster.needed, 2);
+        assert_int_equal(back.cluster.n_members, 3);
+        assert_string_equal(back.cluster.members[0].name, "mon-a");
+        assert_true(back.cluster.members[0].seen && back.cluster.members[0].fresh && back.cluster.members[0].agrees);
+        assert_true(back.cluster.members[0].digest_ok);
+        assert_string_equal(back.cluster.members[0].active_health, "down");
+        assert_int_equal(back.cluster.members[0].active_failures, 3);
+        assert_string_equal(back.cluster.members[0].standby_health, "up");
+        assert_true(back.cluster.members[0].age_seconds > 1.24 && back.cluster.members[0].age_seconds < 1.26);
+        assert_string_equal(back.cluster.members[2].name, "mon-c \"x\"");
+        assert_false(back.cluster.members[2].seen);
+        assert_false(back.cluster.members[2].digest_ok);
+        assert_true(back.cluster.members[2].age_seconds < 0);
+        free(text);
+        /* a torn file is refused with the cluster block too */
+        assert_int_equal(status_serialize(&s, &text, &size), 0);
+        for (size_t cut = 0; cut < size; cut++)
+                assert_int_equal(status_parse(text, cut, &back), -EBADMSG);
+        free(text);
+}
+
+/* Standalone: not one byte more than before in the file, the JSON or the text; old files parse as standalone. */
+static void status__standalone__no_cluster_anywhere(void **unused) {
+        struct status s = sample(), back;
+        struct status_view v = { .status = &s, .daemon_alive = true };
+        static const char old[] = "blfailoverd-status 1\npid 7\nend\n";
+        char *text, *h, *j;
+        size_t size;
+
+        strcpy(s.cluster.name, "ignored");      /* filled but not enabled: still standalone */
+        s.cluster.n_members = 1;
+        assert_int_equal(status_serialize(&s, &text, &size), 0);
+        assert_null(strstr(text, "cluster"));
+        free(text);
+        h = render(status_print_human, &v);
+        assert_null(strstr(h, "cluster"));
+        assert_null(strstr(h, "quorum"));
+        free(h);
+        j = render(status_print_json, &v);
+        assert_null(strstr(j, "cluster"));
+        free(j);
+        assert_int_equal(status_parse(old, strlen(old), &back), 0);
+        assert_false(back.cluster.enabled);
+        assert_int_equal(back.cluster.n_members, 0);
+}
+
+static void status__cluster_bad_lines__rejected(void **unused) {
+        static const char *const bad[] = {
+                "blfailoverd-status 1\ncluster.member.15.name x\nend\n",     /* past STATUS_CLUSTER_MEMBERS_MAX */
+                "blfailoverd-status 1\ncluster.member.-1.name x\nend\n",
+                "blfailoverd-status 1\ncluster.member.1name x\nend\n",
+                "blfailoverd-status 1\ncluster.member.1.nope x\nend\n",
+                "blfailoverd-status 1\ncluster.member..name x\nend\n",
+                "blfailoverd-status 1\ncluster.n_members 16\nend\n",
+                "blfailoverd-status 1\ncluster.nope 1\nend\n",
+                "blfailoverd-status 1\ncluster.record_revision x\nend\n",
+                "blfailoverd-status 1\ncluster.acting maybe\nend\n",
+        };
+        static const char good[] = "blfailoverd-status 1\ncluster.n_members 15\ncluster.member.14.name x\n"
+                                   "cluster.record_revision -1\nend\n";
+        struct status back;
+
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                assert_int_equal(status_parse(bad[i], strlen(bad[i]), &back), -EBADMSG);
+        assert_int_equal(status_parse(good, strlen(good), &back), 0);
+        assert_string_equal(back.cluster.members[14].name, "x");
+        assert_true(back.cluster.record_revision == -1);
+}
+
 static void status__every_truncation__is_rejected(void **unused) {
         struct status s = sample(), back;
         char *text;
@@ -312,6 +435,10 @@ static void status__json__every_field_documented_in_readme(void **unused) {
         j = render(status_print_json, &v);
         json_key_paths(j, &kp);
         free(j);
+        s = sample_cluster();                           /* and a member's "cluster" object */
+        j = render(status_print_json, &v);
+        json_key_paths(j, &kp);
+        free(j);
         assert_true(kp.n > 40);         /* the walk found the nested fields */
         for (size_t i = 0; i < kp.n; i++) {
                 char row[PATH_LEN + 8];
@@ -359,6 +486,63 @@ static void status__not_started__kept_in_the_file_and_shown_with_the_state_dir(v
         free(j);
 }
 
+static void status__cluster__json_object_with_members(void **unused) {
+        struct status s = sample_cluster();
+        struct status_view v = { .status = &s, .daemon_alive = true };
+        char *j = render(status_print_json, &v);
+
+        assert_true(strncmp(j, "{\"version\":1,", 12) == 0);   /* a new key: the schema's version stays */
+        assert_non_null(strstr(j, "\"cluster\":{\"name\":\"mon-b\",\"role\":\"follower\",\"leader\":\"mon-a\","
+                                  "\"acting\":false,\"etcd_up\":true,\"endpoint\":\"http://127.0.0.1:25440\","
+                                  "\"lease_seconds_left\":null,\"reason\":null,\"record_revision\":9000000000,"
+                                  "\"agreeing\":2,\"needed\":2,\"members\":[{\"name\":\"mon-a\","));
+        assert_non_null(strstr(j, "{\"name\":\"mon-a\",\"seen\":true,\"fresh\":true,\"agrees\":true,"
+                                  "\"digest_ok\":true,\"active_health\":\"down\",\"active_failures\":3,"
+                                  "\"standby_health\":\"up\",\"standby_failures\":0,\"age_seconds\":1.25}"));
+        assert_non_null(strstr(j, "{\"name\":\"mon-c \\\"x\\\"\",\"seen\":false,\"fresh\":false,\"agrees\":false,"
+                                  "\"digest_ok\":false,\"active_health\":null,\"active_failures\":0,"
+                                  "\"standby_health\":null,\"standby_failures\":0,\"age_seconds\":null}]}"));
+        free(j);
+        strcpy(s.cluster.role, "leader");
+        s.cluster.leader[0] = 0, s.cluster.acting = true, s.cluster.lease_seconds_left = 2.5;
+        j = render(status_print_json, &v);
+        assert_non_null(strstr(j, "\"leader\":null,\"acting\":true,"));
+        assert_non_null(strstr(j, "\"lease_seconds_left\":2.5,"));
+        free(j);
+}
+
+static void status__cluster__human_block(void **unused) {
+        struct status s = sample_cluster();
+        struct status_view v = { .status = &s, .daemon_alive = true };
+        char *h = render(status_print_human, &v);
+
+        assert_non_null(strstr(h, "cluster: member mon-b, follower (leader mon-a), etcd up via http://127.0.0.1:25440\n"
+                                  "  mon-a: active down (3 failures), standby up (0 failures), 1.2s ago, agrees\n"
+                                  "  mon-b: active down (3 failures), standby up (0 failures), 0.0s ago, agrees\n"
+                                  "  mon-c \"x\": no view\n"
+                                  "quorum: 2 of 3 members see the active failing, 2 needed\n"));
+        free(h);
+        s.cluster.members[0].digest_ok = false, s.cluster.members[0].agrees = false;
+        s.cluster.members[0].fresh = false;
+        s.cluster.agreeing = 1;
+        h = render(status_print_human, &v);
+        assert_non_null(strstr(h, "  mon-a: active down (3 failures), standby up (0 failures), 1.2s ago, stale, "
+                                  "CONFIG DIFFERS\n"));
+        assert_non_null(strstr(h, "quorum: 1 of 3 members see the active failing, 2 needed\n"));
+        free(h);
+        strcpy(s.cluster.name, "mon-a"), strcpy(s.cluster.role, "leader"), strcpy(s.cluster.leader, "mon-a");
+        s.cluster.acting = true, s.cluster.lease_seconds_left = 2.44;
+        h = render(status_print_human, &v);
+        assert_non_null(strstr(h, "cluster: member mon-a, LEADER, acting, lease 2.4s left\n"));
+        free(h);
+        strcpy(s.cluster.role, "unavailable"), s.cluster.acting = false, s.cluster.etcd_up = false;
+        strcpy(s.cluster.reason, "every endpoint failed: 127.0.0.1:25440 connection refused");
+        h = render(status_print_human, &v);
+        assert_non_null(strstr(h, "cluster: member mon-a, UNAVAILABLE: every endpoint failed: 127.0.0.1:25440 "
+                                  "connection refused\n"));
+        free(h);
+}
+
 static void status__human__names_everything(void **unused) {
         struct status s = sample();
         struct state r = switched_record();
@@ -402,6 +586,11 @@ int main(void) {
                 cmocka_unit_test(status__json__has_live_view_and_record),
                 cmocka_unit_test(status__json__no_record_is_null_unreadable_is_said),
                 cmocka_unit_test(status__human__names_everything),
+                cmocka_unit_test(status__cluster__round_trips),
+                cmocka_unit_test(status__standalone__no_cluster_anywhere),
+                cmocka_unit_test(status__cluster_bad_lines__rejected),
+                cmocka_unit_test(status__cluster__json_object_with_members),
+                cmocka_unit_test(status__cluster__human_block),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
