@@ -14,6 +14,7 @@
 
 #include "cluster.h"
 #include "config.h"
+#include "event.h"
 #include "health.h"
 #include "status.h"
 
@@ -32,8 +33,10 @@ struct member_callbacks {
         void (*polled)(struct member *mb, const struct etcdmsg_range_result *all, void *userdata);
 };
 
-int member_new(sd_event *e, struct health *h, const struct config *c, const struct member_callbacks *cb,
-               void *userdata, struct member **ret);
+/* bus: the cluster's transitions go out as events (cluster_leading, _following, _unavailable, _available,
+ * _deposed, _takeover). */
+int member_new(sd_event *e, struct health *h, struct event_bus *bus, const struct config *c,
+               const struct member_callbacks *cb, void *userdata, struct member **ret);
 struct member *member_free(struct member *mb);
 /* SIGTERM: a leader revokes its lease (bounded, 1 s) so a successor takes over at once; done runs then. */
 void member_stop(struct member *mb, void (*done)(void *userdata), void *userdata);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,10 @@ struct mirrored {
 
 struct member {
         sd_event *event;
+        struct event_bus *bus;
+        bool unavailable_said;          /* cluster_unavailable went out; cluster_available ends it */
+        char followed[CLUSTER_NAME_MAX];        /* the leader a cluster_following named last */
+        char previous_leader[CLUSTER_NAME_MAX]; /* another member that led before us: a takeover */
         struct etcd *etcd;
         const struct config *config;
         struct member_callbacks cb;
@@ -93,6 +98,7 @@ struct member {
 };
 
 static void feed(struct member *mb, struct cluster_event ev);
+static void say_following(struct member *mb);
 static void send_sync(struct member *mb);
 
 static void arm(struct member *mb, int t, uint64_t at) {
@@ -256,6 +262,32 @@ static void acting_now(struct member *mb, bool acting) {
                 mb->cb.acting_changed(mb, acting, mb->userdata);
 }
 
+static void emit(struct member *mb, enum event_kind kind, const char *peer, const char *reason, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
+static void emit(struct member *mb, enum event_kind kind, const char *peer, const char *reason, const char *fmt,
+                 ...) {
+        struct event ev = { .kind = kind, .exit_status = -1, .member = mb->cluster.name, .peer = peer,
+                            .reason = reason };
+        char text[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        event_emit(mb->bus, &ev, "%s", text);
+}
+
+static void say_leading(struct member *mb) {
+        mb->followed[0] = '\0';
+        emit(mb, EVENT_CLUSTER_LEADING, NULL, NULL, "cluster: leading (lease %" PRIx64 ", ttl %" PRIu64 "s, record "
+             "revision %" PRId64 "): this member acts for the pair", (uint64_t) mb->cluster.lease,
+             mb->cluster.ttl_usec / USEC_PER_SEC, mb->record_rev);
+        if (mb->previous_leader[0] && strcmp(mb->previous_leader, mb->cluster.name) != 0)
+                emit(mb, EVENT_CLUSTER_TAKEOVER, mb->previous_leader, NULL, "cluster: took over from %s; what its "
+                     "journal left unfinished is resumed here", mb->previous_leader);
+        snprintf(mb->previous_leader, sizeof mb->previous_leader, "%s", mb->cluster.name);
+}
+
 static void on_synced(struct etcd *e, const struct etcd_result *r, void *ud) {
         struct member *mb = ud;
         struct etcdmsg_txn_result t;
@@ -295,8 +327,7 @@ static void on_synced(struct etcd *e, const struct etcd_result *r, void *ud) {
                 if (mb->adopting) {
                         mb->adopting = false;
                         mb->adopted = true;
-                        log_notice("cluster: %s acts for the pair (record revision %" PRId64 ")", mb->cluster.name,
-                                   mb->record_rev);
+                        say_leading(mb);
                         acting_now(mb, true);
                 }
                 sync_done(mb, 0);
@@ -659,8 +690,8 @@ static void on_poll(struct etcd *e, const struct etcd_result *r, void *ud) {
         snprintf(old_leader, sizeof old_leader, "%s", mb->cluster.leader);
         take_record(mb, &res);
         feed(mb, ev);
-        if (strcmp(old_leader, mb->cluster.leader) != 0 && mb->cluster.state == CLUSTER_FOLLOWER)
-                log_notice("cluster: following %s", mb->cluster.leader[0] ? mb->cluster.leader : "(no leader yet)");
+        if (strcmp(old_leader, mb->cluster.leader) != 0)
+                say_following(mb);
         if (ev.leader_present && ev.leader_lease != mb->cluster.lease)
                 ask_leader_ttl(mb, ev.leader_lease);
         if (mb->syncing == false && mb->n_queued > 0 && mb->adopted)
@@ -751,25 +782,46 @@ static void on_revoked(struct etcd *e, const struct etcd_result *r, void *ud) {
 }
 
 static void stop_acting(struct member *mb) {
+        if (mb->acting_said && mb->cluster.state != CLUSTER_STOPPING)
+                emit(mb, EVENT_CLUSTER_DEPOSED, NULL, mb->cluster.reason[0] ? mb->cluster.reason :
+                     "the acting deadline passed", "cluster: deposed: %s; this member stops acting (the running step "
+                     "is stopped; the next leader resumes the journal)", mb->cluster.reason[0] ? mb->cluster.reason :
+                     "no keep-alive answered in time");
         mb->adopted = mb->adopting = false;
         finish_waiters(&mb->sent, &mb->n_sent, -EPERM);
         finish_waiters(&mb->queued, &mb->n_queued, -EPERM);
         acting_now(mb, false);
 }
 
+static void say_following(struct member *mb) {
+        const char *leader = mb->cluster.leader;
+
+        if (mb->cluster.state != CLUSTER_FOLLOWER || !leader[0] || strcmp(leader, mb->followed) == 0)
+                return;
+        snprintf(mb->followed, sizeof mb->followed, "%s", leader);
+        if (strcmp(leader, mb->cluster.name) != 0)
+                snprintf(mb->previous_leader, sizeof mb->previous_leader, "%s", leader);
+        emit(mb, EVENT_CLUSTER_FOLLOWING, leader, NULL, "cluster: following %s", leader);
+}
+
 static void say(struct member *mb, enum cluster_state s) {
+        if (s != CLUSTER_UNAVAILABLE && mb->unavailable_said) {
+                mb->unavailable_said = false;
+                emit(mb, EVENT_CLUSTER_AVAILABLE, NULL, NULL, "cluster: etcd answers again");
+        }
         switch (s) {
         case CLUSTER_LEADER:
-                log_notice("cluster: leading (lease %" PRIx64 ", ttl %" PRIu64 "s): reading the record before acting",
-                           (uint64_t) mb->cluster.lease, mb->cluster.ttl_usec / USEC_PER_SEC);
+                log_info("cluster: won the leader key (lease %" PRIx64 "); reading the record before acting",
+                         (uint64_t) mb->cluster.lease);
                 break;
         case CLUSTER_FOLLOWER:
-                if (mb->cluster.reason[0] && mb->acting_said)
-                        log_warning("cluster: deposed: %s; stops acting", mb->cluster.reason);
-                log_notice("cluster: following %s", mb->cluster.leader[0] ? mb->cluster.leader : "(no leader yet)");
+                mb->followed[0] = '\0';
+                say_following(mb);
                 break;
         case CLUSTER_UNAVAILABLE:
-                log_warning("cluster: unavailable: %s; no automatic action until etcd answers", mb->cluster.reason);
+                mb->unavailable_said = true;
+                emit(mb, EVENT_CLUSTER_UNAVAILABLE, NULL, mb->cluster.reason, "cluster: unavailable: %s; no automatic "
+                     "action until etcd answers (checks go on)", mb->cluster.reason);
                 break;
         case CLUSTER_CONNECTING:
                 log_info("cluster: connecting to etcd%s%s", mb->cluster.reason[0] ? " (" : "",
@@ -861,15 +913,15 @@ static int etcd_open(struct member *mb, struct health *h, const struct config *c
         return etcd_new(h, &o, ret);
 }
 
-int member_new(sd_event *e, struct health *h, const struct config *c, const struct member_callbacks *cb,
-               void *userdata, struct member **ret) {
+int member_new(sd_event *e, struct health *h, struct event_bus *bus, const struct config *c,
+               const struct member_callbacks *cb, void *userdata, struct member **ret) {
         const struct config_cluster *cc = &c->cluster;
         struct member *mb = calloc(1, sizeof *mb);
         int r;
 
         if (!mb)
                 return -ENOMEM;
-        *mb = (struct member) { .event = sd_event_ref(e), .config = c, .cb = *cb, .userdata = userdata };
+        *mb = (struct member) { .event = sd_event_ref(e), .bus = bus, .config = c, .cb = *cb, .userdata = userdata };
         mb->files[0].file = STATE_FILE_NAME;
         mb->files[1].file = PAUSE_FILE_NAME;
         mb->dir_key = joined(cc->prefix, "/");
@@ -932,7 +984,10 @@ struct member *member_free(struct member *mb) {
 void member_stop(struct member *mb, void (*done)(void *userdata), void *userdata) {
         mb->stop_done = done;
         mb->stop_userdata = userdata;
-        stop_acting(mb);
+        mb->acting_said = false;        /* stopping is not being deposed: no cluster_deposed */
+        mb->adopted = mb->adopting = false;
+        finish_waiters(&mb->sent, &mb->n_sent, -EPERM);
+        finish_waiters(&mb->queued, &mb->n_queued, -EPERM);
         feed(mb, (struct cluster_event) { .kind = CLUSTER_EV_STOP });
         /* no lease to revoke: done at once (REVOKE calls it otherwise) */
         if (mb->stop_done && !mb->cluster.lease) {

@@ -85,7 +85,7 @@ int manager_cluster_start(struct manager *m) {
 
         if (!m->config->cluster.enabled)
                 return 0;
-        r = member_new(m->event, m->health, m->config, &cb, m, &m->member);
+        r = member_new(m->event, m->health, &m->bus, m->config, &cb, m, &m->member);
         if (r >= 0)
                 r = memcmd_new(m->event, member_etcd(m->member), m->config->cluster.prefix, m->config->cluster.name,
                                run_forwarded, m, &m->memcmd);
