@@ -68,6 +68,8 @@ void member_publish_view(struct member *mb, const struct member_view_input *v);
 
 /* The quorum rule over the last poll's views and this member's own (§7). */
 void member_quorum(struct member *mb, struct cluster_quorum *ret);
+/* etcd does not answer, has no quorum, or refuses us (or we never reached it): the others' views are unknown. */
+bool member_unavailable(const struct member *mb);
 /* A fresh view from a member whose config digest differs (members, threshold, intervals, sites). */
 bool member_mismatch(struct member *mb);
 /* The words for the gates (quorum and cluster): valid until the loop runs again. */

@@ -72,6 +72,7 @@ enum monitor_decision {
 struct monitor_cluster {
         bool acting;                    /* this member leads and may act now (cluster_may_act) */
         bool mismatch;                  /* a fresh view from a member with another config digest */
+        bool unavailable;               /* etcd does not answer (or has no quorum): nothing is known of the others */
         size_t agreeing;                /* members (this one included) whose fresh view sees the active failing */
         size_t needed;                  /* a majority of the members */
 };

@@ -82,6 +82,7 @@ struct member {
         size_t n_sent, n_queued;
         bool syncing;
         char *sending[2];               /* the bytes of the txn out now: etcd holds them once it succeeds */
+        uint64_t write_seq;             /* the record's last line: "writer NAME LEASE SEQ", who wrote it (§4) */
         size_t sending_len[2];
         /* views */
         struct peer peers[CONFIG_CLUSTER_MEMBERS_MAX];
@@ -243,6 +244,16 @@ static void send_sync(struct member *mb) {
         if (r >= 0 && all_same && !mb->adopting) {
                 sync_done(mb, 0);
                 return;
+        }
+        _cleanup_free_ char *record = NULL;
+        int n = r >= 0 ? asprintf(&record, "%.*swriter %s %" PRIx64 " %" PRIu64 "\n", (int) mb->sending_len[0],
+                                  mb->sending[0], mb->cluster.name, (uint64_t) mb->cluster.lease, ++mb->write_seq) : 0;
+        if (n < 0) {
+                record = NULL;
+                r = -ENOMEM;
+        } else if (r >= 0) {
+                puts[0].value = record;
+                puts[0].value_len = (size_t) n;
         }
         if (r >= 0)
                 r = etcdmsg_guarded(&g, puts, 2, &body);
@@ -629,6 +640,17 @@ static void ask_leader_ttl(struct member *mb, int64_t lease) {
 
 /* The record as etcd holds it now. A leader that is adopting makes it its own: adopt the files, then the takeover
  * write proves the lease still owns the leader key. */
+/* The record's bytes without its last line "writer …": the state file as the leader had it. */
+static size_t without_writer(const char *value, size_t len) {
+        size_t end = len;
+
+        if (end > 0 && value[end - 1] == '\n')
+                end--;
+        while (end > 0 && value[end - 1] != '\n')
+                end--;
+        return strncmp(value + end, "writer ", 7) == 0 ? end : len;
+}
+
 static void take_record(struct member *mb, const struct etcdmsg_range_result *res) {
         const struct etcdmsg_kv *kv[2] = { NULL, NULL };
         int64_t rev;
@@ -647,7 +669,8 @@ static void take_record(struct member *mb, const struct etcdmsg_range_result *re
         }
         for (size_t k = 0; k < 2; k++) {
                 if (kv[k])
-                        set_mirror(&mb->files[k], kv[k]->value, kv[k]->value_len);
+                        set_mirror(&mb->files[k], kv[k]->value, k == 0 ? without_writer(kv[k]->value,
+                                   kv[k]->value_len) : kv[k]->value_len);
                 else {
                         mb->files[k].present = false;
                         mb->files[k].etcd = mfree(mb->files[k].etcd);
@@ -727,6 +750,10 @@ static void on_campaign(struct etcd *e, const struct etcd_result *r, void *ud) {
                 ev.leader_lease = t.responses[0].kvs[0].lease;
         }
         feed(mb, ev);
+        /* Lost to the lease we were waiting out: etcd revokes expired leases on its own beat (~0.5 s). Look again
+         * soon instead of at the next regular poll (TTL/3), which would add up to a second to the takeover. */
+        if (!t.succeeded && ev.leader_present && ev.leader_lease != mb->cluster.lease)
+                arm(mb, T_POLL, now_boottime_usec() + CLUSTER_FAST_POLL_USEC);
         etcdmsg_txn_result_done(&t);
 }
 
@@ -1084,6 +1111,10 @@ void member_fill_status(const struct member *mb, struct status_cluster *s) {
                 sm->standby_failures = p->standby_failures;
                 sm->age_seconds = (double) (now - p->seen.changed_at) / 1e6;
         }
+}
+
+bool member_unavailable(const struct member *mb) {
+        return mb->cluster.state == CLUSTER_UNAVAILABLE || mb->cluster.state == CLUSTER_CONNECTING;
 }
 
 bool member_mismatch(struct member *mb) {

@@ -117,6 +117,7 @@ bool manager_cluster_fill(struct manager *m, struct monitor_cluster *ret) {
                 return false;
         member_quorum(m->member, &q);
         *ret = (struct monitor_cluster) { .acting = member_may_act(m->member), .mismatch = member_mismatch(m->member),
+                                          .unavailable = member_unavailable(m->member),
                                           .agreeing = q.agreeing, .needed = q.needed };
         return true;
 }

@@ -45,6 +45,8 @@ struct monitor_verdict monitor_decide(const struct monitor_view *v) {
                 return verdict;
         if (v->failover_running || v->confirm == MONITOR_CONFIRM_RUNNING)
                 verdict.decision = MONITOR_BUSY;
+        else if (c && c->unavailable)   /* the others' views cannot be read: the reason is etcd, not them */
+                verdict.decision = MONITOR_HOLD_CLUSTER;
         else if (c && !v->manual && !quorum)
                 verdict.decision = MONITOR_HOLD_QUORUM;
         else if (c && (!c->acting || c->mismatch))

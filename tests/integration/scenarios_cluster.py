@@ -13,6 +13,7 @@ Ports (127.0.0.1 only): 25440-25445 etcd; 25470-25472 the members' fault proxies
 
 What the daemon must say (field names, log words, etcd keys) is in the "contract" block below, nowhere else.
 """
+import datetime
 import json
 import os
 import re
@@ -54,8 +55,8 @@ def cluster_fields(st):
     return {"enabled": c.get("enabled"), "name": c.get("name"), "role": c.get("role"), "leader": c.get("leader") or "",
             "acting": bool(c.get("acting")), "etcd_up": c.get("etcd_up"), "reason": c.get("reason") or "",
             "record_revision": c.get("record_revision"), "agreeing": c.get("agreeing"), "needed": c.get("needed"),
-            "n_members": c.get("n_members"), "members": {m.get("name"): m for m in c.get("members") or []},
-            "held_gate": st.get("held_gate") or "", "held_detail": st.get("held_detail") or ""}
+            "n_members": len(c.get("members") or []), "members": {m.get("name"): m for m in c.get("members") or []},
+            "held_gate": (st.get("held") or {}).get("gate") or "", "held_detail": (st.get("held") or {}).get("detail") or ""}
 
 
 ROLE_LEADER = "leader"
@@ -444,15 +445,23 @@ class Monitors:
 
 
 def _timed_takeover(c, old):
-    """kill -9 the leader; seconds until another member says it leads and may act."""
-    t0 = time.monotonic()
+    """kill -9 the leader; seconds until another member says it leads and may act — taken from the time stamp of
+    its "cluster: leading" log line, not from when a --status poll noticed (that adds the status file's write gap
+    and three CLI runs per look)."""
+    t0 = time.time()
     c.kill(old)
-    deadline = t0 + c.ctx.t(TTL + INTERVAL + 10)
+    deadline = time.monotonic() + c.ctx.t(TTL + INTERVAL + 10)
     while time.monotonic() < deadline:
         for n in c.running():
             s = c.status(n)
             if s["role"] == ROLE_LEADER and s["acting"]:
-                return n, time.monotonic() - t0
+                for line in c.daemons[n].text().splitlines():
+                    if LOG_LEADING.search(line):
+                        at = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+                        stamp = at.replace(tzinfo=datetime.timezone.utc).timestamp()
+                        if stamp >= t0:
+                            return n, stamp - t0
+                return n, time.time() - t0
         time.sleep(0.05)
     raise AssertionError(f"no member led within {TTL + INTERVAL + 10:.0f}s of killing {old}")
 
