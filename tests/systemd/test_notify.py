@@ -493,6 +493,31 @@ def test_stopping(args, taken):
     check(d.wait_line(r" info: stopping \(signal TERM\)", 2), "no 'stopping' line on stderr")
 
 
+def test_cluster_member_without_etcd(args, taken):
+    """The unit's way of running (notify, SIGTERM) holds for a monitor-cluster member: with no etcd answering it
+    is READY, says it is unavailable (no automatic action), and stops at once on SIGTERM."""
+    fx = Fixture(args, taken)
+    write_config(fx.config, fx.work, fx.active, fx.standby, extra_top=f"""cluster:
+  name: mon-a
+  members: [mon-a, mon-b, mon-c]
+  lease_ttl: 2s
+  timeout: 400ms
+  etcd:
+    endpoints: [http://127.0.0.1:{SSH_PORT_UNUSED}]
+""")
+    d = fx.start()
+    ready = fx.wait_ready()
+    check(d.wait_line(r" info: cluster: member mon-a of 3", 3), "no 'cluster: member mon-a of 3' line")
+    check(d.wait_line(r" cluster: unavailable: .*no automatic action", 8),
+          "no 'cluster: unavailable' line with etcd down")
+    d.signal(signal.SIGTERM)
+    check(fx.notify.wait(lambda f: f.get("STOPPING") == "1", 5, ready + 1) is not None,
+          "no STOPPING=1 within 5s of SIGTERM")
+    rc = d.wait_exit(3)
+    check(rc == 0, "exit status %r within 3s of SIGTERM, expected 0" % rc)
+    fx.no_failover_happened()
+
+
 def test_outside_systemd(args, taken):
     for name, sock in (("no NOTIFY_SOCKET", None), ("NOTIFY_SOCKET to nowhere", "/nonexistent/blf-notify.sock")):
         fx = Fixture(args, taken)
@@ -732,6 +757,7 @@ TESTS = [
     ("notify__sighup__reloading_then_ready", test_reload),
     ("notify__sighup_bad_file__rejected_ready_again", test_reload_rejected),
     ("notify__sigterm__stopping_exit_0", test_stopping),
+    ("notify__cluster_member_without_etcd__ready_unavailable_stops", test_cluster_member_without_etcd),
     ("notify__outside_systemd__noop", test_outside_systemd),
     ("journal__stream_mismatch__plain_stderr", test_stderr_fallback),
     ("journal__connected__fields_and_message_ids", test_journal),
