@@ -33,12 +33,16 @@ static void stop_running(struct manager *m) {
 }
 
 static void reread_record(struct manager *m) {
+        uint64_t epoch = m->state.epoch;
+        char serving[sizeof m->state.serving];
+
+        snprintf(serving, sizeof serving, "%s", m->state.serving);
         manager_load_pause(m);
-        /* the sites form follows the record's roles (a failover or switchover another member ran) */
-        if (m->config->sites_form && !m->failover && !m->switchover && !m->rejoin)
+        manager_load_state(m);
+        /* the sites form follows the record's roles: a failover or switchover another member ran moved them */
+        if (m->config->sites_form && !m->failover && !m->switchover && !m->rejoin &&
+            (epoch != m->state.epoch || strcmp(serving, m->state.serving) != 0))
                 manager_rearm_after_op(m);
-        else
-                manager_load_state(m);
         m->last_said = MONITOR_WAIT;    /* the holds are news again */
 }
 

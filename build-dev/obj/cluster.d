@@ -1,0 +1,2 @@
+build-dev/obj/cluster.o: src/cluster.c include/cluster.h \
+ include/etcdmsg.h

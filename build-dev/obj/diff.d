@@ -1,0 +1,1 @@
+build-dev/obj/diff.o: src/diff.c include/diff.h

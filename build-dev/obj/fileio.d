@@ -1,0 +1,1 @@
+build-dev/obj/fileio.o: src/fileio.c include/fileio.h include/util.h

@@ -1,0 +1,1 @@
+build-dev/obj/jsonread.o: src/jsonread.c include/jsonread.h

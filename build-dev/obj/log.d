@@ -1,0 +1,1 @@
+build-dev/obj/log.o: src/log.c include/log.h

@@ -1,0 +1,1 @@
+build-dev/obj/nginx.o: src/nginx.c include/nginx.h

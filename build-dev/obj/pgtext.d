@@ -1,0 +1,1 @@
+build-dev/obj/pgtext.o: src/pgtext.c include/pgtext.h

@@ -1,0 +1,2 @@
+build-dev/obj/roles.o: src/roles.c include/roles.h include/config.h \
+ include/state.h

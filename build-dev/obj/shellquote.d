@@ -1,0 +1,1 @@
+build-dev/obj/shellquote.o: src/shellquote.c include/shellquote.h

@@ -1,0 +1,1 @@
+build-dev/obj/textesc.o: src/textesc.c include/textesc.h

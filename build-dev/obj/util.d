@@ -1,0 +1,1 @@
+build-dev/obj/util.o: src/util.c include/util.h
