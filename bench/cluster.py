@@ -257,8 +257,10 @@ def measure(binary, results, poller, runs=RUNS, ttls=TTLS, traffic_seconds=TRAFF
     results["cl:settings"] = {"runs": runs, "ttls": list(ttls), "traffic_seconds": traffic_seconds,
                               "interval": C.INTERVAL, "fast": C.FAST, "timeout": C.HC_TIMEOUT,
                               "threshold": C.THRESHOLD, "ttl": C.TTL, "etcd": etcd_version()}
+    t0 = None
     try:
         with T.Topology(log=log) as topo:
+            t0 = time.monotonic()
             for i in range(runs):
                 for n in (1, 3):        # alternating: a drift of the machine hits both alike
                     fig = attempt(results, f"cl-{n}", lambda n=n: fault_run(topo, binary, n, i, rng, poller),
@@ -275,6 +277,9 @@ def measure(binary, results, poller, runs=RUNS, ttls=TTLS, traffic_seconds=TRAFF
     except (T.TopologyError, OSError, TimeoutError) as e:
         results.setdefault("cl:failed", []).append(f"setup: {e}")
         log(f"  cluster section setup failed: {e}")
+    if t0 is not None:
+        results["cl:settings"]["seconds"] = round(time.monotonic() - t0, 1)
+        log(f"  cluster section: {time.monotonic() - t0:.0f} s with the topology up")
     return results
 
 
