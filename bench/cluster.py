@@ -48,7 +48,7 @@ def _integration_runner():
 
 IR = _integration_runner()
 RUNS = int(os.environ.get("BLF_BENCH_CLUSTER_RUNS", "5"))
-TTLS = tuple(float(x) for x in os.environ.get("BLF_BENCH_CLUSTER_TTLS", "3").split(",") if x)
+TTLS = tuple(float(x) for x in os.environ.get("BLF_BENCH_CLUSTER_TTLS", "3,10").split(",") if x)
 TRAFFIC_SECONDS = float(os.environ.get("BLF_BENCH_CLUSTER_TRAFFIC", "30"))
 SETTLE = 3.0                    # after the leader is known, before the traffic window: the start-up requests out
 NGINX_WAIT = C.DETECT + 30
@@ -171,7 +171,29 @@ def fault_run(topo, binary, monitors, i, rng, poller):
         by, t_start = started_at(f.daemons, t_fault)
         if by is None:
             raise AssertionError("nginx serves the standby but no member logged 'failover: started'")
-        return {"nginx": t_nginx - t_fault, "detect": t_start - t_fault, "exec": t_nginx - t_start, "by": by}
+        fig = {"nginx": t_nginx - t_fault, "detect": t_start - t_fault, "exec": t_nginx - t_start, "by": by}
+        fig.update(record_split(os.path.join(ctx.dir, f"state-{by}", T.STATE_FILE)))
+        return fig
+
+
+def record_split(path):
+    """From the member's local record: Σ durations of the steps up to switch (nginx reloaded), and the rest of the
+    time from the first step's start to switch's end — the record's saves between steps (to etcd, on a member)."""
+    steps = []
+    try:
+        for line in open(path, encoding="utf-8"):
+            w = line.split()
+            if len(w) >= 5 and w[0] == "step" and w[2] != "pending":
+                steps.append((w[1], int(w[3]) / 1e6, int(w[4]) / 1e6))
+    except (OSError, ValueError):
+        return {}
+    names = [n for n, _, _ in steps]
+    if "switch" not in names:
+        return {}
+    upto = steps[:names.index("switch") + 1]
+    wall = upto[-1][1] + upto[-1][2] - upto[0][1]
+    busy = sum(d for _, _, d in upto)
+    return {"steps_to_switch": busy, "gaps_to_switch": wall - busy}
 
 
 def scrape(port):
@@ -325,7 +347,9 @@ def table_lines(results):
     for n in (1, 3):
         key = f"cl-{n}"
         for field, what in (("nginx", "fault → nginx serves the standby"), ("detect", "fault → failover: started"),
-                            ("exec", "failover: started → nginx")):
+                            ("exec", "failover: started → nginx"),
+                            ("steps_to_switch", "of which: Σ steps up to switch (record)"),
+                            ("gaps_to_switch", "of which: between those steps (the record's saves)")):
             t = mmm(col(results, key, field))
             med[(n, field)] = t[1] if t else None
             out.append(f"| {what} | {n} | {n_of(results, key)} | {fmt3(t)} | |")

@@ -1100,7 +1100,7 @@ def main(argv):
                     help="cluster: fault runs with 1 and with 3 monitors, each (default $BLF_BENCH_CLUSTER_RUNS or 5)")
     ap.add_argument("--cluster-ttl", default=",".join(f"{x:g}" for x in CL.TTLS),
                     help="cluster: lease_ttl seconds of the leader-killed runs, comma-separated, e.g. 3,10 "
-                         "(default $BLF_BENCH_CLUSTER_TTLS or 3)")
+                         "(default $BLF_BENCH_CLUSTER_TTLS or 3,10)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--state-root", help="put the daemon's state_dir under this directory (diagnosis: tmpfs)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.md"))
