@@ -7,7 +7,7 @@ Uses tests/integration/topology.py (PostgreSQL 15 primary + streaming standby, n
 the recording docker stand-in; all on 127.0.0.1). The topology is taken (file lock) per section and given back
 between sections, so test runs of other people can go in between.
 
-Sections (--only api,db,cost,switchover; default all):
+Sections (--only api,db,cost,switchover,cluster; default all):
   api   API faults (the active's /health answers 500, or hangs): blfailoverd at interval 1s / threshold 3 /
         timeout 1s, again with fast_interval 200ms, and the operators' bash loop (peers/bash-loop.sh) with the
         same interval and threshold. Detection, the daemon's overhead, tick jitter, each step's duration, and end
@@ -23,6 +23,10 @@ Sections (--only api,db,cost,switchover; default all):
         config, the topology's sshd, nginx, stand-ins), through a running daemon whose site ssh masters are logged
         in, each run checked against the daemon's record, with each step's duration and the write window taken
         apart at the step boundaries; then 2 runs with no daemon (every ssh step logs in afresh).
+  cluster  three monitors on a 3-member etcd (bench/cluster.py, the scenarios_cluster fixture): fault → nginx
+        serves the standby with 1 monitor and with 3 (--cluster-runs each, alternating; the quorum may cost one
+        fast_interval), the leader SIGKILLed then the active faulted at once (per --cluster-ttl), and each
+        member's etcd traffic while healthy (requests/s, bytes/s from its /metrics). About 4 minutes.
 
 Timestamps: the daemon runs with -v; its debug lines give each check's completion (CLOCK_REALTIME, usec) and each
 tick's lateness against the fixed cadence; the state record gives each step's start (CLOCK_REALTIME, usec) and
@@ -56,6 +60,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import topology as T  # noqa: E402
 import switchover as SW  # noqa: E402
+import cluster as CL  # noqa: E402
 
 INTERVAL, TIMEOUT, THRESHOLD, FAST = 1.0, 1.0, 3, 0.2
 COST_INTERVAL = 0.1
@@ -817,6 +822,15 @@ def measure_blf_switchover(ctx, results, writer):
         say(f"  blfailoverd switchover setup failed: {e}")
 
 
+def section_cluster(ctx, results):
+    CL.measure(ctx.bin, results, NginxPoller, runs=ctx.cluster_runs, ttls=ctx.cluster_ttls, seed=ctx.seed, log=say)
+
+
+def section_cluster_table(t, results):
+    t.h("7. Several monitors (etcd): the quorum's cost, a killed leader, etcd traffic (same run)")
+    t.out += CL.table_lines(results)
+
+
 def section_switchover_table(t, results):
     t.h("6. Planned switchover: writer commits every 10 ms; blfailoverd next to Patroni (same run, alternating "
         "directions)")
@@ -910,6 +924,8 @@ def render(ctx, results):
         section_cost_table(t, results)
     if any(k.startswith("sw-") for k in results):
         section_switchover_table(t, results)
+    if any(k.startswith("cl") for k in results):
+        section_cluster_table(t, results)
     t.h("Notes")
     t.out += [
         "- Detection: fault injected (stand-in mode set) → start of the failover's first step (state record, µs). "
@@ -1078,8 +1094,13 @@ def main(argv):
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "blfailoverd"))
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="running cost over 20 s instead of 2 minutes")
-    ap.add_argument("--only", default="api,db,cost,switchover",
-                    help="comma-separated sections: api, db, cost, switchover")
+    ap.add_argument("--only", default="api,db,cost,switchover,cluster",
+                    help="comma-separated sections: api, db, cost, switchover, cluster")
+    ap.add_argument("--cluster-runs", type=int, default=CL.RUNS,
+                    help="cluster: fault runs with 1 and with 3 monitors, each (default $BLF_BENCH_CLUSTER_RUNS or 5)")
+    ap.add_argument("--cluster-ttl", default=",".join(f"{x:g}" for x in CL.TTLS),
+                    help="cluster: lease_ttl seconds of the leader-killed runs, comma-separated, e.g. 3,10 "
+                         "(default $BLF_BENCH_CLUSTER_TTLS or 3,10)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--state-root", help="put the daemon's state_dir under this directory (diagnosis: tmpfs)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.md"))
@@ -1091,12 +1112,16 @@ def main(argv):
     ctx = Ctx()
     ctx.bin, ctx.runs, ctx.quick = os.path.abspath(a.bin), a.runs, a.quick
     ctx.rng = random.Random(a.seed)
+    ctx.seed = a.seed
+    ctx.cluster_runs = a.cluster_runs
+    ctx.cluster_ttls = tuple(float(x) for x in a.cluster_ttl.split(",") if x)
     STATE_ROOT[0] = a.state_root
     work = tempfile.mkdtemp(prefix="blf-bench-")
     results = {}
     try:
         ctx.writepoll = build_writepoll(work)
-        sections = {"api": section_api, "db": section_db, "cost": section_cost, "switchover": section_switchover}
+        sections = {"api": section_api, "db": section_db, "cost": section_cost, "switchover": section_switchover,
+                    "cluster": section_cluster}
         for name in a.only.split(","):
             say(f"== bench: {name}")
             sections[name.strip()](ctx, results)

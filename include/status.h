@@ -75,6 +75,8 @@ struct status_cluster {
         int64_t record_revision;        /* of <prefix>/record when last read; 0 none */
         unsigned agreeing, needed;
         unsigned n_members;
+        /* Since start, what this member asked of etcd (metrics only: not in the status file). */
+        uint64_t etcd_requests, etcd_bytes_sent, etcd_bytes_received;
         struct status_cluster_member members[STATUS_CLUSTER_MEMBERS_MAX];
 };
 

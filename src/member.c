@@ -1065,6 +1065,7 @@ void member_fill_status(const struct member *mb, struct status_cluster *s) {
                                              [CLUSTER_UNAVAILABLE] = "unavailable", [CLUSTER_STOPPING] = "stopping" };
         uint64_t now = now_boottime_usec(), deadline = cluster_deadline(&mb->cluster);
         struct cluster_quorum q;
+        struct etcd_counters k;
         const struct config_cluster *cc = &mb->config->cluster;
 
         *s = (struct status_cluster) { .enabled = true, .acting = member_may_act(mb), .etcd_up = mb->etcd_up,
@@ -1075,6 +1076,8 @@ void member_fill_status(const struct member *mb, struct status_cluster *s) {
         snprintf(s->leader, sizeof s->leader, "%s", mb->cluster.leader);
         snprintf(s->reason, sizeof s->reason, "%s", member_why_not(mb));
         snprintf(s->endpoint, sizeof s->endpoint, "%s", etcd_current_endpoint(mb->etcd));
+        etcd_get_counters(mb->etcd, &k);
+        s->etcd_requests = k.requests, s->etcd_bytes_sent = k.bytes_sent, s->etcd_bytes_received = k.bytes_received;
         if (mb->cluster.state == CLUSTER_LEADER && deadline > now)
                 s->lease_seconds_left = (double) (deadline - now) / 1e6;
         member_quorum((struct member *) mb, &q);

@@ -236,6 +236,15 @@ static void render_cluster(FILE *f, const struct status *s) {
                 label_value(f, m->name);
                 fprintf(f, "} %.3f\n", m->age_seconds);
         }
+        /* Visible so that the cost of leaving the cluster on can be watched (bench: requests/s, bytes/s). */
+        header(f, "blfailoverd_cluster_etcd_requests_total", "counter", "Requests this member sent to etcd (each "
+               "attempt, failed ones included).");
+        fprintf(f, "blfailoverd_cluster_etcd_requests_total %" PRIu64 "\n", c->etcd_requests);
+        header(f, "blfailoverd_cluster_etcd_bytes_total", "counter", "Bytes this member exchanged with etcd over HTTP "
+               "(as libcurl counts them), by direction.");
+        fprintf(f, "blfailoverd_cluster_etcd_bytes_total{direction=\"sent\"} %" PRIu64 "\n", c->etcd_bytes_sent);
+        fprintf(f, "blfailoverd_cluster_etcd_bytes_total{direction=\"received\"} %" PRIu64 "\n",
+                c->etcd_bytes_received);
 }
 
 int metrics_render(const struct metrics *m, const struct status *s, const struct state *record, const char *version,

@@ -300,6 +300,22 @@ static void metrics__cluster__gauges_on_a_member_only(void **unused) {
         free(t);
 }
 
+/* etcd traffic: counters with their TYPE, bytes split by direction (the bench reads them: §13). */
+static void metrics__cluster__etcd_traffic_counters(void **unused) {
+        struct metrics m = {};
+        struct status s = clustered();
+        char *t;
+
+        s.cluster.etcd_requests = 1234, s.cluster.etcd_bytes_sent = 56789, s.cluster.etcd_bytes_received = 98765;
+        t = render(&m, &s, NULL);
+        assert_non_null(strstr(t, "# TYPE blfailoverd_cluster_etcd_requests_total counter\n"
+                                  "blfailoverd_cluster_etcd_requests_total 1234\n"));
+        assert_non_null(strstr(t, "# TYPE blfailoverd_cluster_etcd_bytes_total counter\n"
+                                  "blfailoverd_cluster_etcd_bytes_total{direction=\"sent\"} 56789\n"
+                                  "blfailoverd_cluster_etcd_bytes_total{direction=\"received\"} 98765\n"));
+        free(t);
+}
+
 /* Standalone: no cluster metric, and the cluster-only gates are not listed either. */
 static void metrics__standalone__no_cluster_metrics(void **unused) {
         struct metrics m = {};
@@ -326,6 +342,7 @@ int main(void) {
                 cmocka_unit_test(metrics__health_json__runbook_shape),
                 cmocka_unit_test(metrics__paused__gauge_and_health_field),
                 cmocka_unit_test(metrics__cluster__gauges_on_a_member_only),
+                cmocka_unit_test(metrics__cluster__etcd_traffic_counters),
                 cmocka_unit_test(metrics__standalone__no_cluster_metrics),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
