@@ -27,11 +27,14 @@ struct failover_params {
         const char *trigger;            /* "automatic", "manual", "resumed" */
         struct plan_options options;
         const struct state *resume;     /* an interrupted record to continue from its first unfinished step */
-        /* A monitor cluster (NULL standalone): each journal write reaches etcd before the step after it starts —
-         * sync(sync_userdata, done, f) calls done(f, r) later, r < 0 when this monitor may no longer act: then no
-         * step starts and the failover waits to be freed (the next leader resumes the journal). */
+        /* A monitor cluster (NULL standalone): each journal write goes to etcd (sync: done(f, r) later, r < 0 when
+         * this monitor may no longer act), and a step starts only while sync_may_act() says so. The step does not
+         * wait for etcd's answer: the failover resumes forward only (the promotion asked through libpq first), so
+         * a successor that finds "step k−1 ok" instead of "step k running" repeats nothing it should not, and the
+         * acting rule behind sync_may_act() is what keeps a deposed leader from starting anything. */
         int (*sync)(void *sync_userdata, void (*done)(void *f, int r), void *f);
         void (*sync_cancel)(void *sync_userdata, void *f);
+        bool (*sync_may_act)(void *sync_userdata);
         void *sync_userdata;
         char *why;                      /* optional: gets why the start was refused when the record could not be
                                          * written (then not logged here: the caller says it once) */

@@ -51,12 +51,15 @@ struct op_def {
  * put back), EXIT_FAILURE (failed; the journal says what is left). Called once, from the loop. */
 typedef void (*op_done_fn)(struct op *op, int exit_code, void *userdata);
 
-/* A monitor cluster (all NULL standalone): a forward step starts only once the journal that says it runs is in etcd —
- * sync(userdata, done, op) calls done(op, r) later; r < 0: this monitor may no longer act, nothing more starts and
- * the op waits to be freed (the next leader resumes its journal). cancel: op is going away. */
+/* A monitor cluster (all NULL standalone). Every journal write goes to etcd (sync: done(op, r) later, r < 0 when
+ * this monitor may no longer act; done may be NULL), and each step starts only while may_act() says so. A step past
+ * which resuming goes forward instead of putting back (no_return) starts only once etcd holds the journal that
+ * says it runs: a successor must never put back beside a promotion it did not know had started. cancel: op is
+ * going away. */
 struct op_sync {
         int (*sync)(void *userdata, void (*done)(void *op, int r), void *op);
         void (*cancel)(void *userdata, void *op);
+        bool (*may_act)(void *userdata);
         void *userdata;
 };
 

@@ -31,6 +31,7 @@ struct failover {
         struct health *health;
         int (*sync)(void *sync_userdata, void (*done)(void *f, int r), void *f);
         void (*sync_cancel)(void *sync_userdata, void *f);
+        bool (*sync_may_act)(void *sync_userdata);
         void *sync_userdata;
         bool deposed;                   /* a cluster took the right to act away: nothing more starts */
         sd_event_source *advance;       /* deferred continuation: never recurse from a child's callback */
@@ -298,7 +299,7 @@ static void failover_finish(struct failover *f, bool ok) {
         if (!ok)
                 snprintf(f->state.failed_step, sizeof f->state.failed_step, "%s", f->state.steps[f->current].name);
         save_state(f);
-        if (f->sync)    /* the outcome goes to etcd too; nothing waits for it */
+        if (f->sync && !f->deposed)     /* the outcome goes to etcd too; nothing waits for it */
                 (void) f->sync(f->sync_userdata, NULL, f);
         if (ok)
                 event_emit(f->bus, &ev, "failover: succeeded in %.3fs: nginx serves %s, standby database promoted, "
@@ -335,17 +336,16 @@ static void step_run(struct failover *f) {
         }
 }
 
-/* In a cluster the step starts only once etcd holds "step k running" (and the result before it). */
+/* etcd refused the journal (this member no longer leads) or it could not reach it in time: the member stops acting
+ * and the manager frees this failover right after; nothing more starts meanwhile. */
 static void on_synced(void *userdata, int r) {
         struct failover *f = userdata;
 
-        if (r < 0) {
-                f->deposed = true;
-                log_warning("failover: step %s not started: this monitor may no longer act (%s); the next leader "
-                            "resumes the journal", f->state.steps[f->current].name, strerror(-r));
+        if (r >= 0 || f->deposed)
                 return;
-        }
-        step_run(f);
+        f->deposed = true;
+        log_warning("failover: the journal could not be written to etcd (%s): this monitor may no longer act; the "
+                    "next leader resumes the failover from the journal", strerror(-r));
 }
 
 static void step_start(struct failover *f) {
@@ -359,13 +359,21 @@ static void step_start(struct failover *f) {
         f->step_started_usec = now_monotonic_usec();
         snprintf(st->detail, sizeof st->detail, "%s", line ? line : ps->purpose);
         save_state(f);
-        if (!f->sync) {
-                step_run(f);
-                return;
+        if (f->sync) {
+                /* the acting rule, asked now: before it fails, no other member can lead yet */
+                if (f->deposed || !f->sync_may_act(f->sync_userdata)) {
+                        f->deposed = true;
+                        log_warning("failover: step %s not started: this monitor may no longer act; the next leader "
+                                    "resumes the failover from the journal", st->name);
+                        return;
+                }
+                r = f->sync(f->sync_userdata, on_synced, f);
+                if (r < 0) {
+                        on_synced(f, r);
+                        return;
+                }
         }
-        r = f->sync(f->sync_userdata, on_synced, f);
-        if (r < 0)
-                on_synced(f, r);
+        step_run(f);
 }
 
 static int on_advance(sd_event_source *s, void *userdata) {
@@ -531,6 +539,7 @@ int failover_start(sd_event *e, const struct failover_params *params, failover_d
         f->health = params->health;
         f->sync = params->sync;
         f->sync_cancel = params->sync_cancel;
+        f->sync_may_act = params->sync_may_act;
         f->sync_userdata = params->sync_userdata;
         f->done = done;
         f->userdata = userdata;

@@ -399,7 +399,8 @@ int manager_start_failover(struct manager *m, const char *trigger, bool fence_re
         char why[sizeof m->refused] = "";
         struct op_sync sync = manager_cluster_sync(m);
         struct failover_params params = {
-                .sync = sync.sync, .sync_cancel = sync.cancel, .sync_userdata = sync.userdata,
+                .sync = sync.sync, .sync_cancel = sync.cancel, .sync_may_act = sync.may_act,
+                .sync_userdata = sync.userdata,
                 .config = m->config, .bus = &m->bus, .health = m->health, .trigger = trigger,
                 .options = { .fence_required = fence_required,
                              .ssh_control_path = sshmux_control_path(m->sshmux) },

@@ -92,6 +92,8 @@ struct member {
         bool have_self;
         uint64_t view_seq;
         bool view_dirty, view_busy;
+        char view_said[256];            /* what the last put said that counts (see view_worth_putting) */
+        uint64_t view_put_at;           /* boottime of the last put */
         char words[512], quorum_words[768];
         bool etcd_up;
         void (*stop_done)(void *userdata);
@@ -501,6 +503,25 @@ static int view_json(struct member *mb, char **ret, size_t *ret_len) {
         return fclose(f) == 0 ? 0 : -ENOMEM;
 }
 
+/* A view is put when what the quorum reads in it changed — epoch, sites, health, failures up to the threshold (past
+ * it they all count the same) — or half an interval after the last put, so that it stays fresh (§7) on the
+ * leader's clock. Not after every check: during an incident three members checking every fast_interval would be a
+ * raft write (and fsyncs on every etcd member) each time, competing with the failover's own steps for the disk. */
+static bool view_worth_putting(struct member *mb) {
+        const struct member_view_input *v = &mb->self;
+        unsigned t = mb->config->health.failure_threshold;
+        char said[sizeof mb->view_said];
+
+        snprintf(said, sizeof said, "%" PRId64 "|%s|%s|%s|%s|%u|%u", v->epoch, v->active_site, v->standby_site,
+                 v->active_health, v->standby_health, v->active_failures < t ? v->active_failures : t,
+                 v->standby_failures < t ? v->standby_failures : t);
+        if (strcmp(said, mb->view_said) == 0 &&
+            now_boottime_usec() - mb->view_put_at < mb->config->health.interval_usec / 2)
+                return false;
+        snprintf(mb->view_said, sizeof mb->view_said, "%s", said);
+        return true;
+}
+
 void member_publish_view(struct member *mb, const struct member_view_input *v) {
         _cleanup_free_ char *text = NULL, *body = NULL;
         const char *src[6] = { v->active_site, v->standby_site, v->active_health, v->standby_health,
@@ -516,9 +537,12 @@ void member_publish_view(struct member *mb, const struct member_view_input *v) {
                 mb->self.active_result = mb->self_text[4], mb->self.standby_result = mb->self_text[5];
                 mb->have_self = true;
         }
+        if (!mb->view_dirty && !view_worth_putting(mb))
+                return;
         mb->view_dirty = true;
         if (mb->view_busy || !mb->cluster.lease)
                 return;
+        mb->view_put_at = now_boottime_usec();
         if (view_json(mb, &text, &len) < 0 ||
             etcdmsg_put(mb->view_key, text, len, mb->cluster.lease, false, &body) < 0)
                 return;

@@ -134,10 +134,15 @@ static void sync_cancel(void *userdata, void *f) {
         member_sync_cancel(userdata, f);
 }
 
+static bool sync_may_act(void *userdata) {
+        return member_may_act(userdata);
+}
+
 struct op_sync manager_cluster_sync(struct manager *m) {
         if (!m->member)
                 return (struct op_sync) {};
-        return (struct op_sync) { .sync = sync_journal, .cancel = sync_cancel, .userdata = m->member };
+        return (struct op_sync) { .sync = sync_journal, .cancel = sync_cancel, .may_act = sync_may_act,
+                                  .userdata = m->member };
 }
 
 /* A command reaches a member that may not act: the leader carries it out (memcmd.h relays its output and exit). */

@@ -431,16 +431,29 @@ static void step_run(struct op *op) {
         step_def(op)->run(op, op->ctx);
 }
 
+static void on_sync_failed(void *userdata, int r) {
+        struct op *op = userdata;
+
+        if (r >= 0 || op->deposed)
+                return;
+        op->deposed = true;
+        log_warning("%s: the journal could not be written to etcd (%s): this monitor may no longer act; the next "
+                    "leader resumes the %s from the journal", op->def->what, strerror(-r), op->def->what);
+}
+
 static void on_synced(void *userdata, int r) {
         struct op *op = userdata;
 
         if (r < 0) {
+                if (op->deposed)
+                        return;
                 op->deposed = true;
                 log_warning("%s: step %s not started: this monitor may no longer act (%s); the next leader resumes "
                             "the journal", op->def->what, step_def(op)->name, strerror(-r));
                 return;
         }
-        step_run(op);
+        if (!op->deposed)
+                step_run(op);
 }
 
 static void step_start(struct op *op) {
@@ -473,10 +486,17 @@ static void step_start(struct op *op) {
                 return;
         }
         if (op->sync.sync && op->phase == PHASE_FORWARD && op->journaling) {
-                r = op->sync.sync(op->sync.userdata, on_synced, op);
-                if (r < 0)
-                        on_synced(op, r);
-                return;
+                if (op->deposed || !op->sync.may_act(op->sync.userdata)) {
+                        on_synced(op, -EPERM);
+                        return;
+                }
+                /* only the step past which a resume goes forward waits for etcd (see op_sync) */
+                r = op->sync.sync(op->sync.userdata, sd->no_return ? on_synced : on_sync_failed, op);
+                if (r < 0 || sd->no_return) {
+                        if (r < 0)
+                                on_synced(op, r);
+                        return;
+                }
         }
         step_run(op);
 }
