@@ -31,6 +31,9 @@ struct member_callbacks {
         void (*views_changed)(struct member *mb, void *userdata);
         /* Followers only see it; leaders run it: a command another member forwarded (memcmd.c). */
         void (*polled)(struct member *mb, const struct etcdmsg_range_result *all, void *userdata);
+        /* Another live monitor publishes under this member's name (said in the log): this one must stop, with
+         * the config's exit code (the names are the config's to fix). Called once; nothing else runs after it. */
+        void (*name_taken)(struct member *mb, void *userdata);
 };
 
 /* bus: the cluster's transitions go out as events (cluster_leading, _following, _unavailable, _available,

@@ -27,6 +27,7 @@ static void *mfree(void *p) {
 #define MEMBER_INCIDENT_POLL_USEC (200 * USEC_PER_MSEC)
 #define MEMBER_SYNC_RETRY_USEC (100 * USEC_PER_MSEC)
 #define MEMBER_REVOKE_USEC USEC_PER_SEC
+#define MEMBER_NAME_CHECK_POLLS 10      /* how long a start looks for another monitor with our name */
 
 enum { T_GRANT, T_KEEPALIVE, T_POLL, T_CAMPAIGN, T_TICK, T_SYNC, T_MAX };
 
@@ -96,6 +97,10 @@ struct member {
         bool etcd_up;
         void (*stop_done)(void *userdata);
         void *stop_userdata;
+        /* name collision (§8): our view key seen on a lease not ours, at a new revision each time, early on */
+        unsigned name_polls, name_changes;
+        int64_t name_foreign_rev;
+        bool name_taken;
 };
 
 static void feed(struct member *mb, struct cluster_event ev);
@@ -387,6 +392,24 @@ void member_sync_cancel(struct member *mb, void *userdata) {
 }
 
 /* ---- views -------------------------------------------------------------------------------------------- */
+
+/* Our own view key as a poll found it, during our first polls. On a lease not ours it is either a dead predecessor's
+ * (it stops changing; our first publish replaces it) or another live monitor with our name (it keeps changing):
+ * two such changes and this member gives up — two monitors with one name would be counted as one view. */
+static void own_view(struct member *mb, const struct etcdmsg_kv *kv) {
+        if (mb->name_polls > MEMBER_NAME_CHECK_POLLS || kv->lease == mb->cluster.lease || mb->name_taken)
+                return;
+        if (mb->name_foreign_rev && kv->mod_revision != mb->name_foreign_rev)
+                mb->name_changes++;
+        mb->name_foreign_rev = kv->mod_revision;
+        if (mb->name_changes < 2)
+                return;
+        mb->name_taken = true;
+        log_error("cluster: another live monitor publishes as %s: %s keeps changing on lease %" PRIx64 ", not this "
+                  "member's (%" PRIx64 "). Two monitors with one name count as one view: give each its own "
+                  "cluster.name (listed in cluster.members); this one stops", mb->cluster.name, mb->view_key,
+                  (uint64_t) kv->lease, (uint64_t) mb->cluster.lease);
+}
 
 static struct peer *peer_find(struct member *mb, const char *name, bool add) {
         for (size_t i = 0; i < mb->n_peers; i++)
@@ -707,8 +730,17 @@ static void on_poll(struct etcd *e, const struct etcd_result *r, void *ud) {
                         ev.leader_present = true;
                         ev.leader_name = kv->value;
                         ev.leader_lease = kv->lease;
-                } else if (strncmp(kv->key, mb->views_dir, strlen(mb->views_dir)) == 0)
+                } else if (strcmp(kv->key, mb->view_key) == 0)
+                        own_view(mb, kv);
+                else if (strncmp(kv->key, mb->views_dir, strlen(mb->views_dir)) == 0)
                         read_view(mb, kv, now);
+        }
+        mb->name_polls++;
+        if (mb->name_taken) {
+                etcdmsg_range_result_done(&res);
+                if (mb->cb.name_taken)
+                        mb->cb.name_taken(mb, mb->userdata);
+                return;
         }
         snprintf(old_leader, sizeof old_leader, "%s", mb->cluster.leader);
         take_record(mb, &res);

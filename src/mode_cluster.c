@@ -76,10 +76,17 @@ static void on_views_changed(struct member *mb, void *userdata) {
         manager_update_status(m);
 }
 
+static void on_name_taken(struct member *mb, void *userdata) {
+        struct manager *m = userdata;
+
+        stop_running(m);
+        sd_event_exit(m->event, EXIT_CONFIG);
+}
+
 int manager_cluster_start(struct manager *m) {
         static const struct member_callbacks cb = {
                 .acting_changed = on_acting_changed, .record_changed = on_record_changed,
-                .views_changed = on_views_changed, .polled = on_polled,
+                .views_changed = on_views_changed, .polled = on_polled, .name_taken = on_name_taken,
         };
         int r;
 
