@@ -393,9 +393,11 @@ void member_sync_cancel(struct member *mb, void *userdata) {
 
 /* ---- views -------------------------------------------------------------------------------------------- */
 
-/* Our own view key as a poll found it, during our first polls. On a lease not ours it is either a dead predecessor's
- * (it stops changing; our first publish replaces it) or another live monitor with our name (it keeps changing):
- * two such changes and this member gives up — two monitors with one name would be counted as one view. */
+/* Our view key as it was before our put replaced it (prev_kv), during our first polls. Written on a lease not ours
+ * it is a dead predecessor's (once: our put replaces it), our own before a lease was lost (once), or another live
+ * monitor's with our name (again and again, at a new revision each time): the third such sighting means the
+ * latter, and this member gives up — two monitors with one name would be counted as one view. A poll is no use
+ * for this: both write every check, and each tends to poll right after its own write. */
 static void own_view(struct member *mb, const struct etcdmsg_kv *kv) {
         if (mb->name_polls > MEMBER_NAME_CHECK_POLLS || kv->lease == mb->cluster.lease || mb->name_taken)
                 return;
@@ -481,12 +483,22 @@ static void read_view(struct member *mb, const struct etcdmsg_kv *kv, uint64_t n
 
 static void on_view_put(struct etcd *e, const struct etcd_result *r, void *ud) {
         struct member *mb = ud;
+        struct etcdmsg_kv prev;
 
         mb->view_busy = false;
         if (!r->ok && r->error == ETCD_ERROR_LEASE_NOT_FOUND)
                 feed(mb, (struct cluster_event) { .kind = CLUSTER_EV_LEASE_LOST });
         else if (!r->ok)
                 log_debug("cluster: publishing the view failed: %s", r->message);
+        else if (etcdmsg_parse_prev_kv(r->body, r->body_len, &prev) > 0) {
+                own_view(mb, &prev);
+                etcdmsg_kv_done(&prev);
+        }
+        if (mb->name_taken) {
+                if (mb->cb.name_taken)
+                        mb->cb.name_taken(mb, mb->userdata);
+                return;
+        }
         if (mb->view_dirty)
                 member_publish_view(mb, &mb->self);
 }
@@ -540,10 +552,10 @@ void member_publish_view(struct member *mb, const struct member_view_input *v) {
                 mb->have_self = true;
         }
         mb->view_dirty = true;
-        if (mb->view_busy || !mb->cluster.lease)
+        if (mb->view_busy || !mb->cluster.lease || mb->name_taken)
                 return;
         if (view_json(mb, &text, &len) < 0 ||
-            etcdmsg_put(mb->view_key, text, len, mb->cluster.lease, false, &body) < 0)
+            etcdmsg_put_prev(mb->view_key, text, len, mb->cluster.lease, &body) < 0)
                 return;
         mb->view_dirty = false;
         mb->view_busy = etcd_call(mb->etcd, "/v3/kv/put", body, 0, on_view_put, mb, NULL) >= 0;
@@ -730,18 +742,10 @@ static void on_poll(struct etcd *e, const struct etcd_result *r, void *ud) {
                         ev.leader_present = true;
                         ev.leader_name = kv->value;
                         ev.leader_lease = kv->lease;
-                } else if (strcmp(kv->key, mb->view_key) == 0)
-                        own_view(mb, kv);
-                else if (strncmp(kv->key, mb->views_dir, strlen(mb->views_dir)) == 0)
+                } else if (strncmp(kv->key, mb->views_dir, strlen(mb->views_dir)) == 0)
                         read_view(mb, kv, now);
         }
         mb->name_polls++;
-        if (mb->name_taken) {
-                etcdmsg_range_result_done(&res);
-                if (mb->cb.name_taken)
-                        mb->cb.name_taken(mb, mb->userdata);
-                return;
-        }
         snprintf(old_leader, sizeof old_leader, "%s", mb->cluster.leader);
         take_record(mb, &res);
         feed(mb, ev);
