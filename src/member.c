@@ -101,6 +101,7 @@ struct member {
         unsigned name_polls, name_changes;
         int64_t name_foreign_rev;
         bool name_taken;
+        bool local_newer_said;          /* the local record is newer than etcd's: said once */
 };
 
 static void feed(struct member *mb, struct cluster_event ev);
@@ -152,6 +153,25 @@ static bool same(const char *a, size_t alen, const char *b, size_t blen) {
         return a && b && alen == blen && memcmp(a, b, alen) == 0;
 }
 
+/* The local record's epoch above etcd's: a failover etcd never saw (--once --force --local, §9). Kept, not
+ * overwritten by the older record: this member's takeover write pushes it when it leads. */
+static bool local_newer(struct member *mb, const char *local, size_t len, const struct mirrored *f) {
+        struct state *mine = malloc(sizeof *mine), *theirs = malloc(sizeof *theirs);
+        unsigned line;
+        bool newer = mine && theirs && len > 0 && state_parse(local, len, mine, &line) >= 0 &&
+                     state_parse(f->etcd, f->etcd_len, theirs, &line) >= 0 && mine->epoch > theirs->epoch;
+
+        if (newer && !mb->local_newer_said)
+                log_error("cluster: the local record %s/%s (epoch %" PRIu64 ", written without the cluster: --once "
+                          "--force --local) is newer than etcd's (epoch %" PRIu64 "): kept; this member pushes it to "
+                          "etcd when it leads. Check the pair (--status on every member) before another member leads",
+                          mb->state_dir, f->file, mine->epoch, theirs->epoch);
+        mb->local_newer_said = newer;
+        free(mine);
+        free(theirs);
+        return newer;
+}
+
 /* Brings the local files to what etcd holds; true when one changed. */
 static bool adopt_files(struct member *mb) {
         bool changed = false;
@@ -164,7 +184,10 @@ static bool adopt_files(struct member *mb) {
 
                 if (!f->present || !f->etcd)
                         continue;
-                if (read_local(mb, f, &local, &len) >= 0 && same(local, len, f->etcd, f->etcd_len))
+                r = read_local(mb, f, &local, &len);
+                if (r >= 0 && same(local, len, f->etcd, f->etcd_len))
+                        continue;
+                if (r >= 0 && i == 0 && local_newer(mb, local, len, f))
                         continue;
                 r = write_local(mb, f);
                 if (r < 0)

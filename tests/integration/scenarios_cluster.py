@@ -78,6 +78,7 @@ SAY_GO_THROUGH_MEMBER = "in a cluster, commands go through a running member"
 SAY_LOCAL_RISK = "acting without the cluster: a monitor that can still reach etcd may act too"
 SAY_NO_LEADER = re.compile(r"no leader|etcd")
 LOG_NAME_TAKEN = "another live monitor publishes as"
+LOG_LOCAL_NEWER = "is newer than etcd's"
 # Hook events that belong to a failover sequence (the others, e.g. endpoint_failing, every member emits).
 SEQUENCE_EVENTS = ("failover_started", "step_started", "step_succeeded", "step_failed", "failover_succeeded",
                    "failover_failed")
@@ -709,7 +710,8 @@ def test_cluster_quorum_lost_once_refused_everywhere(ctx):
 def test_cluster_cli_without_daemon_refused_local_acts(ctx):
     """(7d) Every member stopped: --once and --pause refuse (75: commands go through a running member), --local
     without --once --force or without cluster: is a usage error (2); --once --force --local prints its risk, then
-    fails over alone (the step log names the member) and exits 0."""
+    fails over alone (the step log names the member) and exits 0. mon-a started again alone: its local record
+    (epoch 1) is newer than etcd's (epoch 0): kept, said, and pushed to etcd once it leads; nothing runs again."""
     with Monitors(ctx) as c:
         c.wait_one_leader()
         for name in MEMBERS:
@@ -734,6 +736,19 @@ def test_cluster_cli_without_daemon_refused_local_acts(ctx):
         ctx.expect_eq(c.steps.commands(), [("mon-a", "nginx_test"), ("mon-a", "switch"), ("mon-a", "standby_stack")],
                       "the command steps run (member, step)")
         ctx.state_file = os.path.join(ctx.dir, "state-mon-a", T.STATE_FILE)
+        ctx.expect_failed_over(stack_calls=1)
+        ctx.expect(re.search(r"^epoch 0$", c.record() or "", re.M), f"etcd's record before:\n{c.record()}")
+        d = T.Daemon(ctx.bin, cfg, os.path.join(ctx.dir, "mon-a-again.log"), prefix=ctx._prefix())
+        ctx.daemons.append(d)
+        c.daemons["mon-a"] = d
+        d.start()
+        d.wait_log(LOG_LOCAL_NEWER, ctx.t(10))
+        T.wait_until(lambda: record_writer(c.record()) == "mon-a" and re.search(r"^epoch 1$", c.record(), re.M),
+                     ctx.t(TTL + 5), "etcd's record to be mon-a's local one (epoch 1, writer mon-a)")
+        ctx.expect_eq(c.wait_one_leader(TTL + 5), "mon-a", "the leader")
+        time.sleep(ctx.t(2 * INTERVAL))
+        ctx.expect_eq(c.steps.commands(), [("mon-a", "nginx_test"), ("mon-a", "switch"), ("mon-a", "standby_stack")],
+                      "the command steps after mon-a came back (none more)")
         ctx.expect_failed_over(stack_calls=1)
 
 
