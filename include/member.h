@@ -21,6 +21,11 @@
 struct member;
 struct etcd;
 
+/* In STATE_DIR: written by --once --force --local before it acts (main.c): the local record may hold a failover
+ * etcd never saw. While it is there, a local record newer than etcd's (etcd's empty, or its epoch lower) is kept and
+ * pushed by this member when it leads; removed once etcd holds the local record, or the member adopts etcd's. */
+#define MEMBER_UNSYNCED_FILE "record.unsynced"
+
 struct member_callbacks {
         /* This member became able to act (leader, the record adopted and the takeover write landed), or stopped
          * (deposed, lease lost, etcd unavailable, stopping): a running step must be stopped at once. */

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "member.h"
 #include "pause.h"
 #include "roles.h"
 #include "state.h"
@@ -545,11 +546,23 @@ static int forward_to_daemon(const struct config *c, const struct options *o, pi
         return code;
 }
 
+/* The mark that tells this member's next daemon that its record may hold a failover etcd never saw (member.h). */
+static int unsynced_mark(const struct config *c) {
+        static const char text[] = "the record here was written by blfailoverd --once --force --local\n";
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", c->state_dir, MEMBER_UNSYNCED_FILE) < 0)
+                return -ENOMEM;
+        return fileio_write_atomic(path, text, sizeof text - 1, 0600);
+}
+
 /* In a cluster the leader acts, reached through a running member (its memcmd); with none running here, a command
  * done locally would bypass the cluster. --once --force --local is the operator's way out when etcd is gone: it says
  * what it risks, then acts like a standalone --once --force (the lock, held by us, keeps a daemon off this host).
  * Returns 0 to go on, or the exit code. */
 static int cluster_refuses(const struct config *c, const struct options *o) {
+        int r;
+
         if (!c->cluster.enabled)
                 return 0;
         if (!o->local) {
@@ -561,6 +574,13 @@ static int cluster_refuses(const struct config *c, const struct options *o) {
         printf("acting without the cluster: a monitor that can still reach etcd may act too; the other monitors will "
                "not see this failover until this member's record reaches etcd\n");
         fflush(stdout);
+        r = unsynced_mark(c);
+        if (r < 0) {
+                log_error_errno(r, "cannot write %s/%s: %s; not acting (without it this member's daemon would replace "
+                                "the failover's record with etcd's older one)", c->state_dir, MEMBER_UNSYNCED_FILE,
+                                strerror(-r));
+                return EXIT_FAILURE;
+        }
         /* the steps and hooks say who ran them, as a member's do (member.c sets it in the daemon) */
         (void) setenv("BLFAILOVERD_MEMBER", c->cluster.name, 1);
         return 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "etcd.h"
 #include "etcdmsg.h"
@@ -153,19 +154,34 @@ static bool same(const char *a, size_t alen, const char *b, size_t blen) {
         return a && b && alen == blen && memcmp(a, b, alen) == 0;
 }
 
-/* The local record's epoch above etcd's: a failover etcd never saw (--once --force --local, §9). Kept, not
- * overwritten by the older record: this member's takeover write pushes it when it leads. */
+static bool unsynced_marked(struct member *mb) {
+        _cleanup_free_ char *path = NULL;
+
+        return asprintf(&path, "%s/%s", mb->state_dir, MEMBER_UNSYNCED_FILE) >= 0 && access(path, F_OK) == 0;
+}
+
+static void unsynced_clear(struct member *mb) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", mb->state_dir, MEMBER_UNSYNCED_FILE) >= 0 && unlink(path) == 0)
+                log_info("cluster: etcd and %s agree on the record again", mb->state_dir);
+}
+
+/* A failover etcd never saw (--once --force --local, §9): the marker is there and the local record's epoch is above
+ * etcd's (or etcd has none). Kept, not overwritten by the older record: this member's takeover write pushes it when
+ * it leads. Without the marker etcd's record always wins (a --clear-state --forget-roles empties it on purpose). */
 static bool local_newer(struct member *mb, const char *local, size_t len, const struct mirrored *f) {
         struct state *mine = malloc(sizeof *mine), *theirs = malloc(sizeof *theirs);
         unsigned line;
-        bool newer = mine && theirs && len > 0 && state_parse(local, len, mine, &line) >= 0 &&
-                     state_parse(f->etcd, f->etcd_len, theirs, &line) >= 0 && mine->epoch > theirs->epoch;
+        bool newer = mine && theirs && len > 0 && unsynced_marked(mb) && state_parse(local, len, mine, &line) >= 0 &&
+                     (f->etcd_len == 0 || (state_parse(f->etcd, f->etcd_len, theirs, &line) >= 0 &&
+                                           mine->epoch > theirs->epoch));
 
         if (newer && !mb->local_newer_said)
                 log_error("cluster: the local record %s/%s (epoch %" PRIu64 ", written without the cluster: --once "
                           "--force --local) is newer than etcd's (epoch %" PRIu64 "): kept; this member pushes it to "
                           "etcd when it leads. Check the pair (--status on every member) before another member leads",
-                          mb->state_dir, f->file, mine->epoch, theirs->epoch);
+                          mb->state_dir, f->file, mine->epoch, f->etcd_len ? theirs->epoch : 0);
         mb->local_newer_said = newer;
         free(mine);
         free(theirs);
@@ -189,6 +205,8 @@ static bool adopt_files(struct member *mb) {
                         continue;
                 if (r >= 0 && i == 0 && local_newer(mb, local, len, f))
                         continue;
+                if (i == 0)
+                        unsynced_clear(mb);     /* etcd's record is the newer one: ours is replaced */
                 r = write_local(mb, f);
                 if (r < 0)
                         log_error_errno(r, "cluster: cannot write the local copy of the record %s/%s: %s",
@@ -362,6 +380,7 @@ static void on_synced(struct etcd *e, const struct etcd_result *r, void *ud) {
                 mb->record_rev = t.revision;
                 for (size_t i = 0; i < 2; i++)
                         set_mirror(&mb->files[i], mb->sending[i], mb->sending_len[i]);
+                unsynced_clear(mb);     /* etcd holds the local record now */
                 etcdmsg_txn_result_done(&t);
                 if (mb->adopting) {
                         mb->adopting = false;

@@ -737,7 +737,9 @@ def test_cluster_cli_without_daemon_refused_local_acts(ctx):
                       "the command steps run (member, step)")
         ctx.state_file = os.path.join(ctx.dir, "state-mon-a", T.STATE_FILE)
         ctx.expect_failed_over(stack_calls=1)
-        ctx.expect(re.search(r"^epoch 0$", c.record() or "", re.M), f"etcd's record before:\n{c.record()}")
+        ctx.expect(not re.search(r"^epoch [1-9]", c.record() or "", re.M), f"etcd's record before:\n{c.record()}")
+        unsynced = os.path.join(ctx.dir, "state-mon-a", "record.unsynced")
+        ctx.expect(os.path.exists(unsynced), "--local left no record.unsynced mark")
         d = T.Daemon(ctx.bin, cfg, os.path.join(ctx.dir, "mon-a-again.log"), prefix=ctx._prefix())
         ctx.daemons.append(d)
         c.daemons["mon-a"] = d
@@ -746,6 +748,7 @@ def test_cluster_cli_without_daemon_refused_local_acts(ctx):
         T.wait_until(lambda: record_writer(c.record()) == "mon-a" and re.search(r"^epoch 1$", c.record(), re.M),
                      ctx.t(TTL + 5), "etcd's record to be mon-a's local one (epoch 1, writer mon-a)")
         ctx.expect_eq(c.wait_one_leader(TTL + 5), "mon-a", "the leader")
+        ctx.expect(not os.path.exists(unsynced), "record.unsynced is still there once etcd holds the local record")
         time.sleep(ctx.t(2 * INTERVAL))
         ctx.expect_eq(c.steps.commands(), [("mon-a", "nginx_test"), ("mon-a", "switch"), ("mon-a", "standby_stack")],
                       "the command steps after mon-a came back (none more)")
