@@ -46,6 +46,8 @@ int etcdmsg_range(const char *key, const char *range_end, char **ret);
 int etcdmsg_range_prefix(const char *prefix, char **ret);
 /* /v3/kv/put; lease 0: none; ignore_lease keeps the key's current lease. */
 int etcdmsg_put(const char *key, const void *value, size_t value_len, int64_t lease, bool ignore_lease, char **ret);
+/* The same put, asking for the key as it was before it (prev_kv): who wrote it last, on which lease. */
+int etcdmsg_put_prev(const char *key, const void *value, size_t value_len, int64_t lease, char **ret);
 int etcdmsg_deleterange(const char *key, char **ret);                   /* /v3/kv/deleterange */
 /* /v3/kv/txn create-if-absent (the campaign, a command's creation): compare CREATE(key) == 0, put with lease, on
  * failure range key (who holds it). */
@@ -66,6 +68,7 @@ struct etcdmsg_put_op {
         size_t value_len;
         int64_t lease;
         bool ignore_lease;
+        bool prev_kv;           /* the answer carries the key as it was before (etcdmsg_parse_prev_kv) */
 };
 int etcdmsg_guarded(const struct etcdmsg_guard *g, const struct etcdmsg_put_op *puts, size_t n_puts, char **ret);
 
@@ -103,6 +106,9 @@ int etcdmsg_parse_keepalive(const char *body, size_t len, int64_t *ret_ttl);
 int etcdmsg_parse_timetolive(const char *body, size_t len, int64_t *ret_ttl);
 /* header.revision of any answer (put, deleterange, revoke). */
 int etcdmsg_parse_revision(const char *body, size_t len, int64_t *ret);
+/* A put's answer with prev_kv: 1 and *ret (etcdmsg_kv_done it) when the key existed before, 0 when it did not. */
+int etcdmsg_parse_prev_kv(const char *body, size_t len, struct etcdmsg_kv *ret);
+void etcdmsg_kv_done(struct etcdmsg_kv *kv);
 int etcdmsg_parse_range(const char *body, size_t len, struct etcdmsg_range_result *ret);
 int etcdmsg_parse_txn(const char *body, size_t len, struct etcdmsg_txn_result *ret);
 /* GET /version: -ENOTSUP when etcdcluster is older than 3.4 (no /v3 gateway); the versions go to ret_* (may be

@@ -135,6 +135,8 @@ void manager_cluster_publish(struct manager *m);
 bool manager_cluster_fill(struct manager *m, struct monitor_cluster *ret);
 /* The journal barrier for the executors (zeroed standalone). */
 struct op_sync manager_cluster_sync(struct manager *m);
+/* Finishes the command in progress with 0 once etcd holds the local files (1 when it cannot); standalone at once. */
+void manager_cluster_commit(struct manager *m);
 /* Where this member may not act, a command goes to the leader (memcmd.h) and the call is its: true. */
 bool manager_cluster_forward(struct manager *m, struct control_call *call, const struct control_request *req);
 void manager_cluster_status(struct manager *m, struct status_cluster *s);

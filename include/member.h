@@ -21,6 +21,11 @@
 struct member;
 struct etcd;
 
+/* In STATE_DIR: written by --once --force --local before it acts (main.c): the local record may hold a failover
+ * etcd never saw. While it is there, a local record newer than etcd's (etcd's empty, or its epoch lower) is kept and
+ * pushed by this member when it leads; removed once etcd holds the local record, or the member adopts etcd's. */
+#define MEMBER_UNSYNCED_FILE "record.unsynced"
+
 struct member_callbacks {
         /* This member became able to act (leader, the record adopted and the takeover write landed), or stopped
          * (deposed, lease lost, etcd unavailable, stopping): a running step must be stopped at once. */
@@ -31,6 +36,9 @@ struct member_callbacks {
         void (*views_changed)(struct member *mb, void *userdata);
         /* Followers only see it; leaders run it: a command another member forwarded (memcmd.c). */
         void (*polled)(struct member *mb, const struct etcdmsg_range_result *all, void *userdata);
+        /* Another live monitor publishes under this member's name (said in the log): this one must stop, with
+         * the config's exit code (the names are the config's to fix). Called once; nothing else runs after it. */
+        void (*name_taken)(struct member *mb, void *userdata);
 };
 
 /* bus: the cluster's transitions go out as events (cluster_leading, _following, _unavailable, _available,

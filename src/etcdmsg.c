@@ -241,6 +241,8 @@ static int write_put(struct json *j, const struct etcdmsg_put_op *p) {
                 key_i64(j, "lease", p->lease);
         if (p->ignore_lease)
                 json_key(j, "ignore_lease"), json_bool(j, true);
+        if (p->prev_kv)
+                json_key(j, "prev_kv"), json_bool(j, true);
         return 0;
 }
 
@@ -251,7 +253,18 @@ static int body_fail(struct body *b, int r) {
 }
 
 int etcdmsg_put(const char *key, const void *value, size_t value_len, int64_t lease, bool ignore_lease, char **ret) {
-        struct etcdmsg_put_op p = { key, value, value_len, lease, ignore_lease };
+        struct etcdmsg_put_op p = { key, value, value_len, lease, ignore_lease, false };
+        struct body b;
+
+        if (body_begin(&b) < 0)
+                return -ENOMEM;
+        if (write_put(&b.j, &p) < 0)
+                return body_fail(&b, -ENOMEM);
+        return body_end(&b, ret);
+}
+
+int etcdmsg_put_prev(const char *key, const void *value, size_t value_len, int64_t lease, char **ret) {
+        struct etcdmsg_put_op p = { key, value, value_len, lease, false, true };
         struct body b;
 
         if (body_begin(&b) < 0)
@@ -289,7 +302,7 @@ static int write_request(struct json *j, const char *kind, const struct etcdmsg_
 }
 
 int etcdmsg_create(const char *key, const void *value, size_t value_len, int64_t lease, char **ret) {
-        struct etcdmsg_put_op p = { key, value, value_len, lease, false };
+        struct etcdmsg_put_op p = { key, value, value_len, lease, false, false };
         struct body b;
 
         if (body_begin(&b) < 0)
@@ -456,6 +469,28 @@ static int parse_kv(const struct jsonread *j, size_t o, struct etcdmsg_kv *kv) {
                 return r;
         }
         return 0;
+}
+
+void etcdmsg_kv_done(struct etcdmsg_kv *kv) {
+        if (kv)
+                kv_done(kv);
+}
+
+int etcdmsg_parse_prev_kv(const char *body, size_t len, struct etcdmsg_kv *ret) {
+        struct jsonread j;
+        int o, r;
+
+        if ((r = open_answer(&j, body, len)) < 0)
+                return r;
+        if (jsonread_get(&j, 0, "header") < 0)
+                return finish(&j, -EBADMSG);
+        o = jsonread_get(&j, 0, "prev_kv");
+        if (o < 0)
+                return finish(&j, 0);
+        if (j.tok[o].type != JSONREAD_OBJECT)
+                return finish(&j, -EBADMSG);
+        r = parse_kv(&j, (size_t) o, ret);
+        return finish(&j, r < 0 ? r : 1);
 }
 
 void etcdmsg_range_result_done(struct etcdmsg_range_result *r) {

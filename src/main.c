@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "member.h"
 #include "pause.h"
 #include "roles.h"
 #include "state.h"
@@ -40,14 +41,14 @@ struct options {
         const char *config_path;
         enum mode mode;
         bool once, force, dry_run, status, check, clear_state, forget_roles, json, pause, resume, switchover, rejoin,
-                reclone, drill;
+                reclone, drill, local;
         const char *reason;
         const char *to;
 };
 
 static void usage(FILE *out) {
         fprintf(out,
-                "Usage: blfailoverd [-c FILE] [-t] [--once [--force]] [-n|--dry-run] [--status [--json]]\n"
+                "Usage: blfailoverd [-c FILE] [-t] [--once [--force [--local]]] [-n|--dry-run] [--status [--json]]\n"
                 "                   [--clear-state [--forget-roles]] [--pause [--reason TEXT]] [--resume]\n"
                 "                   [--switchover [--to SITE]] [--rejoin [--reclone]] [-v] [--version] [-h]\n"
                 "Failover supervisor for an active-standby pair behind nginx.\n\n"
@@ -55,6 +56,8 @@ static void usage(FILE *out) {
                 "  -t, --check-config  validate the config and what it names; print FILE:LINE:COL: message per problem\n"
                 "      --once          manual failover: run the failover sequence now, once\n"
                 "      --force         with --once: go ahead even when a safety gate says no\n"
+                "      --local         with --once --force, in a cluster with no daemon running here: fail over\n"
+                "                      without the cluster (etcd down); says what it risks first\n"
                 "  -n, --dry-run       print every step that would run and the nginx diff; run none\n"
                 "      --once --dry-run  the drill: also run every check that changes nothing (gates, ssh,\n"
                 "                      nginx test) and print a verdict line\n"
@@ -94,6 +97,11 @@ static int pick_mode(struct options *o) {
 
         if (o->forget_roles && !o->clear_state) {
                 fprintf(stderr, "blfailoverd: --forget-roles only goes with --clear-state\n");
+                return -EINVAL;
+        }
+        if (o->local && (!o->once || !o->force || o->dry_run)) {
+                fprintf(stderr, "blfailoverd: --local only goes with --once --force (a failover without the cluster, "
+                        "when etcd cannot be reached)\n");
                 return -EINVAL;
         }
         if (o->json && !o->status) {
@@ -137,7 +145,8 @@ static int pick_mode(struct options *o) {
 /* Returns 0 to go on, or an exit code + 1000 to stop right away. */
 static int parse_args(int argc, char **argv, struct options *o) {
         enum { OPT_ONCE = 256, OPT_FORCE, OPT_STATUS, OPT_CLEAR, OPT_VERSION, OPT_JSON, OPT_PAUSE, OPT_RESUME,
-               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_FORGET_ROLES, OPT_REJOIN, OPT_RECLONE, OPT_DRILL };
+               OPT_REASON, OPT_SWITCHOVER, OPT_TO, OPT_FORGET_ROLES, OPT_REJOIN, OPT_RECLONE, OPT_DRILL,
+               OPT_LOCAL };
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },     { "check-config", no_argument, NULL, 't' },
                 { "once", no_argument, NULL, OPT_ONCE },         { "force", no_argument, NULL, OPT_FORCE },
@@ -149,7 +158,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "switchover", no_argument, NULL, OPT_SWITCHOVER }, { "to", required_argument, NULL, OPT_TO },
                 { "forget-roles", no_argument, NULL, OPT_FORGET_ROLES },
                 { "rejoin", no_argument, NULL, OPT_REJOIN },    { "reclone", no_argument, NULL, OPT_RECLONE },
-                { "drill", no_argument, NULL, OPT_DRILL },
+                { "drill", no_argument, NULL, OPT_DRILL },     { "local", no_argument, NULL, OPT_LOCAL },
                 {}
         };
         int c;
@@ -169,6 +178,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case OPT_REJOIN: o->rejoin = true; break;
                 case OPT_RECLONE: o->reclone = true; break;
                 case OPT_DRILL: o->drill = true; break;
+                case OPT_LOCAL: o->local = true; break;
                 case OPT_CLEAR: o->clear_state = true; break;
                 case OPT_FORGET_ROLES: o->forget_roles = true; break;
                 case OPT_JSON: o->json = true; break;
@@ -536,6 +546,46 @@ static int forward_to_daemon(const struct config *c, const struct options *o, pi
         return code;
 }
 
+/* The mark that tells this member's next daemon that its record may hold a failover etcd never saw (member.h). */
+static int unsynced_mark(const struct config *c) {
+        static const char text[] = "the record here was written by blfailoverd --once --force --local\n";
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", c->state_dir, MEMBER_UNSYNCED_FILE) < 0)
+                return -ENOMEM;
+        return fileio_write_atomic(path, text, sizeof text - 1, 0600);
+}
+
+/* In a cluster the leader acts, reached through a running member (its memcmd); with none running here, a command
+ * done locally would bypass the cluster. --once --force --local is the operator's way out when etcd is gone: it says
+ * what it risks, then acts like a standalone --once --force (the lock, held by us, keeps a daemon off this host).
+ * Returns 0 to go on, or the exit code. */
+static int cluster_refuses(const struct config *c, const struct options *o) {
+        int r;
+
+        if (!c->cluster.enabled)
+                return 0;
+        if (!o->local) {
+                log_error("refused: in a cluster, commands go through a running member: start blfailoverd here, or "
+                          "run the command on another member (only --once --force --local acts without the cluster, "
+                          "when etcd cannot be reached)");
+                return EXIT_BUSY;
+        }
+        printf("acting without the cluster: a monitor that can still reach etcd may act too; the other monitors will "
+               "not see this failover until this member's record reaches etcd\n");
+        fflush(stdout);
+        r = unsynced_mark(c);
+        if (r < 0) {
+                log_error_errno(r, "cannot write %s/%s: %s; not acting (without it this member's daemon would replace "
+                                "the failover's record with etcd's older one)", c->state_dir, MEMBER_UNSYNCED_FILE,
+                                strerror(-r));
+                return EXIT_FAILURE;
+        }
+        /* the steps and hooks say who ran them, as a member's do (member.c sets it in the daemon) */
+        (void) setenv("BLFAILOVERD_MEMBER", c->cluster.name, 1);
+        return 0;
+}
+
 /* --once and --clear-state: done here under the lock when no daemon runs, by the daemon when one does. A lock held
  * with nobody listening is another command (or a daemon starting): wait a little, then say who is in the way. */
 static int run_command(struct config *c, const struct options *o) {
@@ -547,12 +597,23 @@ static int run_command(struct config *c, const struct options *o) {
         for (;;) {
                 r = lock_take(c->state_dir, &fd, &holder);
                 if (r == 0) {
-                        r = run_locally(c, o);
+                        r = cluster_refuses(c, o);
+                        if (r == 0)
+                                r = run_locally(c, o);
+                        else
+                                config_free(c);
                         lock_release(fd);
                         return r;
                 }
                 if (r != -EBUSY)
                         break;
+                if (o->local) {
+                        log_error("--local acts only where no blfailoverd runs, and one does here (pid %d holds "
+                                  "%s/%s): give it the command without --local (blfailoverd --once), or stop it "
+                                  "first", (int) holder, c->state_dir, LOCK_FILE_NAME);
+                        config_free(c);
+                        return EXIT_BUSY;
+                }
                 r = forward_to_daemon(c, o, holder);
                 if (r >= 0) {
                         config_free(c);
@@ -605,6 +666,12 @@ int main(int argc, char **argv) {
                         o.mode != MODE_RESUME, &c);
         if (r < 0)
                 return EXIT_CONFIG;
+        if (o.local && !c->cluster.enabled) {
+                fprintf(stderr, "blfailoverd: --local only goes with a cluster: section in %s (without one, "
+                        "--once --force acts alone already)\n", o.config_path);
+                config_free(c);
+                return EXIT_USAGE;
+        }
         switch (o.mode) {
         case MODE_CHECK:
                 printf("configuration OK: %s\n", o.config_path);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "etcd.h"
 #include "etcdmsg.h"
@@ -27,6 +28,7 @@ static void *mfree(void *p) {
 #define MEMBER_INCIDENT_POLL_USEC (200 * USEC_PER_MSEC)
 #define MEMBER_SYNC_RETRY_USEC (100 * USEC_PER_MSEC)
 #define MEMBER_REVOKE_USEC USEC_PER_SEC
+#define MEMBER_NAME_CHECK_POLLS 10      /* how long a start looks for another monitor with our name */
 
 enum { T_GRANT, T_KEEPALIVE, T_POLL, T_CAMPAIGN, T_TICK, T_SYNC, T_MAX };
 
@@ -98,6 +100,11 @@ struct member {
         bool etcd_up;
         void (*stop_done)(void *userdata);
         void *stop_userdata;
+        /* name collision (§8): our view key seen on a lease not ours, at a new revision each time, early on */
+        unsigned name_polls, name_changes;
+        int64_t name_foreign_rev;
+        bool name_taken;
+        bool local_newer_said;          /* the local record is newer than etcd's: said once */
 };
 
 static void feed(struct member *mb, struct cluster_event ev);
@@ -149,6 +156,40 @@ static bool same(const char *a, size_t alen, const char *b, size_t blen) {
         return a && b && alen == blen && memcmp(a, b, alen) == 0;
 }
 
+static bool unsynced_marked(struct member *mb) {
+        _cleanup_free_ char *path = NULL;
+
+        return asprintf(&path, "%s/%s", mb->state_dir, MEMBER_UNSYNCED_FILE) >= 0 && access(path, F_OK) == 0;
+}
+
+static void unsynced_clear(struct member *mb) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", mb->state_dir, MEMBER_UNSYNCED_FILE) >= 0 && unlink(path) == 0)
+                log_info("cluster: etcd and %s agree on the record again", mb->state_dir);
+}
+
+/* A failover etcd never saw (--once --force --local, §9): the marker is there and the local record's epoch is above
+ * etcd's (or etcd has none). Kept, not overwritten by the older record: this member's takeover write pushes it when
+ * it leads. Without the marker etcd's record always wins (a --clear-state --forget-roles empties it on purpose). */
+static bool local_newer(struct member *mb, const char *local, size_t len, const struct mirrored *f) {
+        struct state *mine = malloc(sizeof *mine), *theirs = malloc(sizeof *theirs);
+        unsigned line;
+        bool newer = mine && theirs && len > 0 && unsynced_marked(mb) && state_parse(local, len, mine, &line) >= 0 &&
+                     (f->etcd_len == 0 || (state_parse(f->etcd, f->etcd_len, theirs, &line) >= 0 &&
+                                           mine->epoch > theirs->epoch));
+
+        if (newer && !mb->local_newer_said)
+                log_error("cluster: the local record %s/%s (epoch %" PRIu64 ", written without the cluster: --once "
+                          "--force --local) is newer than etcd's (epoch %" PRIu64 "): kept; this member pushes it to "
+                          "etcd when it leads. Check the pair (--status on every member) before another member leads",
+                          mb->state_dir, f->file, mine->epoch, f->etcd_len ? theirs->epoch : 0);
+        mb->local_newer_said = newer;
+        free(mine);
+        free(theirs);
+        return newer;
+}
+
 /* Brings the local files to what etcd holds; true when one changed. */
 static bool adopt_files(struct member *mb) {
         bool changed = false;
@@ -161,8 +202,13 @@ static bool adopt_files(struct member *mb) {
 
                 if (!f->present || !f->etcd)
                         continue;
-                if (read_local(mb, f, &local, &len) >= 0 && same(local, len, f->etcd, f->etcd_len))
+                r = read_local(mb, f, &local, &len);
+                if (r >= 0 && same(local, len, f->etcd, f->etcd_len))
                         continue;
+                if (r >= 0 && i == 0 && local_newer(mb, local, len, f))
+                        continue;
+                if (i == 0)
+                        unsynced_clear(mb);     /* etcd's record is the newer one: ours is replaced */
                 r = write_local(mb, f);
                 if (r < 0)
                         log_error_errno(r, "cluster: cannot write the local copy of the record %s/%s: %s",
@@ -336,6 +382,7 @@ static void on_synced(struct etcd *e, const struct etcd_result *r, void *ud) {
                 mb->record_rev = t.revision;
                 for (size_t i = 0; i < 2; i++)
                         set_mirror(&mb->files[i], mb->sending[i], mb->sending_len[i]);
+                unsynced_clear(mb);     /* etcd holds the local record now */
                 etcdmsg_txn_result_done(&t);
                 if (mb->adopting) {
                         mb->adopting = false;
@@ -389,6 +436,26 @@ void member_sync_cancel(struct member *mb, void *userdata) {
 }
 
 /* ---- views -------------------------------------------------------------------------------------------- */
+
+/* Our view key as it was before our put replaced it (prev_kv), during our first polls. Written on a lease not ours
+ * it is a dead predecessor's (once: our put replaces it), our own before a lease was lost (once), or another live
+ * monitor's with our name (again and again, at a new revision each time): the third such sighting means the
+ * latter, and this member gives up — two monitors with one name would be counted as one view. A poll is no use
+ * for this: both write every check, and each tends to poll right after its own write. */
+static void own_view(struct member *mb, const struct etcdmsg_kv *kv) {
+        if (mb->name_polls > MEMBER_NAME_CHECK_POLLS || kv->lease == mb->cluster.lease || mb->name_taken)
+                return;
+        if (mb->name_foreign_rev && kv->mod_revision != mb->name_foreign_rev)
+                mb->name_changes++;
+        mb->name_foreign_rev = kv->mod_revision;
+        if (mb->name_changes < 2)
+                return;
+        mb->name_taken = true;
+        log_error("cluster: another live monitor publishes as %s: %s keeps changing on lease %" PRIx64 ", not this "
+                  "member's (%" PRIx64 "). Two monitors with one name count as one view: give each its own "
+                  "cluster.name (listed in cluster.members); this one stops", mb->cluster.name, mb->view_key,
+                  (uint64_t) kv->lease, (uint64_t) mb->cluster.lease);
+}
 
 static struct peer *peer_find(struct member *mb, const char *name, bool add) {
         for (size_t i = 0; i < mb->n_peers; i++)
@@ -460,12 +527,22 @@ static void read_view(struct member *mb, const struct etcdmsg_kv *kv, uint64_t n
 
 static void on_view_put(struct etcd *e, const struct etcd_result *r, void *ud) {
         struct member *mb = ud;
+        struct etcdmsg_kv prev;
 
         mb->view_busy = false;
         if (!r->ok && r->error == ETCD_ERROR_LEASE_NOT_FOUND)
                 feed(mb, (struct cluster_event) { .kind = CLUSTER_EV_LEASE_LOST });
         else if (!r->ok)
                 log_debug("cluster: publishing the view failed: %s", r->message);
+        else if (etcdmsg_parse_prev_kv(r->body, r->body_len, &prev) > 0) {
+                own_view(mb, &prev);
+                etcdmsg_kv_done(&prev);
+        }
+        if (mb->name_taken) {
+                if (mb->cb.name_taken)
+                        mb->cb.name_taken(mb, mb->userdata);
+                return;
+        }
         if (mb->view_dirty)
                 member_publish_view(mb, &mb->self);
 }
@@ -540,11 +617,11 @@ void member_publish_view(struct member *mb, const struct member_view_input *v) {
         if (!mb->view_dirty && !view_worth_putting(mb))
                 return;
         mb->view_dirty = true;
-        if (mb->view_busy || !mb->cluster.lease)
+        if (mb->view_busy || !mb->cluster.lease || mb->name_taken)
                 return;
         mb->view_put_at = now_boottime_usec();
         if (view_json(mb, &text, &len) < 0 ||
-            etcdmsg_put(mb->view_key, text, len, mb->cluster.lease, false, &body) < 0)
+            etcdmsg_put_prev(mb->view_key, text, len, mb->cluster.lease, &body) < 0)
                 return;
         mb->view_dirty = false;
         mb->view_busy = etcd_call(mb->etcd, "/v3/kv/put", body, 0, on_view_put, mb, NULL) >= 0;
@@ -734,6 +811,7 @@ static void on_poll(struct etcd *e, const struct etcd_result *r, void *ud) {
                 } else if (strncmp(kv->key, mb->views_dir, strlen(mb->views_dir)) == 0)
                         read_view(mb, kv, now);
         }
+        mb->name_polls++;
         snprintf(old_leader, sizeof old_leader, "%s", mb->cluster.leader);
         take_record(mb, &res);
         feed(mb, ev);

@@ -53,7 +53,7 @@ void manager_command_clear_state(struct manager *m, bool forget_roles) {
         manager_command_out(m, "%s in %s; the running daemon (pid %d) re-read %s and is watching again: failover after %u "
                     "failures", r == -ENOENT ? "no failover was recorded" : "cleared the failover record",
                     m->config->state_dir, (int) getpid(), m->config_path, m->config->health.failure_threshold);
-        manager_command_finish(m, EXIT_SUCCESS);
+        manager_cluster_commit(m);
 }
 
 void manager_command_pause(struct manager *m, const struct control_request *req) {
@@ -80,7 +80,7 @@ void manager_command_pause(struct manager *m, const struct control_request *req)
         manager_say_paused(m, "");
         manager_update_status(m);
         manager_command_out(m, "paused: no automatic failover until blfailoverd --resume (it survives restarts)");
-        manager_command_finish(m, EXIT_SUCCESS);
+        manager_cluster_commit(m);
 }
 
 void manager_command_resume(struct manager *m) {
@@ -120,5 +120,5 @@ void manager_command_resume(struct manager *m) {
         } else
                 manager_on_decision(m);
         manager_update_status(m);
-        manager_command_finish(m, EXIT_SUCCESS);
+        manager_cluster_commit(m);
 }

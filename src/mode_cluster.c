@@ -80,10 +80,17 @@ static void on_views_changed(struct member *mb, void *userdata) {
         manager_update_status(m);
 }
 
+static void on_name_taken(struct member *mb, void *userdata) {
+        struct manager *m = userdata;
+
+        stop_running(m);
+        sd_event_exit(m->event, EXIT_CONFIG);
+}
+
 int manager_cluster_start(struct manager *m) {
         static const struct member_callbacks cb = {
                 .acting_changed = on_acting_changed, .record_changed = on_record_changed,
-                .views_changed = on_views_changed, .polled = on_polled,
+                .views_changed = on_views_changed, .polled = on_polled, .name_taken = on_name_taken,
         };
         int r;
 
@@ -143,6 +150,31 @@ struct op_sync manager_cluster_sync(struct manager *m) {
                 return (struct op_sync) {};
         return (struct op_sync) { .sync = sync_journal, .cancel = sync_cancel, .may_act = sync_may_act,
                                   .userdata = m->member };
+}
+
+static void on_committed(void *userdata, int r) {
+        struct manager *m = userdata;
+
+        if (r < 0)
+                log_error("cluster: etcd did not take the change (%s): the other members do not see it, and this "
+                          "member's copy follows etcd again; see --status and run the command again",
+                          r == -EPERM ? "this member no longer leads" : r == -ETIMEDOUT ?
+                          "no keep-alive answered in time" : strerror(-r));
+        manager_command_finish(m, r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+/* The record or the pause changed by a command (pause, resume, clear-state): the caller hears "done" only once
+ * etcd holds it, as every member then does within a poll. Standalone: done now. */
+void manager_cluster_commit(struct manager *m) {
+        int r;
+
+        if (!m->member) {
+                manager_command_finish(m, EXIT_SUCCESS);
+                return;
+        }
+        r = member_sync(m->member, on_committed, m);
+        if (r < 0)
+                on_committed(m, r);
 }
 
 /* A command reaches a member that may not act: the leader carries it out (memcmd.h relays its output and exit). */

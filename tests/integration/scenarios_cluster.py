@@ -56,7 +56,8 @@ def cluster_fields(st):
             "acting": bool(c.get("acting")), "etcd_up": c.get("etcd_up"), "reason": c.get("reason") or "",
             "record_revision": c.get("record_revision"), "agreeing": c.get("agreeing"), "needed": c.get("needed"),
             "n_members": len(c.get("members") or []), "members": {m.get("name"): m for m in c.get("members") or []},
-            "held_gate": (st.get("held") or {}).get("gate") or "", "held_detail": (st.get("held") or {}).get("detail") or ""}
+            "held_gate": (st.get("held") or {}).get("gate") or "", "held_detail": (st.get("held") or {}).get("detail") or "",
+            "paused": bool(st.get("paused")), "paused_reason": (st.get("paused") or {}).get("reason") or ""}
 
 
 ROLE_LEADER = "leader"
@@ -66,7 +67,18 @@ GATE_CLUSTER = "cluster"
 LOG_LEADING = re.compile(r"cluster: .*leading")
 LOG_DEPOSED = re.compile(r"cluster: .*deposed")
 ALERT_UNAVAILABLE = "BlfailoverdClusterUnavailable"
-KEY_LEADER, KEY_RECORD = "leader", "record"     # under PREFIX/
+KEY_LEADER, KEY_RECORD, KEY_PAUSE = "leader", "record", "pause"     # under PREFIX/
+EXIT_BUSY = 75
+EXIT_USAGE = 2
+ARGS_LOCAL = ["--once", "--force", "--local"]
+# A command on a member that may not act is run by the leader (memcmd): the requester logs this.
+LOG_FORWARDED = "forwarded to the leader"
+# No running member here: the CLI refuses in a cluster; --local says what it risks first.
+SAY_GO_THROUGH_MEMBER = "in a cluster, commands go through a running member"
+SAY_LOCAL_RISK = "acting without the cluster: a monitor that can still reach etcd may act too"
+SAY_NO_LEADER = re.compile(r"no leader|etcd")
+LOG_NAME_TAKEN = "another live monitor publishes as"
+LOG_LOCAL_NEWER = "is newer than etcd's"
 # Hook events that belong to a failover sequence (the others, e.g. endpoint_failing, every member emits).
 SEQUENCE_EVENTS = ("failover_started", "step_started", "step_succeeded", "step_failed", "failover_succeeded",
                    "failover_failed")
@@ -620,3 +632,147 @@ def test_cluster_etcd_quorum_lost_holds_then_back_fails_over(ctx):
         lead = c.wait_one_leader(4 * TTL + 10)
         who = c.expect_one_failover(by=lead)
         print(f"    etcd back → {who} failed over {time.monotonic() - t0:.1f} s after the restart")
+
+
+# ---------------------------------------------------------------------------------------------- commands (§9)
+
+def _followers(c, lead):
+    return [m for m in MEMBERS if m != lead]
+
+
+def _wait_paused(c, paused, reason=""):
+    def done():
+        sts = c.statuses()
+        return all(s["paused"] == paused and (not paused or s["paused_reason"] == reason) for s in sts.values())
+    T.wait_until(done, c.ctx.t(TTL + 3), f"every member's --status to say {'paused' if paused else 'not paused'}")
+
+
+def test_cluster_pause_on_follower_by_leader_resume_on_another(ctx):
+    """(7a) --pause --reason X against a follower's socket: the leader carries it out (exit 0, its words relayed),
+    etcd's <prefix>/pause holds it and every member's --status says paused with X within a poll; --resume on the
+    other follower lifts it everywhere."""
+    with Monitors(ctx) as c:
+        lead = c.wait_one_leader()
+        f1, f2 = _followers(c, lead)
+        r = ctx.cli("--pause", "--reason", "kernel upgrade on db1", config=c.paths[f1], timeout=20)
+        ctx.expect_rc(r, T.EXIT_OK, f"--pause on the follower {f1}")
+        ctx.expect("paused" in r.stdout, f"--pause on {f1} relayed no word of the leader's:\n{r.stdout}{r.stderr}")
+        ctx.expect(c.daemons[f1].has_log(LOG_FORWARDED), f"{f1} did not forward --pause to the leader")
+        ctx.expect("kernel upgrade on db1" in (c.etcd.get("/" + KEY_PAUSE, prefix=PREFIX) or ""),
+                   f"etcd's {PREFIX}/{KEY_PAUSE} does not hold the pause")
+        _wait_paused(c, True, "kernel upgrade on db1")
+        r = ctx.cli("--resume", config=c.paths[f2], timeout=20)
+        ctx.expect_rc(r, T.EXIT_OK, f"--resume on the other follower {f2}")
+        ctx.expect("resumed" in r.stdout, f"--resume on {f2} relayed no word of the leader's:\n{r.stdout}{r.stderr}")
+        _wait_paused(c, False)
+        ctx.expect_eq(c.expect_one_leader(), lead, "the leader after pause and resume")
+
+
+def test_cluster_once_on_follower_one_failover_by_leader(ctx):
+    """(7b) The pair paused (so the automatic failover holds), the active really failing (500): --once on a
+    follower → the leader runs ONE failover (the step log names the leader), the CLI gets exit 0 and the failover's
+    lines."""
+    with Monitors(ctx) as c:
+        lead = c.wait_one_leader()
+        f1, f2 = _followers(c, lead)
+        r = ctx.cli("--pause", "--reason", "operator decides", config=c.paths[f2], timeout=20)
+        ctx.expect_rc(r, T.EXIT_OK, f"--pause on {f2}")
+        _wait_paused(c, True, "operator decides")
+        ctx.topo.active.set_mode("500")
+        T.wait_until(lambda: c.status(lead)["agreeing"] == 3, ctx.t(DETECT), "every member to see the active failing")
+        r = ctx.cli(*T.ARGS_ONCE, config=c.paths[f1], timeout=60)
+        ctx.expect_rc(r, T.EXIT_OK, f"--once on the follower {f1}")
+        out = r.stdout + r.stderr
+        ctx.expect(LOG.SUCCEEDED in out and "step switch" in out,
+                   f"--once on {f1} did not relay the failover's lines:\n{out[-3000:]}")
+        ctx.expect(c.daemons[f1].has_log(LOG_FORWARDED), f"{f1} did not forward --once to the leader")
+        c.expect_one_failover(by=lead)
+
+
+def test_cluster_quorum_lost_once_refused_everywhere(ctx):
+    """(7c) Two etcd members SIGKILLed: --once on every member exits 75 naming etcd / no leader, and nothing runs."""
+    with Monitors(ctx) as c:
+        c.wait_one_leader()
+        keep = c.etcd.raft_leader()
+        for i in range(3):
+            if i != keep:
+                c.etcd.kill(i)
+        T.wait_until(lambda: all(s["role"] == ROLE_UNAVAILABLE for s in c.statuses().values()), ctx.t(TTL + 5),
+                     "every member to say unavailable")
+        for name in MEMBERS:
+            r = ctx.cli(*T.ARGS_ONCE, config=c.paths[name], timeout=30)
+            ctx.expect_rc(r, EXIT_BUSY, f"--once on {name} with etcd's quorum lost")
+            out = r.stdout + r.stderr
+            ctx.expect(SAY_NO_LEADER.search(out), f"--once on {name} does not name etcd or the missing leader:\n{out}")
+        c.expect_no_failover_for(2)
+
+
+def test_cluster_cli_without_daemon_refused_local_acts(ctx):
+    """(7d) Every member stopped: --once and --pause refuse (75: commands go through a running member), --local
+    without --once --force or without cluster: is a usage error (2); --once --force --local prints its risk, then
+    fails over alone (the step log names the member) and exits 0. mon-a started again alone: its local record
+    (epoch 1) is newer than etcd's (epoch 0): kept, said, and pushed to etcd once it leads; nothing runs again."""
+    with Monitors(ctx) as c:
+        c.wait_one_leader()
+        for name in MEMBERS:
+            ctx.expect_eq(c.daemons[name].stop(ctx.t(10)), 0, f"{name}'s exit after SIGTERM")
+        cfg = c.paths["mon-a"]
+        for args in (T.ARGS_ONCE, ["--pause"], ["--once", "--force"]):
+            r = ctx.cli(*args, config=cfg, timeout=20)
+            ctx.expect_rc(r, EXIT_BUSY, f"{' '.join(args)} with no member running here")
+            ctx.expect(SAY_GO_THROUGH_MEMBER in r.stderr, f"{' '.join(args)} does not say why:\n{r.stderr}")
+        ctx.expect(not os.path.exists(os.path.join(ctx.dir, "state-mon-a", "pause")), "the refused --pause paused")
+        for args in (["--once", "--local"], ["--pause", "--local"], ["--once", "--force", "--local", "-n"]):
+            r = ctx.cli(*args, config=cfg, timeout=20)
+            ctx.expect_rc(r, EXIT_USAGE, f"{' '.join(args)}")
+        plain = dict(c.config("mon-a"))
+        del plain["cluster"]
+        r = ctx.cli(*ARGS_LOCAL, config=T.write_config(os.path.join(ctx.dir, "plain.yml"), plain), timeout=20)
+        ctx.expect_rc(r, EXIT_USAGE, "--once --force --local without cluster:")
+        ctx.expect_eq(c.steps.commands(), [], "steps run by the refused commands")
+        r = ctx.cli(*ARGS_LOCAL, config=cfg, timeout=60)
+        ctx.expect_rc(r, T.EXIT_OK, "--once --force --local with no member running here")
+        ctx.expect(SAY_LOCAL_RISK in r.stdout, f"--local did not say what it risks:\n{r.stdout}")
+        ctx.expect_eq(c.steps.commands(), [("mon-a", "nginx_test"), ("mon-a", "switch"), ("mon-a", "standby_stack")],
+                      "the command steps run (member, step)")
+        ctx.state_file = os.path.join(ctx.dir, "state-mon-a", T.STATE_FILE)
+        ctx.expect_failed_over(stack_calls=1)
+        ctx.expect(not re.search(r"^epoch [1-9]", c.record() or "", re.M), f"etcd's record before:\n{c.record()}")
+        unsynced = os.path.join(ctx.dir, "state-mon-a", "record.unsynced")
+        ctx.expect(os.path.exists(unsynced), "--local left no record.unsynced mark")
+        d = T.Daemon(ctx.bin, cfg, os.path.join(ctx.dir, "mon-a-again.log"), prefix=ctx._prefix())
+        ctx.daemons.append(d)
+        c.daemons["mon-a"] = d
+        d.start()
+        d.wait_log(LOG_LOCAL_NEWER, ctx.t(10))
+        T.wait_until(lambda: record_writer(c.record()) == "mon-a" and re.search(r"^epoch 1$", c.record(), re.M),
+                     ctx.t(TTL + 5), "etcd's record to be mon-a's local one (epoch 1, writer mon-a)")
+        ctx.expect_eq(c.wait_one_leader(TTL + 5), "mon-a", "the leader")
+        ctx.expect(not os.path.exists(unsynced), "record.unsynced is still there once etcd holds the local record")
+        time.sleep(ctx.t(2 * INTERVAL))
+        ctx.expect_eq(c.steps.commands(), [("mon-a", "nginx_test"), ("mon-a", "switch"), ("mon-a", "standby_stack")],
+                      "the command steps after mon-a came back (none more)")
+        ctx.expect_failed_over(stack_calls=1)
+
+
+def test_cluster_second_daemon_same_name_exits_78(ctx):
+    """(7e) A second daemon with a running follower's cluster.name (another state_dir, no metrics): it sees
+    views/<name> keep changing on a lease not its own and exits 78 naming the name; the first keeps running and
+    the cluster keeps one leader."""
+    with Monitors(ctx) as c:
+        lead = c.wait_one_leader()
+        twin = _followers(c, lead)[0]
+        cfg = c.config(twin)
+        cfg["state_dir"] = os.path.join(ctx.dir, "state-twin")
+        del cfg["metrics"]
+        T.makedirs_owned(cfg["state_dir"], mode=0o700)
+        path = T.write_config(os.path.join(ctx.dir, "twin.yml"), cfg)
+        d = T.Daemon(ctx.bin, path, os.path.join(ctx.dir, "twin.log"), prefix=ctx._prefix())
+        ctx.daemons.append(d)
+        d.start()
+        rc = d.wait_exit(ctx.t(20 * TTL / 3 + 10))
+        ctx.expect_eq(rc, T.EXIT_CONFIG, f"exit status of a second daemon named {twin}")
+        ctx.expect(LOG_NAME_TAKEN in d.text() and twin in d.text(),
+                   f"the second {twin} did not say another monitor has its name:\n{d.text()[-2000:]}")
+        ctx.expect(c.daemons[twin].running(), f"the first {twin} stopped")
+        ctx.expect_eq(c.wait_one_leader(TTL + 5), lead, "the leader after the twin left")

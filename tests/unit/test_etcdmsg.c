@@ -130,7 +130,7 @@ static void etcdmsg__campaign_body__as_in_the_design(void **unused) {
 
 static void etcdmsg__guarded_body__both_compares_and_both_ranges(void **unused) {
         struct etcdmsg_guard g = { PFX "/leader", LEASE, PFX "/record", 0 };
-        struct etcdmsg_put_op p = { PFX "/record", "record text\n", 12, 0, false };
+        struct etcdmsg_put_op p = { PFX "/record", "record text\n", 12, 0, false, false };
         char *s;
 
         assert_int_equal(etcdmsg_guarded(&g, &p, 1, &s), 0);
@@ -290,6 +290,29 @@ static void etcdmsg__put_revoke_delete__revision(void **unused) {
                 assert_true(rev == want[i]);
                 free(a.body);
         }
+}
+
+/* A view put asks for the key as it was: that is how a member sees another live one writing under its name. */
+static void etcdmsg__put_prev_kv__body_and_answers(void **unused) {
+        struct answer fresh = load("put_view_new"), prev = load("put_view_prev");
+        struct etcdmsg_kv kv;
+        char *s;
+
+        assert_int_equal(etcdmsg_put_prev(PFX "/views/mon-b", "{\"v\":1}", 7, LEASE, &s), 0);
+        assert_string_equal(s, "{\"key\":\"L2JsZmFpbG92ZXJkL2ErYi92aWV3cy9tb24tYg==\",\"value\":\"eyJ2IjoxfQ==\","
+                               "\"lease\":\"4031744529541125893\",\"prev_kv\":true}");
+        free(s);
+        assert_int_equal(etcdmsg_parse_prev_kv(fresh.body, fresh.len, &kv), 0);
+        assert_int_equal(etcdmsg_parse_prev_kv(prev.body, prev.len, &kv), 1);
+        assert_string_equal(kv.key, PFX "/views/mon-c");
+        assert_true(kv.lease == INT64_C(440968254795295493));
+        assert_true(kv.mod_revision == 2);
+        assert_string_equal(kv.value, "{\"v\":1}");
+        etcdmsg_kv_done(&kv);
+        assert_int_equal(etcdmsg_parse_prev_kv("{\"header\":{},\"prev_kv\":[]}", 26, &kv), -EBADMSG);
+        assert_int_equal(etcdmsg_parse_prev_kv("[]", 2, &kv), -EBADMSG);
+        free(fresh.body);
+        free(prev.body);
 }
 
 static void etcdmsg__unary_errors__classified_with_words(void **unused) {
@@ -463,6 +486,7 @@ int main(void) {
                 cmocka_unit_test(etcdmsg__guarded_answers__moved_and_deposed_told_apart),
                 cmocka_unit_test(etcdmsg__range_answers__prefix_and_empty),
                 cmocka_unit_test(etcdmsg__put_revoke_delete__revision),
+                cmocka_unit_test(etcdmsg__put_prev_kv__body_and_answers),
                 cmocka_unit_test(etcdmsg__unary_errors__classified_with_words),
                 cmocka_unit_test(etcdmsg__foreign_error_bodies__words_kept),
                 cmocka_unit_test(etcdmsg__authenticate_and_version),

@@ -100,6 +100,12 @@ def plain():
     call("put_view", "/v3/kv/put", {"key": b64(PREFIX + "/views/mon-b"), "value": b64('{"v":1}'),
                                     "lease": g2["ID"]})
     call("range_prefix", "/v3/kv/range", {"key": P, "range_end": P0})
+    # a view put asking for the key as it was (prev_kv): a fresh key has none; then the one before, with its lease
+    # (after range_prefix: that answer keeps its keys)
+    call("put_view_new", "/v3/kv/put", {"key": b64(PREFIX + "/views/mon-c"), "value": b64('{"v":1}'),
+                                        "lease": g2["ID"], "prev_kv": True})
+    call("put_view_prev", "/v3/kv/put", {"key": b64(PREFIX + "/views/mon-c"), "value": b64('{"v":2}'),
+                                         "prev_kv": True})
     call("revoke", "/v3/lease/revoke", {"ID": g2["ID"]})
     call("keepalive_lost", "/v3/lease/keepalive", {"ID": g2["ID"]})
     call("timetolive_gone", "/v3/lease/timetolive", {"ID": g2["ID"]})
