@@ -1,1 +1,0 @@
-build-dev/obj/base64.o: src/base64.c include/base64.h

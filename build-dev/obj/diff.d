@@ -1,1 +1,0 @@
-build-dev/obj/diff.o: src/diff.c include/diff.h

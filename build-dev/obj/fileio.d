@@ -1,1 +1,0 @@
-build-dev/obj/fileio.o: src/fileio.c include/fileio.h include/util.h

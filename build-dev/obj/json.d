@@ -1,1 +1,0 @@
-build-dev/obj/json.o: src/json.c include/json.h include/util.h

@@ -1,1 +1,0 @@
-build-dev/obj/jsonread.o: src/jsonread.c include/jsonread.h

@@ -1,1 +1,0 @@
-build-dev/obj/log.o: src/log.c include/log.h

@@ -1,1 +1,0 @@
-build-dev/obj/monitor.o: src/monitor.c include/monitor.h include/util.h

@@ -1,1 +1,0 @@
-build-dev/obj/nginx.o: src/nginx.c include/nginx.h

@@ -1,1 +1,0 @@
-build-dev/obj/pgtext.o: src/pgtext.c include/pgtext.h

@@ -1,1 +1,0 @@
-build-dev/obj/shellquote.o: src/shellquote.c include/shellquote.h

@@ -1,2 +1,0 @@
-build-dev/obj/status.o: src/status.c include/status.h include/state.h \
- include/fileio.h include/json.h include/textesc.h include/util.h

@@ -1,1 +1,0 @@
-build-dev/obj/textesc.o: src/textesc.c include/textesc.h

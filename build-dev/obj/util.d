@@ -1,1 +1,0 @@
-build-dev/obj/util.o: src/util.c include/util.h
