@@ -354,19 +354,20 @@ static void step_start(struct failover *f) {
         _cleanup_free_ char *line = ps->argv ? spawn_argv_to_string(ps->argv) : NULL;
         int r;
 
+        /* the acting rule, asked now: before it fails, no other member can lead yet — and nothing is recorded
+         * as running that does not run */
+        if (f->sync && (f->deposed || !f->sync_may_act(f->sync_userdata))) {
+                f->deposed = true;
+                log_warning("failover: step %s not started: this monitor may no longer act; the next leader resumes "
+                            "the failover from the journal", st->name);
+                return;
+        }
         st->status = STATE_STEP_RUNNING;
         st->started_usec = now_realtime_usec();
         f->step_started_usec = now_monotonic_usec();
         snprintf(st->detail, sizeof st->detail, "%s", line ? line : ps->purpose);
         save_state(f);
         if (f->sync) {
-                /* the acting rule, asked now: before it fails, no other member can lead yet */
-                if (f->deposed || !f->sync_may_act(f->sync_userdata)) {
-                        f->deposed = true;
-                        log_warning("failover: step %s not started: this monitor may no longer act; the next leader "
-                                    "resumes the failover from the journal", st->name);
-                        return;
-                }
                 r = f->sync(f->sync_userdata, on_synced, f);
                 if (r < 0) {
                         on_synced(f, r);
@@ -383,7 +384,9 @@ static int on_advance(sd_event_source *s, void *userdata) {
         f->query = db_query_free(f->query);
         f->verify = verify_free(f->verify);
         if (!f->current_ok) {
-                if (f->plan->steps[f->current].restore_nginx_on_failure)
+                /* in a cluster, only while this monitor may still act: else the next leader decides */
+                if (f->plan->steps[f->current].restore_nginx_on_failure &&
+                    !(f->sync && (f->deposed || !f->sync_may_act(f->sync_userdata))))
                         nginx_restore(f);
                 failover_finish(f, false);
                 return 0;

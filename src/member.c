@@ -27,6 +27,8 @@ static void *mfree(void *p) {
 #define MEMBER_FILE_MAX (1024u * 1024u)
 #define MEMBER_INCIDENT_POLL_USEC (200 * USEC_PER_MSEC)
 #define MEMBER_SYNC_RETRY_USEC (100 * USEC_PER_MSEC)
+#define MEMBER_LOCAL_RETRY_USEC (500 * USEC_PER_MSEC)
+#define MEMBER_SYNCED_FILE "record.synced"
 #define MEMBER_REVOKE_USEC USEC_PER_SEC
 #define MEMBER_NAME_CHECK_POLLS 10      /* how long a start looks for another monitor with our name */
 
@@ -42,6 +44,7 @@ struct peer {
         char active_health[16], standby_health[16];
         unsigned active_failures, standby_failures;
         char digest[16];
+        bool record_newer;              /* it keeps a local record newer than etcd's (it holds the leader) */
 };
 
 struct waiter {
@@ -84,6 +87,8 @@ struct member {
         size_t n_sent, n_queued;
         bool syncing;
         char *sending[2];               /* the bytes of the txn out now: etcd holds them once it succeeds */
+        char sending_writer[CLUSTER_NAME_MAX + 64];     /* its last line: "writer NAME LEASE SEQ" */
+        struct etcd_call *sync_call;    /* that txn, while out */
         uint64_t write_seq;             /* the record's last line: "writer NAME LEASE SEQ", who wrote it (§4) */
         size_t sending_len[2];
         /* views */
@@ -104,11 +109,13 @@ struct member {
         unsigned name_polls, name_changes;
         int64_t name_foreign_rev;
         bool name_taken;
-        bool local_newer_said;          /* the local record is newer than etcd's: said once */
+        bool local_newer_said;          /* the local record is newer than etcd's: said once, told in the view */
+        bool synced_known;              /* STATE_DIR/record.synced is written */
 };
 
 static void feed(struct member *mb, struct cluster_event ev);
 static void say_following(struct member *mb);
+static const struct peer *mismatched(struct member *mb);
 static void send_sync(struct member *mb);
 
 static void arm(struct member *mb, int t, uint64_t at) {
@@ -156,10 +163,30 @@ static bool same(const char *a, size_t alen, const char *b, size_t blen) {
         return a && b && alen == blen && memcmp(a, b, alen) == 0;
 }
 
-static bool unsynced_marked(struct member *mb) {
+static bool marked(struct member *mb, const char *name) {
         _cleanup_free_ char *path = NULL;
 
-        return asprintf(&path, "%s/%s", mb->state_dir, MEMBER_UNSYNCED_FILE) >= 0 && access(path, F_OK) == 0;
+        return asprintf(&path, "%s/%s", mb->state_dir, name) >= 0 && access(path, F_OK) == 0;
+}
+
+static bool unsynced_marked(struct member *mb) {
+        return marked(mb, MEMBER_UNSYNCED_FILE);
+}
+
+/* STATE_DIR/record.synced: this member's local record has been etcd's (adopted from it, or pushed to it). Until
+ * then a local record is the member's own history — a pair that ran with one monitor — and must not be thrown away
+ * for whatever the cluster's first leader pushed. */
+static void synced_mark(struct member *mb) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (mb->synced_known || asprintf(&path, "%s/%s", mb->state_dir, MEMBER_SYNCED_FILE) < 0)
+                return;
+        r = fileio_write_atomic(path, "", 0, 0600);
+        if (r < 0)
+                log_error_errno(r, "cluster: cannot write %s: %s", path, strerror(-r));
+        else
+                mb->synced_known = true;
 }
 
 static void unsynced_clear(struct member *mb) {
@@ -169,21 +196,28 @@ static void unsynced_clear(struct member *mb) {
                 log_info("cluster: etcd and %s agree on the record again", mb->state_dir);
 }
 
-/* A failover etcd never saw (--once --force --local, §9): the marker is there and the local record's epoch is above
- * etcd's (or etcd has none). Kept, not overwritten by the older record: this member's takeover write pushes it when
- * it leads. Without the marker etcd's record always wins (a --clear-state --forget-roles empties it on purpose). */
+/* A record etcd never saw — a failover run without the cluster (--once --force --local, §9: the unsynced mark), or
+ * the history of a pair that ran with one monitor (no synced mark yet) — newer than etcd's: a higher epoch, or the
+ * same epoch with an operation where etcd's has none (or etcd has none at all). Kept, not overwritten: this member
+ * pushes it with its takeover write when it leads, and its view says so meanwhile, which holds the leader (gate
+ * cluster). Once synced, etcd's record always wins (a --clear-state --forget-roles empties it on purpose). */
 static bool local_newer(struct member *mb, const char *local, size_t len, const struct mirrored *f) {
-        struct state *mine = malloc(sizeof *mine), *theirs = malloc(sizeof *theirs);
+        struct state *mine = calloc(1, sizeof *mine), *theirs = calloc(1, sizeof *theirs);
         unsigned line;
-        bool newer = mine && theirs && len > 0 && unsynced_marked(mb) && state_parse(local, len, mine, &line) >= 0 &&
-                     (f->etcd_len == 0 || (state_parse(f->etcd, f->etcd_len, theirs, &line) >= 0 &&
-                                           mine->epoch > theirs->epoch));
+        bool newer = false, unsynced = unsynced_marked(mb);
 
+        if (mine && theirs && len > 0 && (unsynced || !marked(mb, MEMBER_SYNCED_FILE)) &&
+            state_parse(local, len, mine, &line) >= 0 &&
+            (f->etcd_len == 0 || state_parse(f->etcd, f->etcd_len, theirs, &line) >= 0))
+                newer = mine->epoch > theirs->epoch ||
+                        (mine->epoch == theirs->epoch && mine->op != STATE_OP_NONE && theirs->op == STATE_OP_NONE);
         if (newer && !mb->local_newer_said)
-                log_error("cluster: the local record %s/%s (epoch %" PRIu64 ", written without the cluster: --once "
-                          "--force --local) is newer than etcd's (epoch %" PRIu64 "): kept; this member pushes it to "
-                          "etcd when it leads. Check the pair (--status on every member) before another member leads",
-                          mb->state_dir, f->file, mine->epoch, f->etcd_len ? theirs->epoch : 0);
+                log_error("cluster: the local record %s/%s (epoch %" PRIu64 ", %s) is newer than etcd's (epoch %"
+                          PRIu64 "%s): kept, and the leader holds until it is in etcd. This member pushes it when it "
+                          "leads: stop blfailoverd on the other members until it does — or, if it is stale, move it "
+                          "aside here", mb->state_dir, f->file, mine->epoch, unsynced ? "written without the cluster: "
+                          "--once --force --local" : "never synced with etcd: from before this member joined",
+                          theirs->epoch, f->etcd_len ? "" : ", none in etcd");
         mb->local_newer_said = newer;
         free(mine);
         free(theirs);
@@ -207,8 +241,13 @@ static bool adopt_files(struct member *mb) {
                         continue;
                 if (r >= 0 && i == 0 && local_newer(mb, local, len, f))
                         continue;
-                if (i == 0)
+                if (i == 0) {
+                        if (unsynced_marked(mb) && r >= 0 && len > 0)
+                                log_error("cluster: the local record %s/%s, written without the cluster, is replaced "
+                                          "by etcd's newer one (epoch and operation above ours)", mb->state_dir,
+                                          f->file);
                         unsynced_clear(mb);     /* etcd's record is the newer one: ours is replaced */
+                }
                 r = write_local(mb, f);
                 if (r < 0)
                         log_error_errno(r, "cluster: cannot write the local copy of the record %s/%s: %s",
@@ -258,6 +297,35 @@ static bool may_write(const struct member *mb) {
 
 static void on_synced(struct etcd *e, const struct etcd_result *r, void *ud);
 
+/* The waiters of the write just sent wait for the next one, in front of those who came after. */
+static void requeue_sent(struct member *mb) {
+        struct waiter *w;
+
+        if (mb->n_sent == 0)
+                return;
+        w = reallocarray(mb->sent, mb->n_sent + mb->n_queued, sizeof *w);
+        if (!w) {
+                finish_waiters(&mb->sent, &mb->n_sent, -ENOMEM);
+                return;
+        }
+        if (mb->n_queued)
+                memcpy(w + mb->n_sent, mb->queued, mb->n_queued * sizeof *w);
+        free(mb->queued);
+        mb->queued = w;
+        mb->n_queued += mb->n_sent;
+        mb->sent = NULL;
+        mb->n_sent = 0;
+}
+
+/* Whether a record value ends with the writer line we sent: our write landed (design §6, ambiguous outcomes). */
+static bool ours(const struct member *mb, const struct etcdmsg_kv *kv) {
+        size_t n = strlen(mb->sending_writer);
+
+        return mb->sending_writer[0] && kv->value_len > n && kv->value[kv->value_len - 1] == '\n' &&
+               memcmp(kv->value + kv->value_len - 1 - n, mb->sending_writer, n) == 0 &&
+               (kv->value_len - 1 - n == 0 || kv->value[kv->value_len - 2 - n] == '\n');
+}
+
 /* The guarded write of both files: only while our lease owns the leader key and the record is the one we saw. */
 static void send_sync(struct member *mb) {
         _cleanup_free_ char *body = NULL;
@@ -294,8 +362,10 @@ static void send_sync(struct member *mb) {
                 return;
         }
         _cleanup_free_ char *record = NULL;
-        int n = r >= 0 ? asprintf(&record, "%.*swriter %s %" PRIx64 " %" PRIu64 "\n", (int) mb->sending_len[0],
-                                  mb->sending[0], mb->cluster.name, (uint64_t) mb->cluster.lease, ++mb->write_seq) : 0;
+        snprintf(mb->sending_writer, sizeof mb->sending_writer, "writer %s %" PRIx64 " %" PRIu64, mb->cluster.name,
+                 (uint64_t) mb->cluster.lease, ++mb->write_seq);
+        int n = r >= 0 ? asprintf(&record, "%.*s%s\n", (int) mb->sending_len[0], mb->sending[0],
+                                  mb->sending_writer) : 0;
         if (n < 0) {
                 record = NULL;
                 r = -ENOMEM;
@@ -306,10 +376,16 @@ static void send_sync(struct member *mb) {
         if (r >= 0)
                 r = etcdmsg_guarded(&g, puts, 2, &body);
         if (r >= 0)
-                r = etcd_call(mb->etcd, "/v3/kv/txn", body, cluster_deadline(&mb->cluster), on_synced, mb, NULL);
+                r = etcd_call(mb->etcd, "/v3/kv/txn", body, cluster_deadline(&mb->cluster), on_synced, mb,
+                              &mb->sync_call);
         if (r < 0) {
-                log_error_errno(r, "cluster: cannot send the record to etcd: %s", strerror(-r));
-                sync_done(mb, r);
+                /* Our side failed (reading STATE_DIR, memory): nothing reached etcd. Tried again shortly; the steps
+                 * waiting for it wait, and the acting rule still stops everything if this lasts. */
+                log_error_errno(r, "cluster: cannot send the record %s/%s to etcd (%s): trying again in %.1fs",
+                                mb->state_dir, STATE_FILE_NAME, strerror(-r), (double) MEMBER_LOCAL_RETRY_USEC / 1e6);
+                mb->syncing = false;
+                requeue_sent(mb);
+                arm(mb, T_SYNC, now_boottime_usec() + MEMBER_LOCAL_RETRY_USEC);
         }
 }
 
@@ -347,56 +423,71 @@ static void say_leading(struct member *mb) {
         snprintf(mb->previous_leader, sizeof mb->previous_leader, "%s", mb->cluster.name);
 }
 
+static void landed(struct member *mb, int64_t revision) {
+        mb->record_rev = revision;
+        for (size_t i = 0; i < 2; i++)
+                set_mirror(&mb->files[i], mb->sending[i], mb->sending_len[i]);
+        unsynced_clear(mb);     /* etcd holds the local record now */
+        synced_mark(mb);
+        mb->local_newer_said = false;
+        if (mb->adopting) {
+                mb->adopting = false;
+                mb->adopted = true;
+                say_leading(mb);
+                acting_now(mb, true);
+        }
+        sync_done(mb, 0);
+}
+
 static void on_synced(struct etcd *e, const struct etcd_result *r, void *ud) {
         struct member *mb = ud;
         struct etcdmsg_txn_result t;
         bool deposed;
 
+        mb->sync_call = NULL;
         if (!r->ok || etcdmsg_parse_txn(r->body, r->body_len, &t) < 0) {
                 /* Ambiguous: etcd may still apply it. The next poll reads what etcd holds; a retry then sees whether
                  * the files are there already (design §6). */
-                log_warning("cluster: the record write got no clear answer (%s); reading etcd again",
+                log_warning("cluster: the write of %s got no clear answer (%s); reading etcd again", mb->files[0].key,
                             r->message[0] ? r->message : "unparseable answer");
                 mb->record_rev = -1;
-                mb->syncing = false;
                 if (!may_write(mb)) {
-                        mb->syncing = true;
                         sync_done(mb, -ETIMEDOUT);
                         return;
                 }
-                struct waiter *w = reallocarray(mb->sent, mb->n_sent + mb->n_queued, sizeof *w);
-                if (w) {        /* the waiters of this write wait for the retry, in front */
-                        if (mb->n_queued)
-                                memcpy(w + mb->n_sent, mb->queued, mb->n_queued * sizeof *w);
-                        free(mb->queued);
-                        mb->queued = w;
-                        mb->n_queued += mb->n_sent;
-                        mb->sent = NULL;
-                        mb->n_sent = 0;
-                }
+                mb->syncing = false;
+                requeue_sent(mb);
                 arm(mb, T_POLL, 0);
                 arm(mb, T_SYNC, now_boottime_usec() + MEMBER_SYNC_RETRY_USEC);
                 return;
         }
-        if (t.succeeded) {
-                mb->record_rev = t.revision;
-                for (size_t i = 0; i < 2; i++)
-                        set_mirror(&mb->files[i], mb->sending[i], mb->sending_len[i]);
-                unsynced_clear(mb);     /* etcd holds the local record now */
+        /* An answer read late (a stall, a suspend) says nothing about now: past the acting deadline nothing starts
+         * from it, whatever it says. */
+        if (!may_write(mb)) {
                 etcdmsg_txn_result_done(&t);
-                if (mb->adopting) {
-                        mb->adopting = false;
-                        mb->adopted = true;
-                        say_leading(mb);
-                        acting_now(mb, true);
-                }
-                sync_done(mb, 0);
+                log_warning("cluster: the answer to the write of %s came after this member's acting deadline; "
+                            "nothing starts from it", mb->files[0].key);
+                sync_done(mb, -ETIMEDOUT);
+                return;
+        }
+        if (t.succeeded) {
+                etcdmsg_txn_result_done(&t);
+                landed(mb, t.revision);
                 return;
         }
         deposed = !(t.n > 0 && t.responses[0].n > 0 && t.responses[0].kvs[0].lease == mb->cluster.lease);
+        /* "moved" by our own earlier attempt: the client retried a txn that had been applied after all */
+        if (!deposed && t.n > 1 && t.responses[1].n > 0 && ours(mb, &t.responses[1].kvs[0])) {
+                int64_t rev = t.responses[1].kvs[0].mod_revision;
+
+                etcdmsg_txn_result_done(&t);
+                landed(mb, rev);
+                return;
+        }
         if (!deposed && t.n > 1)
                 mb->record_rev = t.responses[1].n > 0 ? t.responses[1].kvs[0].mod_revision : 0;
-        log_warning("cluster: the record write was refused: %s", deposed ? "this member no longer holds the leader key"
+        log_warning("cluster: the write of %s was refused: %s", mb->files[0].key,
+                    deposed ? "this member no longer holds the leader key"
                     : "the record changed in etcd since it was read; reading it again");
         etcdmsg_txn_result_done(&t);
         sync_done(mb, -EPERM);
@@ -503,7 +594,8 @@ static void read_view(struct member *mb, const struct etcdmsg_kv *kv, uint64_t n
         char *s = NULL;
         int64_t v;
 
-        if (strcmp(name, mb->cluster.name) == 0 || !(p = peer_find(mb, name, true)))
+        /* names not in members are not counted and take no slot (a stray or misnamed monitor) */
+        if (strcmp(name, mb->cluster.name) == 0 || !is_member(mb, name) || !(p = peer_find(mb, name, true)))
                 return;
         p->present = true;
         cluster_seen_update(&p->seen, kv->mod_revision, now);
@@ -511,6 +603,7 @@ static void read_view(struct member *mb, const struct etcdmsg_kv *kv, uint64_t n
                 return;
         if (jsonread_get_i64(&j, 0, "epoch", 0, &v) >= 0)
                 p->epoch = v;
+        (void) jsonread_get_bool(&j, 0, "record_newer", false, &p->record_newer);
         if (jsonread_get_i64(&j, 0, "active.failures", 0, &v) >= 0)
                 p->active_failures = v < 0 ? 0 : v > 1000000 ? 1000000 : (unsigned) v;
         if (jsonread_get_i64(&j, 0, "standby.failures", 0, &v) >= 0)
@@ -562,6 +655,7 @@ static int view_json(struct member *mb, char **ret, size_t *ret_len) {
         json_key(&j, "seq"), json_u64(&j, ++mb->view_seq);
         json_key(&j, "at"), json_time(&j, now_realtime_usec());
         json_key(&j, "digest"), json_string(&j, mb->digest);
+        json_key(&j, "record_newer"), json_bool(&j, mb->local_newer_said);
         json_key(&j, "active");
         json_object_begin(&j);
         json_key(&j, "site"), json_string(&j, v->active_site);
@@ -589,9 +683,9 @@ static bool view_worth_putting(struct member *mb) {
         unsigned t = mb->config->health.failure_threshold;
         char said[sizeof mb->view_said];
 
-        snprintf(said, sizeof said, "%" PRId64 "|%s|%s|%s|%s|%u|%u", v->epoch, v->active_site, v->standby_site,
+        snprintf(said, sizeof said, "%" PRId64 "|%s|%s|%s|%s|%u|%u|%d", v->epoch, v->active_site, v->standby_site,
                  v->active_health, v->standby_health, v->active_failures < t ? v->active_failures : t,
-                 v->standby_failures < t ? v->standby_failures : t);
+                 v->standby_failures < t ? v->standby_failures : t, mb->local_newer_said);
         if (strcmp(said, mb->view_said) == 0 &&
             now_boottime_usec() - mb->view_put_at < mb->config->health.interval_usec / 2)
                 return false;
@@ -668,7 +762,18 @@ const char *member_gate_words(struct member *mb, bool quorum_hold) {
         size_t n;
 
         if (!quorum_hold) {
-                snprintf(mb->words, sizeof mb->words, "%s", member_why_not(mb));
+                const struct peer *p = member_may_act(mb) ? mismatched(mb) : NULL;
+
+                if (p && p->record_newer)
+                        snprintf(mb->words, sizeof mb->words, "%s keeps a record newer than etcd's (never synced, or "
+                                 "written by --once --force --local): no member acts until it is in etcd — stop "
+                                 "blfailoverd on the other members until %s leads and pushes it, or move it aside "
+                                 "there if it is stale", p->name, p->name);
+                else if (p)
+                        snprintf(mb->words, sizeof mb->words, "%s runs with another config (members, threshold, "
+                                 "intervals or site names differ): no member acts until they agree", p->name);
+                else
+                        snprintf(mb->words, sizeof mb->words, "%s", member_why_not(mb));
                 return mb->words;
         }
         member_quorum(mb, &q);
@@ -784,6 +889,8 @@ static void take_record(struct member *mb, const struct etcdmsg_range_result *re
          * pair that ran with one monitor keeps its record) */
         if (kv[0] && adopt_files(mb) && mb->cb.record_changed)
                 mb->cb.record_changed(mb, mb->userdata);
+        if (kv[0] && !mb->local_newer_said)
+                synced_mark(mb);
         if (mb->adopting && !mb->syncing)
                 send_sync(mb);
 }
@@ -891,8 +998,10 @@ static void run_timer(struct member *mb, int t) {
                 feed(mb, (struct cluster_event) { .kind = CLUSTER_EV_TICK });
                 break;
         case T_SYNC:
-                if (mb->record_rev < 0)
+                if (mb->record_rev < 0 && mb->adopted)
                         arm(mb, T_SYNC, now_boottime_usec() + MEMBER_SYNC_RETRY_USEC);  /* a poll resolves it */
+                else if (mb->record_rev < 0)
+                        finish_waiters(&mb->queued, &mb->n_queued, -EPERM);
                 else
                         send_sync(mb);
                 break;
@@ -917,6 +1026,11 @@ static void stop_acting(struct member *mb) {
                      "is stopped; the next leader resumes the journal)", mb->cluster.reason[0] ? mb->cluster.reason :
                      "no keep-alive answered in time");
         mb->adopted = mb->adopting = false;
+        if (mb->sync_call) {    /* its answer belongs to a term that is over */
+                etcd_call_cancel(mb->sync_call);
+                mb->sync_call = NULL;
+                mb->syncing = false;
+        }
         finish_waiters(&mb->sent, &mb->n_sent, -EPERM);
         finish_waiters(&mb->queued, &mb->n_queued, -EPERM);
         acting_now(mb, false);
@@ -1222,14 +1336,19 @@ bool member_unavailable(const struct member *mb) {
         return mb->cluster.state == CLUSTER_UNAVAILABLE || mb->cluster.state == CLUSTER_CONNECTING;
 }
 
-bool member_mismatch(struct member *mb) {
+/* The first fresh member view that forbids acting: another config, or a record newer than etcd's. */
+static const struct peer *mismatched(struct member *mb) {
         uint64_t now = now_boottime_usec();
 
         for (size_t i = 0; i < mb->n_peers; i++)
                 if (peer_fresh(mb, &mb->peers[i], now) && is_member(mb, mb->peers[i].name) &&
-                    strcmp(mb->peers[i].digest, mb->digest) != 0)
-                        return true;
-        return false;
+                    (strcmp(mb->peers[i].digest, mb->digest) != 0 || mb->peers[i].record_newer))
+                        return &mb->peers[i];
+        return NULL;
+}
+
+bool member_mismatch(struct member *mb) {
+        return mismatched(mb) != NULL;
 }
 
 struct etcd *member_etcd(struct member *mb) {

@@ -452,8 +452,15 @@ static void on_synced(void *userdata, int r) {
                             "the journal", op->def->what, step_def(op)->name, strerror(-r));
                 return;
         }
-        if (!op->deposed)
-                step_run(op);
+        /* the answer may have been read long after it came (a stall): the acting rule is asked again */
+        if (op->deposed || !op->sync.may_act(op->sync.userdata)) {
+                if (!op->deposed)
+                        log_warning("%s: step %s not started: this monitor may no longer act; the next leader "
+                                    "resumes the journal", op->def->what, step_def(op)->name);
+                op->deposed = true;
+                return;
+        }
+        step_run(op);
 }
 
 static void step_start(struct op *op) {
@@ -485,17 +492,22 @@ static void step_start(struct op *op) {
                              STATE_FILE_NAME, strerror(-r));
                 return;
         }
-        if (op->sync.sync && op->phase == PHASE_FORWARD && op->journaling) {
+        if (op->sync.sync) {
+                /* every phase, the put back too: it starts a database and restores nginx */
                 if (op->deposed || !op->sync.may_act(op->sync.userdata)) {
                         on_synced(op, -EPERM);
                         return;
                 }
-                /* only the step past which a resume goes forward waits for etcd (see op_sync) */
-                r = op->sync.sync(op->sync.userdata, sd->no_return ? on_synced : on_sync_failed, op);
-                if (r < 0 || sd->no_return) {
-                        if (r < 0)
-                                on_synced(op, r);
-                        return;
+                if (op->journaling) {
+                        /* only the step past which a resume goes forward waits for etcd (see op_sync) */
+                        bool wait = sd->no_return && op->phase == PHASE_FORWARD;
+
+                        r = op->sync.sync(op->sync.userdata, wait ? on_synced : on_sync_failed, op);
+                        if (r < 0 || wait) {
+                                if (r < 0)
+                                        on_synced(op, r);
+                                return;
+                        }
                 }
         }
         step_run(op);

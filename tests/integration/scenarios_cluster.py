@@ -352,6 +352,16 @@ class Monitors:
     def running(self):
         return [n for n in MEMBERS if self.daemons[n].running() and n not in self.stopped]
 
+    def restart(self, name):
+        """Starts a stopped member again (its own log, "<name>-again.log"), ready when this returns."""
+        ctx = self.ctx
+        d = T.Daemon(ctx.bin, self.paths[name], os.path.join(ctx.dir, f"{name}-again.log"), prefix=ctx._prefix())
+        ctx.daemons.append(d)
+        self.daemons[name] = d
+        d.start()
+        ctx.wait_ready(d)
+        return d
+
     def status(self, name):
         r = self.ctx.cli(*T.ARGS_STATUS, "--json", config=self.paths[name], timeout=10)
         self.ctx.expect_rc(r, T.EXIT_OK, f"--status --json of {name}")
@@ -753,6 +763,39 @@ def test_cluster_cli_without_daemon_refused_local_acts(ctx):
         ctx.expect_eq(c.steps.commands(), [("mon-a", "nginx_test"), ("mon-a", "switch"), ("mon-a", "standby_stack")],
                       "the command steps after mon-a came back (none more)")
         ctx.expect_failed_over(stack_calls=1)
+
+
+def test_cluster_record_from_before_the_cluster_is_kept_and_holds(ctx):
+    """A monitor joins with a record of its own that etcd never had (the pair failed over while that monitor ran
+    alone): the member that leads first has none and pushes its nothing. The joining member keeps its record (it is
+    newer: epoch 1 against 0), says so, and its view holds the leader at the gate cluster, naming it — no second
+    failover, whatever the active does. Without the rule its record is replaced by etcd's empty one and the latch
+    is gone."""
+    with Monitors(ctx) as c:
+        c.wait_one_leader()
+        for name in MEMBERS:
+            ctx.expect_eq(c.daemons[name].stop(ctx.t(10)), 0, f"{name}'s exit after SIGTERM")
+        plain = dict(c.config("mon-a"))
+        del plain["cluster"]
+        r = ctx.cli("--once", "--force", config=T.write_config(os.path.join(ctx.dir, "alone.yml"), plain), timeout=60)
+        ctx.expect_rc(r, T.EXIT_OK, "mon-a failing over alone, as a one-monitor pair")
+        steps = c.steps.commands()
+        state = os.path.join(ctx.dir, "state-mon-a", T.STATE_FILE)
+        os.unlink(os.path.join(ctx.dir, "state-mon-a", "record.synced"))     # as if it never was a member
+        ctx.expect(re.search(r"^epoch 1$", open(state).read(), re.M), "mon-a's own record is not at epoch 1")
+        for name in ("mon-b", "mon-c"):
+            c.restart(name)
+        lead = c.wait_one_leader(TTL + 5)
+        c.restart("mon-a")
+        c.daemons["mon-a"].wait_log(LOG_LOCAL_NEWER, ctx.t(10))
+        c.set_proxies("refuse")
+        T.wait_until(lambda: c.status(lead)["held_gate"] == GATE_CLUSTER, ctx.t(DETECT + TTL),
+                     f"{lead}'s held gate to be cluster")
+        detail = c.status(lead)["held_detail"]
+        ctx.expect("mon-a" in detail and "newer than etcd" in detail, f"{lead}'s hold does not name mon-a: {detail}")
+        time.sleep(ctx.t(3))
+        ctx.expect_eq(c.steps.commands(), steps, "command steps after mon-a joined with its record")
+        ctx.expect(re.search(r"^epoch 1$", open(state).read(), re.M), "mon-a's own record was replaced")
 
 
 def test_cluster_second_daemon_same_name_exits_78(ctx):
