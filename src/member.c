@@ -471,8 +471,10 @@ static void on_synced(struct etcd *e, const struct etcd_result *r, void *ud) {
                 return;
         }
         if (t.succeeded) {
+                int64_t rev = t.revision;
+
                 etcdmsg_txn_result_done(&t);
-                landed(mb, t.revision);
+                landed(mb, rev);
                 return;
         }
         deposed = !(t.n > 0 && t.responses[0].n > 0 && t.responses[0].kvs[0].lease == mb->cluster.lease);
